@@ -1,0 +1,168 @@
+// Turns what discovery reports into collection: for each running container
+// and each start, an inspect record and a log stream; for each event, an event
+// record tagged with the container's metadata. Idempotent per container, so a
+// start seen both in a list and in the event stream is collected once.
+
+import type { ContainerInspectInfo } from 'dockerode';
+import type { Logger } from 'pino';
+import { statusOf, type ContainerSummary, type DockerApi } from './docker/client.js';
+import type { DockerEvent } from './docker/events.js';
+import type { ContainerMeta, RecordType, SidekickRecord } from './pipeline/record.js';
+import { eventRecord, metaFromEvent } from './sources/events.js';
+import { inspectRecord, metaFromInspect } from './sources/inspect.js';
+import { followLogs, type LogCursor } from './sources/logs.js';
+
+export interface CollectorOptions {
+  readonly host: string;
+  readonly types: ReadonlySet<RecordType>;
+  /** sidekick's own container id (full or 12-character prefix), never collected. */
+  readonly selfId: string | undefined;
+}
+
+/** What sidekick keeps about one container until it is destroyed. */
+interface Watch {
+  meta: ContainerMeta | undefined;
+  /** The log position, kept across the container's restarts. */
+  cursor: LogCursor | undefined;
+  /** Collecting now (inspect, then logs until the container stops). */
+  active: Promise<void> | undefined;
+  /** Started again while still collecting its previous run. */
+  again: boolean;
+  destroyed: boolean;
+}
+
+export class Collector {
+  private readonly watches = new Map<string, Watch>();
+  private readonly abort = new AbortController();
+  private listedOnce = false;
+  /** Containers already running when sidekick started are read from this time on. */
+  private readonly startedAt = String(Date.now() / 1000);
+
+  constructor(
+    private readonly api: DockerApi,
+    private readonly emit: (record: SidekickRecord) => void,
+    private readonly options: CollectorOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Containers being collected right now. */
+  get activeCount(): number {
+    let n = 0;
+    for (const w of this.watches.values()) if (w.active !== undefined) n++;
+    return n;
+  }
+
+  running(containers: readonly ContainerSummary[]): void {
+    const fromNow = !this.listedOnce;
+    this.listedOnce = true;
+    for (const c of containers) this.collect(c.Id, fromNow);
+  }
+
+  async event(event: DockerEvent): Promise<void> {
+    if (event.type !== 'container') {
+      if (this.options.types.has('event')) this.emit(eventRecord(event, this.options.host, undefined));
+      return;
+    }
+    const id = event.actorId;
+    if (this.options.types.has('event')) {
+      this.emit(eventRecord(event, this.options.host, await this.metaForEvent(event)));
+    }
+    if (event.action === 'start') this.collect(id, false);
+    else if (event.action === 'destroy') this.forget(id);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort(new Error('sidekick is stopping'));
+    await Promise.all([...this.watches.values()].map((w) => w.active));
+  }
+
+  private isSelf(id: string): boolean {
+    const self = this.options.selfId;
+    return self !== undefined && id.startsWith(self);
+  }
+
+  private watch(id: string): Watch {
+    let w = this.watches.get(id);
+    if (w === undefined) {
+      w = { meta: undefined, cursor: undefined, active: undefined, again: false, destroyed: false };
+      this.watches.set(id, w);
+    }
+    return w;
+  }
+
+  /** Metadata for an event: known, or inspected now, or (once removed) from the event. */
+  private async metaForEvent(event: DockerEvent): Promise<ContainerMeta> {
+    const id = event.actorId;
+    const known = this.watches.get(id)?.meta;
+    if (known !== undefined) return known;
+    if (event.action !== 'destroy' && !this.isSelf(id)) {
+      const info = await this.inspect(id);
+      if (info !== undefined) {
+        const meta = metaFromInspect(info);
+        this.watch(id).meta = meta;
+        return meta;
+      }
+    }
+    return metaFromEvent(event);
+  }
+
+  private async inspect(id: string): Promise<ContainerInspectInfo | undefined> {
+    try {
+      return await this.api.inspect(id);
+    } catch (err) {
+      if (statusOf(err) !== 404 && !this.abort.signal.aborted) {
+        this.log.warn({ id, err: (err as Error).message }, 'inspect failed');
+      }
+      return undefined;
+    }
+  }
+
+  /**
+   * Starts collecting a container unless it is already being collected.
+   * `fromNow`: it was running before sidekick started, so its older lines are
+   * not read again; otherwise it is read from its first line.
+   */
+  private collect(id: string, fromNow: boolean): void {
+    if (this.isSelf(id) || this.abort.signal.aborted) return;
+    const w = this.watch(id);
+    if (w.active !== undefined) {
+      w.again = true;
+      return;
+    }
+    w.destroyed = false;
+    w.active = this.run(id, w, fromNow ? this.startedAt : undefined).finally(() => {
+      w.active = undefined;
+      if (w.destroyed) this.watches.delete(id);
+    });
+  }
+
+  private async run(id: string, w: Watch, since: string | undefined): Promise<void> {
+    do {
+      w.again = false;
+      const info = await this.inspect(id);
+      if (info === undefined) return;
+      const meta = metaFromInspect(info);
+      w.meta = meta;
+      this.log.debug({ container: meta.name, id }, 'collecting container');
+      if (this.options.types.has('inspect')) this.emit(inspectRecord(info, this.options.host, meta));
+      if (this.options.types.has('log')) {
+        const target = { meta, tty: info.Config?.Tty === true, since, cursor: w.cursor };
+        await followLogs(target, {
+          api: this.api,
+          host: this.options.host,
+          log: this.log,
+          emit: this.emit,
+          signal: this.abort.signal,
+        });
+        w.cursor = target.cursor;
+      }
+    } while (w.again && !this.abort.signal.aborted);
+  }
+
+  private forget(id: string): void {
+    const w = this.watches.get(id);
+    if (w === undefined) return;
+    if (w.active === undefined) this.watches.delete(id);
+    else w.destroyed = true;
+  }
+}

@@ -1,0 +1,223 @@
+// Environment variables and flags -> one validated, frozen config. Every
+// setting is an environment variable and the same-named flag
+// (SIDEKICK_SINKS = --sinks); a flag wins over the variable. Nothing on the
+// per-record path reads process.env.
+
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { DockerOptions } from 'dockerode';
+import { RECORD_TYPES, type RecordType } from './pipeline/record.js';
+import { parseSinkUri, SINKS } from './sinks/registry.js';
+import { SinkUriError, type SinkSpec } from './sinks/sink.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** Where the Docker API is, as dockerode takes it. */
+  readonly docker: Readonly<DockerOptions>;
+  /** DOCKER_HOST as given, for messages. */
+  readonly dockerHost: string;
+  readonly sinks: readonly SinkSpec[];
+  readonly types: ReadonlySet<RecordType>;
+  /** Undefined: ask the Docker daemon for its host name. */
+  readonly hostname: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly dockerConcurrency: number;
+}
+
+/** A bad setting: names the variable, the value and what is allowed. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    value: string,
+    allowed: string,
+  ) {
+    super(`${variable} (--${flagOf(variable)}) = ${JSON.stringify(value)}: ${allowed}`);
+  }
+}
+
+interface Setting {
+  readonly env: string;
+  readonly default: string | undefined;
+  readonly help: string;
+}
+
+const SETTINGS = [
+  { env: 'DOCKER_HOST', default: 'unix:///var/run/docker.sock', help: 'Docker API: unix:///path or tcp://host:port' },
+  { env: 'DOCKER_TLS_VERIFY', default: '', help: 'non-empty: use TLS to a tcp:// DOCKER_HOST and verify it' },
+  { env: 'DOCKER_CERT_PATH', default: '~/.docker', help: 'folder with ca.pem, cert.pem, key.pem for TLS' },
+  {
+    env: 'SIDEKICK_SINKS',
+    default: 'stdout://',
+    help: 'comma-separated sink URIs (write a comma inside one URI as %2C)',
+  },
+  { env: 'SIDEKICK_TYPES', default: RECORD_TYPES.join(','), help: `record types to collect: ${RECORD_TYPES.join(', ')}` },
+  { env: 'SIDEKICK_HOSTNAME', default: undefined, help: "host name on every record (default: the Docker host's name)" },
+  { env: 'SIDEKICK_LOG_LEVEL', default: 'info', help: `sidekick's own log level: ${LOG_LEVELS.join(', ')}` },
+  {
+    env: 'SIDEKICK_DOCKER_CONCURRENCY',
+    default: '16',
+    help: 'Docker API calls in flight at once (inspect, opening log streams): 1-1024',
+  },
+] as const satisfies readonly Setting[];
+
+type SettingName = (typeof SETTINGS)[number]['env'];
+
+/** DOCKER_HOST -> docker_host -> --docker-host; SIDEKICK_SINKS -> --sinks. */
+function flagOf(env: string): string {
+  return env.replace(/^SIDEKICK_/, '').toLowerCase().replaceAll('_', '-');
+}
+
+export function helpText(): string {
+  const rows = SETTINGS.map((s) => {
+    const def = s.default === undefined ? '' : ` (default: ${s.default === '' ? 'unset' : s.default})`;
+    return `  --${flagOf(s.env)}, ${s.env}\n      ${s.help}${def}`;
+  });
+  const sinks = Object.values(SINKS).map((f) => `  ${f.usage}`);
+  return [
+    'Usage: sidekick [flags]',
+    '',
+    'Collects the logs, events and inspect data of every container on a Docker host',
+    'and forwards them as one JSON stream. Each setting is a flag or the environment',
+    'variable beside it; a flag wins.',
+    '',
+    ...rows,
+    '  --help       this text',
+    '  --version    the version',
+    '',
+    'Sinks:',
+    ...sinks,
+    '',
+  ].join('\n');
+}
+
+export type LoadResult =
+  | { readonly kind: 'run'; readonly config: Config }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' };
+
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): LoadResult {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {
+    help: { type: 'boolean' },
+    version: { type: 'boolean' },
+  };
+  for (const s of SETTINGS) options[flagOf(s.env)] = { type: 'string' };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new ConfigError('arguments', argv.join(' '), `${(err as Error).message}; see --help`);
+  }
+  if (parsed.values['help'] === true) return { kind: 'help' };
+  if (parsed.values['version'] === true) return { kind: 'version' };
+
+  const raw = (name: SettingName): string | undefined => {
+    const flag = parsed.values[flagOf(name)];
+    if (typeof flag === 'string') return flag;
+    const fromEnv = env[name];
+    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+    return SETTINGS.find((s) => s.env === name)!.default;
+  };
+
+  const dockerHost = raw('DOCKER_HOST')!;
+  const config: Config = {
+    docker: parseDockerHost(dockerHost, raw('DOCKER_TLS_VERIFY') ?? '', raw('DOCKER_CERT_PATH')!),
+    dockerHost,
+    sinks: parseSinks(raw('SIDEKICK_SINKS')!),
+    types: parseTypes(raw('SIDEKICK_TYPES')!),
+    hostname: parseHostname(raw('SIDEKICK_HOSTNAME')),
+    logLevel: parseEnum('SIDEKICK_LOG_LEVEL', raw('SIDEKICK_LOG_LEVEL')!, LOG_LEVELS),
+    dockerConcurrency: parseInteger('SIDEKICK_DOCKER_CONCURRENCY', raw('SIDEKICK_DOCKER_CONCURRENCY')!, 1, 1024),
+  };
+  return { kind: 'run', config: Object.freeze(config) };
+}
+
+function parseDockerHost(value: string, tlsVerify: string, certPath: string): DockerOptions {
+  if (value.startsWith('unix://')) {
+    const socketPath = value.slice('unix://'.length);
+    if (!socketPath.startsWith('/')) {
+      throw new ConfigError('DOCKER_HOST', value, 'a unix socket needs an absolute path: unix:///var/run/docker.sock');
+    }
+    return { socketPath };
+  }
+  if (value.startsWith('tcp://')) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new ConfigError('DOCKER_HOST', value, 'expected tcp://host:port');
+    }
+    const tls = tlsVerify !== '';
+    const port = url.port === '' ? (tls ? 2376 : 2375) : Number(url.port);
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (host === '') throw new ConfigError('DOCKER_HOST', value, 'expected tcp://host:port');
+    if (!tls) return { host, port, protocol: 'http' };
+    const dir = certPath.startsWith('~/') ? join(homedir(), certPath.slice(2)) : certPath;
+    const read = (file: string): Buffer => {
+      try {
+        return readFileSync(join(dir, file));
+      } catch (err) {
+        throw new ConfigError('DOCKER_CERT_PATH', certPath, `cannot read ${file}: ${(err as Error).message}`);
+      }
+    };
+    return { host, port, protocol: 'https', ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+  }
+  throw new ConfigError('DOCKER_HOST', value, 'allowed: unix:///path/to/docker.sock or tcp://host:port');
+}
+
+/** Splits the comma list first, then parses each URI (which decodes %2C). */
+function parseSinks(value: string): SinkSpec[] {
+  const uris = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (uris.length === 0) throw new ConfigError('SIDEKICK_SINKS', value, 'at least one sink URI is needed');
+  return uris.map((uri) => {
+    try {
+      return parseSinkUri(uri);
+    } catch (err) {
+      if (err instanceof SinkUriError) throw new ConfigError('SIDEKICK_SINKS', err.display, err.message);
+      throw err;
+    }
+  });
+}
+
+function parseTypes(value: string): Set<RecordType> {
+  const types = new Set<RecordType>();
+  for (const part of value.split(',')) {
+    const t = part.trim();
+    if (t === '') continue;
+    if (!(RECORD_TYPES as readonly string[]).includes(t)) {
+      throw new ConfigError('SIDEKICK_TYPES', value, `unknown type "${t}"; allowed: ${RECORD_TYPES.join(', ')}`);
+    }
+    types.add(t as RecordType);
+  }
+  if (types.size === 0) {
+    throw new ConfigError('SIDEKICK_TYPES', value, `name at least one of ${RECORD_TYPES.join(', ')}`);
+  }
+  return types;
+}
+
+function parseHostname(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(value)) {
+    throw new ConfigError('SIDEKICK_HOSTNAME', value, 'a host name: letters, digits, ".", "_", "-"; at most 255');
+  }
+  return value;
+}
+
+function parseEnum<T extends string>(variable: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(variable, value, `allowed: ${allowed.join(', ')}`);
+}
+
+function parseInteger(variable: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new ConfigError(variable, value, `a whole number from ${min} to ${max}`);
+  }
+  return n;
+}

@@ -1,0 +1,96 @@
+// The Docker API as sidekick uses it: GET requests only, every call bounded by
+// one queue so that hundreds of containers starting at once do not open
+// hundreds of connections at the same instant. A streaming call holds its
+// place in the queue only until the daemon answers with headers.
+
+import type { IncomingMessage } from 'node:http';
+import Docker from 'dockerode';
+import PQueue from 'p-queue';
+
+/** A call that returns a whole answer must not wait on a hung daemon forever. */
+const CALL_TIMEOUT_MS = 30_000;
+
+export interface ContainerSummary {
+  readonly Id: string;
+  readonly Names: readonly string[];
+  readonly State: string;
+}
+
+export interface EngineInfo {
+  readonly Name: string;
+  readonly ServerVersion: string;
+}
+
+export interface LogsOptions {
+  /** `seconds.nanoseconds`: only lines at or after this time. */
+  readonly since?: string;
+}
+
+export class DockerApi {
+  private readonly docker: Docker;
+  private readonly queue: PQueue;
+
+  constructor(options: Docker.DockerOptions, concurrency: number) {
+    this.docker = new Docker(options);
+    this.queue = new PQueue({ concurrency });
+  }
+
+  /** Calls waiting for a place, and calls in flight. */
+  get pending(): { readonly queued: number; readonly running: number } {
+    return { queued: this.queue.size, running: this.queue.pending };
+  }
+
+  info(): Promise<EngineInfo> {
+    // The typings omit info's options; dockerode passes abortSignal on all the same.
+    const info = this.docker.info.bind(this.docker) as (opts: object) => Promise<EngineInfo>;
+    return this.call(() => info({ abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }));
+  }
+
+  listRunning(): Promise<ContainerSummary[]> {
+    return this.call(() => this.docker.listContainers({ abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }));
+  }
+
+  inspect(id: string): Promise<Docker.ContainerInspectInfo> {
+    return this.call(() =>
+      this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }),
+    );
+  }
+
+  /** Follows a container's logs, stdout and stderr, with Docker's timestamps. */
+  logs(id: string, options: LogsOptions): Promise<IncomingMessage> {
+    const query: Docker.ContainerLogsOptions & { follow: true } = {
+      follow: true,
+      stdout: true,
+      stderr: true,
+      timestamps: true,
+    };
+    if (options.since !== undefined) (query as { since?: string }).since = options.since;
+    return this.call(() => this.docker.getContainer(id).logs(query) as unknown as Promise<IncomingMessage>);
+  }
+
+  /** The event stream, from `since` (`seconds.nanoseconds`) or from now. */
+  events(since: string | undefined): Promise<IncomingMessage> {
+    const opts = since === undefined ? {} : { since };
+    return this.call(() => this.docker.getEvents(opts as Docker.GetEventsOptions) as unknown as Promise<IncomingMessage>);
+  }
+
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return this.queue.add(fn, { throwOnTimeout: true });
+  }
+}
+
+/** An HTTP status from the daemon, if the error carries one. */
+export function statusOf(err: unknown): number | undefined {
+  const code = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** A short, label-safe class of a Docker API failure. */
+export function errorKind(err: unknown): string {
+  const status = statusOf(err);
+  if (status !== undefined) return `http_${status}`;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code.toLowerCase();
+  if ((err as Error | null)?.name === 'AbortError' || (err as Error | null)?.name === 'TimeoutError') return 'timeout';
+  return 'other';
+}

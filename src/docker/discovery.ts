@@ -1,0 +1,143 @@
+// Which containers exist, and what happens to them. Subscribes to the event
+// stream first and only then lists the running containers, so no start falls
+// between the two. When the stream or the daemon goes away it reconnects with
+// backoff, resumes the stream from the last event it saw (`since`), drops what
+// it already had, and lists the running containers again.
+
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { retryForever } from '../backoff.js';
+import { errorKind, type ContainerSummary, type DockerApi } from './client.js';
+import { compareNanos, EventStreamParser, nanosToSince, type DockerEvent } from './events.js';
+
+export interface DiscoveryHandlers {
+  /** Every event once, in order; the next one waits for the returned promise. */
+  event(event: DockerEvent): Promise<void>;
+  /** The running containers, after every (re)connect of the event stream. */
+  running(containers: readonly ContainerSummary[]): void;
+  /** The event stream is attached (true) or lost (false). */
+  attached(up: boolean, reason?: string): void;
+}
+
+export class Discovery {
+  private readonly abort = new AbortController();
+  private stream: IncomingMessage | undefined;
+  private loop: Promise<void> | undefined;
+  /** The newest event seen, and the events seen at that very nanosecond. */
+  private lastNanos: string | undefined;
+  private readonly seenAtLast = new Set<string>();
+  private firstAttachNanos: string | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private down = false;
+
+  constructor(
+    private readonly api: DockerApi,
+    private readonly handlers: DiscoveryHandlers,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts watching; resolves once the first stream is attached and listed. */
+  start(): Promise<void> {
+    if (this.loop !== undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.loop = this.run(resolve);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort(new Error('sidekick is stopping'));
+    this.stream?.destroy();
+    await this.loop;
+    await this.queue;
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async run(firstAttached: () => void): Promise<void> {
+    while (!this.stopped) {
+      let stream: IncomingMessage;
+      let containers: ContainerSummary[];
+      try {
+        stream = await retryForever(() => this.api.events(this.since()), {
+          signal: this.abort.signal,
+          onFailure: (err) => this.lost(err),
+        });
+        this.stream = stream;
+        containers = await retryForever(() => this.api.listRunning(), {
+          signal: this.abort.signal,
+          onFailure: (err) => this.lost(err),
+        });
+      } catch {
+        this.stream?.destroy();
+        break; // aborted: stopping
+      }
+      this.firstAttachNanos ??= String(BigInt(Date.now()) * 1_000_000n);
+      if (this.down) this.log.info('docker event stream attached again');
+      this.down = false;
+      this.handlers.attached(true);
+      this.handlers.running(containers);
+      firstAttached();
+      const reason = await this.consume(stream);
+      this.stream = undefined;
+      if (this.stopped) break;
+      this.lost(reason);
+    }
+    firstAttached();
+  }
+
+  private lost(err: Error): void {
+    if (this.stopped) return;
+    if (!this.down) {
+      this.log.warn({ err: err.message, kind: errorKind(err), docker: true }, 'docker event stream lost; reconnecting');
+      this.handlers.attached(false, err.message);
+    }
+    this.down = true;
+  }
+
+  /** Resume from the newest event seen, or from when the stream first worked. */
+  private since(): string | undefined {
+    const from = this.lastNanos ?? this.firstAttachNanos;
+    return from === undefined ? undefined : nanosToSince(from);
+  }
+
+  private consume(stream: IncomingMessage): Promise<Error> {
+    const parser = new EventStreamParser({
+      event: (event) => this.received(event),
+      malformed: (line) => this.log.warn({ line }, 'docker event stream: a line that is not an event; skipped'),
+    });
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (err: Error): void => {
+        if (done) return;
+        done = true;
+        resolve(err);
+      };
+      stream.on('data', (chunk: Buffer) => parser.push(chunk));
+      stream.on('end', () => finish(new Error('event stream ended')));
+      stream.on('error', (err) => finish(err));
+      stream.on('close', () => finish(new Error('event stream closed')));
+    });
+  }
+
+  /** Drops what a resumed stream repeats, then queues the event in order. */
+  private received(event: DockerEvent): void {
+    const key = `${event.type}\u0000${event.action}\u0000${event.actorId}`;
+    const last = this.lastNanos;
+    const order = last === undefined ? 1 : compareNanos(event.timeNanos, last);
+    if (order < 0) return;
+    if (order === 0) {
+      if (this.seenAtLast.has(key)) return;
+    } else {
+      this.lastNanos = event.timeNanos;
+      this.seenAtLast.clear();
+    }
+    this.seenAtLast.add(key);
+    this.queue = this.queue.then(() =>
+      this.handlers.event(event).catch((err: Error) => {
+        this.log.error({ err: err.message, action: event.action }, 'handling a docker event failed');
+      }),
+    );
+  }
+}

@@ -1,0 +1,82 @@
+// Docker's multiplexed stream (non-TTY attach and logs): frames of an 8-byte
+// header [stream, 0, 0, 0, size as uint32 big-endian] and `size` bytes of
+// payload. HTTP chunking cuts frames anywhere, so a header or a payload may
+// arrive in pieces. On the fast path a whole frame inside one chunk is handed
+// on as a view of that chunk, without copying.
+
+export const STDIN = 0;
+export const STDOUT = 1;
+export const STDERR = 2;
+/** Errors the daemon itself writes into the stream (API >= 1.42). */
+export const SYSTEMERR = 3;
+
+const HEADER = 8;
+
+export type FrameHandler = (stream: number, payload: Buffer) => void;
+
+export class FrameDemuxer {
+  private readonly header = Buffer.alloc(HEADER);
+  private headerFill = 0;
+  private payload: Buffer | undefined;
+  private payloadFill = 0;
+  private stream = 0;
+
+  constructor(private readonly onFrame: FrameHandler) {}
+
+  /** True while a frame has started but not finished. */
+  get midFrame(): boolean {
+    return this.headerFill > 0 || this.payload !== undefined;
+  }
+
+  push(chunk: Buffer): void {
+    let at = 0;
+    const end = chunk.length;
+    while (at < end) {
+      if (this.payload !== undefined) {
+        at = this.fillPayload(chunk, at);
+        continue;
+      }
+      if (this.headerFill === 0 && end - at >= HEADER) {
+        const stream = chunk[at]!;
+        const size = chunk.readUInt32BE(at + 4);
+        const start = at + HEADER;
+        if (end - start >= size) {
+          this.onFrame(stream, chunk.subarray(start, start + size));
+          at = start + size;
+        } else {
+          this.begin(stream, size);
+          at = start;
+        }
+        continue;
+      }
+      const take = Math.min(HEADER - this.headerFill, end - at);
+      chunk.copy(this.header, this.headerFill, at, at + take);
+      this.headerFill += take;
+      at += take;
+      if (this.headerFill === HEADER) {
+        this.headerFill = 0;
+        const size = this.header.readUInt32BE(4);
+        if (size === 0) this.onFrame(this.header[0]!, Buffer.alloc(0));
+        else this.begin(this.header[0]!, size);
+      }
+    }
+  }
+
+  private begin(stream: number, size: number): void {
+    this.stream = stream;
+    this.payload = Buffer.allocUnsafe(size);
+    this.payloadFill = 0;
+  }
+
+  private fillPayload(chunk: Buffer, at: number): number {
+    const payload = this.payload!;
+    const take = Math.min(payload.length - this.payloadFill, chunk.length - at);
+    chunk.copy(payload, this.payloadFill, at, at + take);
+    this.payloadFill += take;
+    if (this.payloadFill === payload.length) {
+      this.payload = undefined;
+      this.onFrame(this.stream, payload);
+    }
+    return at + take;
+  }
+}

@@ -1,0 +1,176 @@
+// Turns the body of `GET /containers/{id}/logs?timestamps=1` into lines.
+//
+// Non-TTY containers: a multiplexed stream (see frames.ts) in which every
+// frame is one log message, "<RFC3339Nano> <text>\n". A message Docker split
+// because it was longer than 16 KiB arrives as several frames whose text does
+// not end in "\n"; they are joined back into one line, timed by its first part.
+// TTY containers: a raw stream of "<RFC3339Nano> <text>\r\n" lines.
+
+import { FrameDemuxer, STDERR, STDOUT, SYSTEMERR } from './frames.js';
+import type { LogStream } from '../pipeline/record.js';
+
+export const DEFAULT_MAX_LINE = 1024 * 1024;
+
+export interface LogLine {
+  readonly stream: LogStream;
+  /** Docker's timestamp of the line (of its first part, if it was split). */
+  readonly time: string;
+  readonly message: string;
+  /** Set when the line was longer than the maximum and was cut. */
+  readonly truncated: boolean;
+}
+
+export interface LogLineHandlers {
+  line(line: LogLine): void;
+  /** The daemon reported an error inside the stream, or a frame made no sense. */
+  fault(kind: 'systemerr' | 'malformed', detail: string): void;
+}
+
+const NL = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+/** "2006-01-02T15:04:05.000000000Z07:00" is the longest prefix Docker writes. */
+const MAX_TIME = 40;
+
+class Partial {
+  readonly parts: Buffer[] = [];
+  bytes = 0;
+  truncated = false;
+  constructor(readonly time: string) {}
+
+  add(text: Buffer, max: number): void {
+    const room = max - this.bytes;
+    if (text.length > room) {
+      this.truncated = true;
+      if (room <= 0) return;
+      text = text.subarray(0, room);
+    }
+    // The frame's buffer may be reused by the demuxer or the socket: copy.
+    this.parts.push(Buffer.from(text));
+    this.bytes += text.length;
+  }
+}
+
+function timeEnd(buf: Buffer): number {
+  const limit = Math.min(buf.length, MAX_TIME);
+  for (let i = 0; i < limit; i++) if (buf[i] === SPACE) return i;
+  return -1;
+}
+
+function trimEol(buf: Buffer): Buffer {
+  let end = buf.length;
+  if (end > 0 && buf[end - 1] === NL) end--;
+  if (end > 0 && buf[end - 1] === CR) end--;
+  return end === buf.length ? buf : buf.subarray(0, end);
+}
+
+/** Parses one container's log stream; create one per HTTP response. */
+export class LogLineParser {
+  private readonly demuxer: FrameDemuxer | undefined;
+  private readonly partial: { stdout: Partial | undefined; stderr: Partial | undefined } = {
+    stdout: undefined,
+    stderr: undefined,
+  };
+  private rawRest: Partial | undefined;
+
+  constructor(
+    tty: boolean,
+    private readonly handlers: LogLineHandlers,
+    private readonly maxLine = DEFAULT_MAX_LINE,
+  ) {
+    this.demuxer = tty ? undefined : new FrameDemuxer((stream, payload) => this.frame(stream, payload));
+  }
+
+  push(chunk: Buffer): void {
+    if (this.demuxer !== undefined) this.demuxer.push(chunk);
+    else this.raw(chunk);
+  }
+
+  /** The stream ended: emit lines still waiting for their end. */
+  end(): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const p = this.partial[stream];
+      if (p !== undefined) {
+        this.partial[stream] = undefined;
+        this.emit(stream, p);
+      }
+    }
+    const rest = this.rawRest;
+    if (rest !== undefined) {
+      this.rawRest = undefined;
+      this.rawLine(Buffer.concat(rest.parts), rest.truncated);
+    }
+  }
+
+  private frame(kind: number, payload: Buffer): void {
+    if (kind !== STDOUT && kind !== STDERR) {
+      if (kind === SYSTEMERR) this.handlers.fault('systemerr', payload.toString('utf8').trim());
+      else this.handlers.fault('malformed', `frame of unknown stream type ${kind}`);
+      return;
+    }
+    const stream: LogStream = kind === STDOUT ? 'stdout' : 'stderr';
+    const sp = timeEnd(payload);
+    const time = sp < 0 ? '' : payload.toString('latin1', 0, sp);
+    const text = payload.subarray(sp + 1);
+    const complete = text.length > 0 && text[text.length - 1] === NL;
+    const pending = this.partial[stream];
+    if (pending === undefined && complete) {
+      const body = trimEol(text);
+      const truncated = body.length > this.maxLine;
+      this.handlers.line({
+        stream,
+        time,
+        message: (truncated ? body.subarray(0, this.maxLine) : body).toString('utf8'),
+        truncated,
+      });
+      return;
+    }
+    const p = pending ?? new Partial(time);
+    p.add(complete ? trimEol(text) : text, this.maxLine);
+    if (complete) {
+      this.partial[stream] = undefined;
+      this.emit(stream, p);
+    } else {
+      this.partial[stream] = p;
+    }
+  }
+
+  private emit(stream: LogStream, p: Partial): void {
+    this.handlers.line({ stream, time: p.time, message: Buffer.concat(p.parts).toString('utf8'), truncated: p.truncated });
+  }
+
+  private raw(chunk: Buffer): void {
+    let at = 0;
+    for (;;) {
+      const nl = chunk.indexOf(NL, at);
+      if (nl < 0) break;
+      const piece = chunk.subarray(at, nl);
+      const rest = this.rawRest;
+      if (rest === undefined) {
+        this.rawLine(piece, false);
+      } else {
+        this.rawRest = undefined;
+        rest.add(piece, this.maxLine + MAX_TIME);
+        this.rawLine(Buffer.concat(rest.parts), rest.truncated);
+      }
+      at = nl + 1;
+    }
+    if (at < chunk.length) {
+      const rest = this.rawRest ?? (this.rawRest = new Partial(''));
+      rest.add(chunk.subarray(at), this.maxLine + MAX_TIME);
+    }
+  }
+
+  private rawLine(line: Buffer, cut: boolean): void {
+    const sp = timeEnd(line);
+    const time = sp < 0 ? '' : line.toString('latin1', 0, sp);
+    const body = trimEol(line.subarray(sp + 1));
+    const truncated = cut || body.length > this.maxLine;
+    this.handlers.line({
+      stream: 'stdout',
+      time,
+      message: (body.length > this.maxLine ? body.subarray(0, this.maxLine) : body).toString('utf8'),
+      truncated,
+    });
+  }
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// Wiring: config -> sinks behind their buffers -> collector fed by discovery.
+// SIGTERM/SIGINT stop the sources, flush the sinks and exit 0 within 10 s.
+
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { retryForever } from './backoff.js';
+import { Collector } from './collector.js';
+import { ConfigError, helpText, loadConfig, type Config } from './config.js';
+import { DockerApi, errorKind } from './docker/client.js';
+import { Discovery } from './docker/discovery.js';
+import { selfIdOfThisProcess } from './docker/self.js';
+import { createLogger } from './observe/logger.js';
+import { SinkChannel } from './pipeline/channel.js';
+import { Router } from './pipeline/router.js';
+
+const SHUTDOWN_MS = 10_000;
+/** What shutdown leaves for the sinks to flush, of its 10 s. */
+const FLUSH_MS = 8_000;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function run(config: Config, log: Logger): Promise<void> {
+  const startup = new AbortController();
+  const api = new DockerApi(config.docker, config.dockerConcurrency);
+  const channels = config.sinks.map((spec) => new SinkChannel(spec.create({ log }), log));
+  const router = new Router(channels);
+  let collector: Collector | undefined;
+  let discovery: Discovery | undefined;
+  let stopping = false;
+
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: flushing sinks');
+    const hardStop = setTimeout(() => {
+      log.error('shutdown took longer than 10 s; exiting with records unflushed');
+      process.exit(0);
+    }, SHUTDOWN_MS);
+    hardStop.unref();
+    startup.abort(new Error(`stopped by ${signal}`));
+    await discovery?.stop();
+    await collector?.stop();
+    const deadline = Date.now() + FLUSH_MS;
+    const left = await Promise.all(channels.map((c) => c.close(deadline)));
+    const unflushed = left.reduce((a, b) => a + b, 0);
+    if (unflushed > 0) log.warn({ unflushed }, 'stopped with records not delivered');
+    log.info({ routed: Object.fromEntries(router.routed) }, 'stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  await Promise.all(channels.map((c) => c.start()));
+  let host = config.hostname;
+  if (host === undefined) {
+    let warned = false;
+    try {
+      const info = await retryForever(() => api.info(), {
+        signal: startup.signal,
+        onFailure: (err) => {
+          if (warned) return;
+          warned = true;
+          log.warn({ docker: config.dockerHost, err: err.message, kind: errorKind(err) }, 'docker does not answer; retrying');
+        },
+      });
+      host = info.Name;
+    } catch {
+      return; // stopped while waiting for the daemon
+    }
+  }
+  const selfId = selfIdOfThisProcess(process.env['HOSTNAME']);
+  collector = new Collector(api, router.emit, { host, types: config.types, selfId }, log);
+  const c = collector;
+  discovery = new Discovery(
+    api,
+    {
+      event: (event) => c.event(event),
+      running: (containers) => c.running(containers),
+      attached: () => undefined,
+    },
+    log,
+  );
+  await discovery.start();
+  if (!stopping) {
+    log.info(
+      { docker: config.dockerHost, host, sinks: config.sinks.map((s) => s.name), selfId, containers: c.activeCount },
+      'sidekick is collecting',
+    );
+  }
+}
+
+function main(): void {
+  let result;
+  try {
+    result = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sidekick: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (result.kind === 'help') {
+    process.stdout.write(helpText());
+    return;
+  }
+  if (result.kind === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return;
+  }
+  const log = createLogger(result.config.logLevel);
+  run(result.config, log).catch((err: Error) => {
+    log.fatal({ err: err.message, stack: err.stack }, 'sidekick failed');
+    process.exit(1);
+  });
+}
+
+main();

@@ -1,0 +1,160 @@
+// One schema for everything sidekick forwards. Every source builds one of
+// these records; every sink reads them. Serialisation happens once per record
+// (see `serialize`), with each container's fixed JSON cached.
+
+export const RECORD_TYPES = ['log', 'event', 'inspect', 'stats'] as const;
+export type RecordType = (typeof RECORD_TYPES)[number];
+
+export interface ComposeMeta {
+  readonly project: string;
+  readonly service: string;
+}
+
+/** What tags every record of one container. Immutable once built. */
+export interface ContainerMeta {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly compose?: ComposeMeta;
+}
+
+interface RecordBase {
+  /** RFC 3339 with nanoseconds, in UTC: Docker's own time when it has one. */
+  readonly time: string;
+  readonly host: string;
+  readonly container?: ContainerMeta;
+}
+
+export type LogStream = 'stdout' | 'stderr';
+
+export interface LogRecord extends RecordBase {
+  readonly type: 'log';
+  readonly container: ContainerMeta;
+  readonly stream: LogStream;
+  readonly message: string;
+  /** Present when the line was longer than the maximum and was cut. */
+  readonly truncated?: true;
+}
+
+export interface EventRecord extends RecordBase {
+  readonly type: 'event';
+  /** Docker's event Type: container, image, network, volume, daemon, ... */
+  readonly object: string;
+  readonly action: string;
+  readonly actor: { readonly id: string; readonly attributes: Readonly<Record<string, string>> };
+  readonly scope: string;
+}
+
+export interface InspectRecord extends RecordBase {
+  readonly type: 'inspect';
+  readonly container: ContainerMeta;
+  readonly inspect: unknown;
+}
+
+export type SidekickRecord = LogRecord | EventRecord | InspectRecord;
+
+/** A record with its JSON form, built once and shared by every sink. */
+export interface Envelope {
+  readonly record: SidekickRecord;
+  readonly json: string;
+}
+
+const COMPOSE_PROJECT = 'com.docker.compose.project';
+const COMPOSE_SERVICE = 'com.docker.compose.service';
+
+export function containerMeta(
+  id: string,
+  name: string,
+  image: string,
+  labels: Readonly<Record<string, string>> | null | undefined,
+): ContainerMeta {
+  const l = labels ?? {};
+  const project = l[COMPOSE_PROJECT];
+  const service = l[COMPOSE_SERVICE];
+  const bare = name.startsWith('/') ? name.slice(1) : name;
+  return project !== undefined && service !== undefined
+    ? { id, name: bare, image, labels: l, compose: { project, service } }
+    : { id, name: bare, image, labels: l };
+}
+
+const containerJson = new WeakMap<ContainerMeta, string>();
+
+function containerFragment(meta: ContainerMeta): string {
+  let json = containerJson.get(meta);
+  if (json === undefined) {
+    json = JSON.stringify(meta);
+    containerJson.set(meta, json);
+  }
+  return json;
+}
+
+/** The record as one line of JSON (no newline). */
+export function serialize(record: SidekickRecord): string {
+  const head =
+    '{"type":"' + record.type + '","time":"' + record.time + '","host":' + JSON.stringify(record.host);
+  const container = record.container === undefined ? '' : ',"container":' + containerFragment(record.container);
+  switch (record.type) {
+    case 'log':
+      return (
+        head +
+        container +
+        ',"stream":"' +
+        record.stream +
+        '","message":' +
+        JSON.stringify(record.message) +
+        (record.truncated === true ? ',"truncated":true}' : '}')
+      );
+    case 'event':
+      return (
+        head +
+        container +
+        ',"object":' +
+        JSON.stringify(record.object) +
+        ',"action":' +
+        JSON.stringify(record.action) +
+        ',"actor":' +
+        JSON.stringify(record.actor) +
+        ',"scope":' +
+        JSON.stringify(record.scope) +
+        '}'
+      );
+    case 'inspect':
+      return head + container + ',"inspect":' + JSON.stringify(record.inspect) + '}';
+  }
+}
+
+export function envelope(record: SidekickRecord): Envelope {
+  return { record, json: serialize(record) };
+}
+
+const NANO_PAD = '000000';
+
+/** Now, as RFC 3339 with nanoseconds (millisecond precision). */
+export function nowTime(): string {
+  return millisToTime(Date.now());
+}
+
+export function millisToTime(ms: number): string {
+  const iso = new Date(ms).toISOString(); // 2024-01-02T03:04:05.678Z
+  return iso.slice(0, 23) + NANO_PAD + 'Z';
+}
+
+/** Nanoseconds since the epoch, as a decimal string, to RFC 3339 nano. */
+export function nanosToTime(nanos: string): string {
+  const digits = nanos.padStart(10, '0');
+  const seconds = Number(digits.slice(0, -9));
+  const fraction = digits.slice(-9);
+  return new Date(seconds * 1000).toISOString().slice(0, 19) + '.' + fraction + 'Z';
+}
+
+/**
+ * Docker's RFC 3339 nano UTC time to the `since` form its API takes
+ * (`seconds.nanoseconds`). Returns undefined for a time it cannot read.
+ */
+export function timeToSince(time: string): string | undefined {
+  const ms = Date.parse(time.slice(0, 19) + 'Z');
+  if (Number.isNaN(ms)) return undefined;
+  const fraction = time.length > 20 && time[19] === '.' ? time.slice(20, time.length - 1).padEnd(9, '0') : '000000000';
+  return String(ms / 1000) + '.' + fraction.slice(0, 9);
+}

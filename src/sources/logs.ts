@@ -1,0 +1,144 @@
+// log: follows one container's stdout and stderr through the logs API, with
+// Docker's timestamps, one record a line. Survives a broken connection by
+// resuming from the last line it delivered (`since` = that line's time, then
+// skipping the lines already delivered at that very time), and reads a
+// stopped container's stream to its end, so a container that lived for
+// milliseconds is still collected.
+
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { retryForever } from '../backoff.js';
+import { errorKind, statusOf, type DockerApi } from '../docker/client.js';
+import { LogLineParser, type LogLine } from '../docker/log-lines.js';
+import { nowTime, timeToSince, type ContainerMeta, type LogRecord } from '../pipeline/record.js';
+
+/** The newest line delivered: its time, and how many lines carried that time. */
+export interface LogCursor {
+  time: string;
+  count: number;
+}
+
+export interface LogsTarget {
+  readonly meta: ContainerMeta;
+  readonly tty: boolean;
+  /** Where to start when there is no cursor: `seconds.nanoseconds`, or the first line. */
+  readonly since: string | undefined;
+  /** Shared with later runs for the same container, so a restart resumes. */
+  cursor: LogCursor | undefined;
+}
+
+export interface LogsContext {
+  readonly api: DockerApi;
+  readonly host: string;
+  readonly log: Logger;
+  readonly emit: (record: LogRecord) => void;
+  readonly signal: AbortSignal;
+}
+
+type StreamEnd = { readonly ok: true } | { readonly ok: false; readonly error: Error };
+
+/** Follows the logs until the container has stopped and its stream is read to the end. */
+export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<void> {
+  const id = target.meta.id;
+  let drainAfterError = true;
+  while (!ctx.signal.aborted) {
+    let stream: IncomingMessage;
+    try {
+      stream = await retryForever(() => ctx.api.logs(id, { since: resumeSince(target) }), {
+        signal: ctx.signal,
+        retryable: (err) => !isPermanent(err),
+      });
+    } catch (err) {
+      if (ctx.signal.aborted) return;
+      if (statusOf(err) === 501) {
+        ctx.log.warn({ container: target.meta.name, id }, 'the log driver of this container cannot be read; no log records');
+      } else if (statusOf(err) !== 404) {
+        ctx.log.warn({ container: target.meta.name, id, err: (err as Error).message }, 'logs cannot be read');
+      }
+      return;
+    }
+    const end = await readStream(stream, target, ctx);
+    if (ctx.signal.aborted) return;
+    if (!end.ok) {
+      ctx.log.debug({ container: target.meta.name, err: end.error.message, kind: errorKind(end.error) }, 'log stream broke');
+    }
+    // The stream is over: the container stopped, or the connection broke.
+    let running: boolean;
+    try {
+      const info = await retryForever(() => ctx.api.inspect(id), {
+        signal: ctx.signal,
+        retryable: (err) => statusOf(err) !== 404,
+      });
+      running = info.State?.Running === true;
+    } catch {
+      return; // stopping, or the container is gone
+    }
+    if (running) continue;
+    // Stopped. After a broken connection, read once more to get what is left.
+    if (end.ok || !drainAfterError) return;
+    drainAfterError = false;
+  }
+}
+
+function isPermanent(err: Error): boolean {
+  const status = statusOf(err);
+  return status === 404 || status === 501 || status === 400;
+}
+
+function resumeSince(target: LogsTarget): string | undefined {
+  return target.cursor === undefined ? target.since : timeToSince(target.cursor.time);
+}
+
+function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContext): Promise<StreamEnd> {
+  const { meta } = target;
+  const host = ctx.host;
+  // Lines at the cursor's time that a resumed stream repeats.
+  const resumeAt = target.cursor?.time;
+  let repeats = target.cursor?.count ?? 0;
+  const parser = new LogLineParser(target.tty, {
+    line(line: LogLine): void {
+      let time = line.time;
+      if (time === '') {
+        time = nowTime();
+      } else {
+        if (resumeAt !== undefined && time <= resumeAt) {
+          if (time < resumeAt) return;
+          if (repeats > 0) {
+            repeats--;
+            return;
+          }
+        }
+        const cursor = target.cursor;
+        if (cursor === undefined || time > cursor.time) target.cursor = { time, count: 1 };
+        else if (time === cursor.time) cursor.count++;
+      }
+      ctx.emit(
+        line.truncated
+          ? { type: 'log', time, host, container: meta, stream: line.stream, message: line.message, truncated: true }
+          : { type: 'log', time, host, container: meta, stream: line.stream, message: line.message },
+      );
+    },
+    fault(kind, detail): void {
+      ctx.log.warn({ container: meta.name, kind, detail }, 'log stream: the daemon reported a fault');
+    },
+  });
+  return new Promise((resolve) => {
+    let done = false;
+    const abort = (): void => {
+      stream.destroy();
+    };
+    ctx.signal.addEventListener('abort', abort, { once: true });
+    const finish = (end: StreamEnd): void => {
+      if (done) return;
+      done = true;
+      ctx.signal.removeEventListener('abort', abort);
+      // A line cut off by a stop or a broken connection is read again on resume.
+      if (end.ok) parser.end();
+      resolve(end);
+    };
+    stream.on('data', (chunk: Buffer) => parser.push(chunk));
+    stream.on('end', () => finish({ ok: true }));
+    stream.on('error', (error) => finish({ ok: false, error }));
+    stream.on('close', () => finish({ ok: false, error: new Error('log stream closed') }));
+  });
+}
