@@ -1,0 +1,179 @@
+// Runs the real sidekick process against the real Docker engine, and real
+// containers, for the end-to-end tests.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+export const IMAGE = process.env['SIDEKICK_TEST_IMAGE'] ?? 'sidekick-test/busybox:latest';
+export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+export const ENGINE_SCRIPT = fileURLToPath(new URL('../../../test/e2e/engine.sh', import.meta.url));
+/** Every container a test run starts carries this label, so cleanup finds them all. */
+export const RUN_LABEL = `sidekick.test=${process.pid}`;
+
+export async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await exec('docker', args, { maxBuffer: 64 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+/** `docker run -d` with the run's label; returns the full container id. */
+export async function runContainer(name: string, args: readonly string[], command: string): Promise<string> {
+  return docker('run', '-d', '--name', name, '-l', RUN_LABEL, '--stop-timeout', '1', ...args, IMAGE, 'sh', '-c', command);
+}
+
+export async function waitExit(name: string): Promise<void> {
+  await docker('wait', name);
+}
+
+export async function removeTestContainers(): Promise<void> {
+  const ids = (await docker('ps', '-aq', '--filter', `label=${RUN_LABEL}`)).split('\n').filter((s) => s !== '');
+  if (ids.length > 0) await docker('rm', '-f', ...ids);
+}
+
+export function uniqueName(base: string): string {
+  return `sk-${base}-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+export async function sleep(ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export type Json = Record<string, unknown> & {
+  type: string;
+  time: string;
+  host: string;
+  container?: { id: string; name: string; image: string; labels: Record<string, string> };
+};
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly ms: number;
+}
+
+/** A running sidekick process; its stdout parsed as records. */
+export class Sidekick {
+  readonly records: Json[] = [];
+  /** Lines on stdout that are not JSON: must stay empty while collecting. */
+  readonly notJson: string[] = [];
+  stderr = '';
+  private readonly child: ChildProcess;
+  private rest = '';
+  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(env: Record<string, string> = {}, args: readonly string[] = []) {
+    this.child = spawn(process.execPath, [MAIN, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', SIDEKICK_LOG_LEVEL: 'debug', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on('data', (text: string) => {
+      const lines = (this.rest + text).split('\n');
+      this.rest = lines.pop()!;
+      for (const line of lines) {
+        try {
+          this.records.push(JSON.parse(line) as Json);
+        } catch {
+          this.notJson.push(line);
+        }
+      }
+    });
+    this.child.stderr!.setEncoding('utf8');
+    this.child.stderr!.on('data', (text: string) => {
+      this.stderr += text;
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  /** Resolves once sidekick says it is collecting. */
+  async ready(timeoutMs = 20_000): Promise<void> {
+    await this.until(() => this.stderr.includes('sidekick is collecting'), timeoutMs, 'sidekick to start collecting');
+  }
+
+  /** Waits until `pred` holds for the records (polling), or fails naming `what`. */
+  async until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!pred()) {
+      if (Date.now() > end) {
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; sidekick stderr:\n${this.stderr.slice(-4000)}`);
+      }
+      await sleep(50);
+    }
+  }
+
+  of(name: string, type?: string): Json[] {
+    return this.records.filter((r) => r.container?.name === name && (type === undefined || r.type === type));
+  }
+
+  logsOf(name: string): Json[] {
+    return this.of(name, 'log');
+  }
+
+  /** SIGTERM, and how it ended and how long it took. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+    const start = Date.now();
+    this.child.kill(signal);
+    const { code, signal: by } = await this.exited;
+    return { code, signal: by, ms: Date.now() - start };
+  }
+
+  async exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.exited;
+  }
+}
+
+/**
+ * A unix socket that forwards to the Docker socket and can be cut: every
+ * connection through it is broken and new ones are refused until restored.
+ */
+export class SocketProxy {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    readonly path: string,
+    private readonly target = '/var/run/docker.sock',
+  ) {}
+
+  async open(): Promise<void> {
+    rmSync(this.path, { force: true });
+    const server = createServer((client) => {
+      const upstream = connect(this.target);
+      this.sockets.add(client);
+      this.sockets.add(upstream);
+      const drop = (): void => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(this.path, resolve));
+    this.server = server;
+  }
+
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    const closed = server === undefined ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    await closed;
+    rmSync(this.path, { force: true });
+  }
+}
+
+/** Runs test/e2e/engine.sh with the given command (restart, ensure). */
+export async function engine(command: string): Promise<void> {
+  await exec('bash', [ENGINE_SCRIPT, command], { maxBuffer: 1024 * 1024 });
+}

@@ -1,0 +1,59 @@
+// The Docker client bounds the calls in flight, against a real HTTP server on
+// a unix socket that counts how many requests it holds at once.
+
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { DockerApi, errorKind, statusOf } from '../../../src/docker/client.js';
+
+describe('DockerApi', () => {
+  it('keeps at most `concurrency` calls in flight when hundreds are asked at once', async () => {
+    const path = join(tmpdir(), `sidekick-api-${process.pid}.sock`);
+    rmSync(path, { force: true });
+    let inFlight = 0;
+    let most = 0;
+    let served = 0;
+    const server = createServer((req, res) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        served++;
+        const id = /\/containers\/([^/]+)\/json/.exec(req.url ?? '')?.[1] ?? '?';
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ Id: id, Name: `/${id}`, Config: { Image: 'x' } }));
+      }, 5);
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      const api = new DockerApi({ socketPath: path }, 4);
+      const ids = Array.from({ length: 200 }, (_, i) => `c${i}`);
+      const answers = await Promise.all(ids.map((id) => api.inspect(id)));
+      assert.deepEqual(
+        answers.map((a) => a.Id),
+        ids,
+      );
+      assert.equal(served, 200);
+      assert.equal(most, 4);
+      assert.deepEqual(api.pending, { queued: 0, running: 0 });
+    } finally {
+      server.close();
+      rmSync(path, { force: true });
+    }
+  });
+
+  it('classifies failures by HTTP status or system error code', async () => {
+    const api = new DockerApi({ socketPath: '/nonexistent/docker.sock' }, 1);
+    const err = await api.inspect('x').then(
+      () => assert.fail('inspect of a missing socket resolved'),
+      (e: unknown) => e,
+    );
+    assert.equal(statusOf(err), undefined);
+    assert.equal(errorKind(err), 'enoent');
+    assert.equal(errorKind({ statusCode: 404 }), 'http_404');
+    assert.equal(statusOf({ statusCode: 501 }), 501);
+  });
+});
