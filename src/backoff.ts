@@ -28,3 +28,9 @@ export function retryForever<T>(fn: () => Promise<T>, options: BackoffOptions): 
     onFailedAttempt: (err: FailedAttemptError) => options.onFailure?.(err, err.attemptNumber),
   } as Parameters<typeof pRetry>[1]);
 }
+
+/** Delay before retry number `attempt` (0-based): exponential, capped, with full jitter. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return minMs / 2 + Math.random() * (ceiling - minMs / 2);
+}

@@ -7,6 +7,7 @@ import type { ContainerInspectInfo } from 'dockerode';
 import type { Logger } from 'pino';
 import { statusOf, type ContainerSummary, type DockerApi } from './docker/client.js';
 import type { DockerEvent } from './docker/events.js';
+import type { Flow } from './pipeline/flow.js';
 import type { ContainerMeta, RecordType, SidekickRecord } from './pipeline/record.js';
 import { eventRecord, metaFromEvent } from './sources/events.js';
 import { inspectRecord, metaFromInspect } from './sources/inspect.js';
@@ -17,6 +18,7 @@ export interface CollectorOptions {
   readonly types: ReadonlySet<RecordType>;
   /** sidekick's own container id (full or 12-character prefix), never collected. */
   readonly selfId: string | undefined;
+  readonly flow: Flow;
 }
 
 /** What sidekick keeps about one container until it is destroyed. */
@@ -153,6 +155,7 @@ export class Collector {
           log: this.log,
           emit: this.emit,
           signal: this.abort.signal,
+          flow: this.options.flow,
         });
         w.cursor = target.cursor;
       }

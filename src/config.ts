@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DockerOptions } from 'dockerode';
 import { RECORD_TYPES, type RecordType } from './pipeline/record.js';
-import { parseSinkUri, SINKS } from './sinks/registry.js';
-import { SinkUriError, type SinkSpec } from './sinks/sink.js';
+import { BUFFER_USAGE, parseSinkUri, SINKS } from './sinks/registry.js';
+import { SinkUriError, type ConfiguredSink } from './sinks/sink.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -20,7 +20,7 @@ export interface Config {
   readonly docker: Readonly<DockerOptions>;
   /** DOCKER_HOST as given, for messages. */
   readonly dockerHost: string;
-  readonly sinks: readonly SinkSpec[];
+  readonly sinks: readonly ConfiguredSink[];
   readonly types: ReadonlySet<RecordType>;
   /** Undefined: ask the Docker daemon for its host name. */
   readonly hostname: string | undefined;
@@ -90,6 +90,7 @@ export function helpText(): string {
     '',
     'Sinks:',
     ...sinks,
+    `  ${BUFFER_USAGE}`,
     '',
   ].join('\n');
 }
@@ -169,7 +170,7 @@ function parseDockerHost(value: string, tlsVerify: string, certPath: string): Do
 }
 
 /** Splits the comma list first, then parses each URI (which decodes %2C). */
-function parseSinks(value: string): SinkSpec[] {
+function parseSinks(value: string): ConfiguredSink[] {
   const uris = value
     .split(',')
     .map((s) => s.trim())

@@ -12,6 +12,7 @@ import { Discovery } from './docker/discovery.js';
 import { selfIdOfThisProcess } from './docker/self.js';
 import { createLogger } from './observe/logger.js';
 import { SinkChannel } from './pipeline/channel.js';
+import { Flow } from './pipeline/flow.js';
 import { Router } from './pipeline/router.js';
 
 const SHUTDOWN_MS = 10_000;
@@ -26,7 +27,8 @@ function version(): string {
 async function run(config: Config, log: Logger): Promise<void> {
   const startup = new AbortController();
   const api = new DockerApi(config.docker, config.dockerConcurrency);
-  const channels = config.sinks.map((spec) => new SinkChannel(spec.create({ log }), log));
+  const flow = new Flow();
+  const channels = config.sinks.map((spec) => new SinkChannel(spec.create({ log }), log, flow, spec.buffer));
   const router = new Router(channels);
   let collector: Collector | undefined;
   let discovery: Discovery | undefined;
@@ -48,7 +50,13 @@ async function run(config: Config, log: Logger): Promise<void> {
     const left = await Promise.all(channels.map((c) => c.close(deadline)));
     const unflushed = left.reduce((a, b) => a + b, 0);
     if (unflushed > 0) log.warn({ unflushed }, 'stopped with records not delivered');
-    log.info({ routed: Object.fromEntries(router.routed) }, 'stopped');
+    log.info(
+      {
+        routed: Object.fromEntries(router.routed),
+        sinks: channels.map((c) => ({ sink: c.sink.name, ...c.counts })),
+      },
+      'stopped',
+    );
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
@@ -73,7 +81,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     }
   }
   const selfId = selfIdOfThisProcess(process.env['HOSTNAME']);
-  collector = new Collector(api, router.emit, { host, types: config.types, selfId }, log);
+  collector = new Collector(api, router.emit, { host, types: config.types, selfId, flow }, log);
   const c = collector;
   discovery = new Discovery(
     api,

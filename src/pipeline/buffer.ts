@@ -1,8 +1,21 @@
-// A bounded FIFO of records, limited in count and in bytes. Pushing never
-// blocks and never grows it past its limits: when full, the oldest records
-// make room and are counted as dropped.
+// A bounded buffer of records for one sink, limited in count and in bytes.
+// Pushing never blocks. Records wait in one lane per container (FIFO within a
+// lane) and leave in round-robin, so one container flooding its output can
+// neither take the whole buffer nor delay a quiet container's lines for long.
+// When the buffer is full the policy decides what gives way:
+// - drop-oldest: the oldest record of the fullest lane;
+// - drop-newest: the new record, unless a fuller lane than its own exists, in
+//   which case that lane's newest record (a quiet container's rare line still
+//   gets in);
+// - block: nothing; the buffer goes over its limit and reports `full`, and the
+//   caller pauses its sources until it has drained.
+// Every drop is counted, and remembered per container as a gap: how many, and
+// the times of the first and last record lost.
 
-import type { Envelope } from './record.js';
+import type { ContainerMeta, Envelope } from './record.js';
+
+export const BUFFER_POLICIES = ['drop-oldest', 'drop-newest', 'block'] as const;
+export type BufferPolicy = (typeof BUFFER_POLICIES)[number];
 
 /** What one queued record costs beyond its JSON text. */
 const RECORD_OVERHEAD = 64;
@@ -11,15 +24,77 @@ export function envelopeSize(e: Envelope): number {
   return e.json.length + RECORD_OVERHEAD;
 }
 
-export class RecordBuffer {
-  private ring: (Envelope | undefined)[] = new Array<Envelope | undefined>(16);
+/** Records lost from one container in one episode. */
+export interface Gap {
+  readonly container: ContainerMeta | undefined;
+  readonly host: string;
+  dropped: number;
+  /** Times of the earliest and latest record lost. */
+  from: string;
+  to: string;
+  /** Epoch ms of the first and of the latest drop. */
+  readonly startedAt: number;
+  lastAt: number;
+}
+
+/** A FIFO of one container's records: a growable ring. */
+class Lane {
+  private ring: (Envelope | undefined)[] = new Array<Envelope | undefined>(4);
   private head = 0;
+  count = 0;
+  bytes = 0;
+
+  constructor(readonly key: string) {}
+
+  push(e: Envelope): void {
+    if (this.count === this.ring.length) this.grow();
+    this.ring[(this.head + this.count) & (this.ring.length - 1)] = e;
+    this.count++;
+    this.bytes += envelopeSize(e);
+  }
+
+  shift(): Envelope {
+    const e = this.ring[this.head]!;
+    this.ring[this.head] = undefined;
+    this.head = (this.head + 1) & (this.ring.length - 1);
+    this.count--;
+    this.bytes -= envelopeSize(e);
+    return e;
+  }
+
+  pop(): Envelope {
+    const at = (this.head + this.count - 1) & (this.ring.length - 1);
+    const e = this.ring[at]!;
+    this.ring[at] = undefined;
+    this.count--;
+    this.bytes -= envelopeSize(e);
+    return e;
+  }
+
+  private grow(): void {
+    const old = this.ring;
+    const ring = new Array<Envelope | undefined>(old.length * 2);
+    for (let i = 0; i < this.count; i++) ring[i] = old[(this.head + i) & (old.length - 1)];
+    this.ring = ring;
+    this.head = 0;
+  }
+}
+
+export class RecordBuffer {
+  private readonly lanes = new Map<string, Lane>();
+  /** Lanes with records, in round-robin order; `next` is whose turn it is. */
+  private order: Lane[] = [];
+  private next = 0;
   private count = 0;
   private size = 0;
+  private readonly gaps = new Map<string, Gap>();
+  /** Every record dropped since the buffer was made. */
+  droppedTotal = 0;
 
   constructor(
     readonly maxRecords: number,
     readonly maxBytes: number,
+    readonly policy: BufferPolicy = 'drop-oldest',
   ) {
     if (maxRecords < 1 || maxBytes < 1) throw new RangeError('a buffer holds at least one record and one byte');
   }
@@ -32,52 +107,131 @@ export class RecordBuffer {
     return this.size;
   }
 
-  /** Adds a record, dropping the oldest ones if there is no room; returns how many were dropped. */
-  push(e: Envelope): number {
+  /** At or over a limit: under `block`, the caller should pause its sources. */
+  get full(): boolean {
+    return this.count >= this.maxRecords || this.size >= this.maxBytes;
+  }
+
+  /** Adds a record, making room by the policy; returns how many records were dropped. */
+  push(e: Envelope, now = Date.now()): number {
     const cost = envelopeSize(e);
+    const key = e.record.container?.id ?? '';
+    if (this.policy === 'block') {
+      this.add(key, e);
+      return 0;
+    }
+    if (cost > this.maxBytes) {
+      this.lost(key, e, now);
+      return 1;
+    }
     let dropped = 0;
     while (this.count > 0 && (this.count >= this.maxRecords || this.size + cost > this.maxBytes)) {
-      this.dropOldest();
+      const fullest = this.fullest();
+      if (this.policy === 'drop-newest') {
+        const own = this.lanes.get(key);
+        if (own === undefined || fullest === own || own.bytes >= fullest.bytes) {
+          this.lost(key, e, now);
+          return dropped + 1;
+        }
+        this.evict(fullest, fullest.pop(), now);
+      } else {
+        this.evict(fullest, fullest.shift(), now);
+      }
       dropped++;
     }
-    if (this.count === this.ring.length) this.grow();
-    this.ring[(this.head + this.count) & (this.ring.length - 1)] = e;
-    this.count++;
-    this.size += cost;
+    this.add(key, e);
     return dropped;
   }
 
-  /** Removes and returns up to `max` of the oldest records. */
-  shift(max: number): Envelope[] {
-    const n = Math.min(max, this.count);
-    const out = new Array<Envelope>(n);
-    const mask = this.ring.length - 1;
-    for (let i = 0; i < n; i++) {
-      const at = (this.head + i) & mask;
-      const e = this.ring[at]!;
-      this.ring[at] = undefined;
-      this.size -= envelopeSize(e);
-      out[i] = e;
+  /** Removes up to `max` records (and about `maxBytes`), taking turns between containers. */
+  shift(max: number, maxBytes = Infinity): Envelope[] {
+    const out: Envelope[] = [];
+    let bytes = 0;
+    while (out.length < max && bytes < maxBytes && this.order.length > 0) {
+      // Each lane with records gives an equal share of what is left to take.
+      const quantum = Math.max(1, Math.ceil((max - out.length) / this.order.length));
+      if (this.next >= this.order.length) this.next = 0;
+      const lane = this.order[this.next]!;
+      for (let i = 0; i < quantum && lane.count > 0 && out.length < max && bytes < maxBytes; i++) {
+        const e = lane.shift();
+        const cost = envelopeSize(e);
+        this.count--;
+        this.size -= cost;
+        bytes += cost;
+        out.push(e);
+      }
+      if (lane.count === 0) this.retire(lane);
+      else this.next++;
     }
-    this.head = (this.head + n) & mask;
-    this.count -= n;
     return out;
   }
 
-  private dropOldest(): void {
-    const e = this.ring[this.head]!;
-    this.ring[this.head] = undefined;
-    this.size -= envelopeSize(e);
-    this.head = (this.head + 1) & (this.ring.length - 1);
-    this.count--;
+  /**
+   * Gaps whose episode is over: no drop for `quietMs`, or open for `maxAgeMs`
+   * (a flood that never stops still reports its losses at that pace).
+   */
+  takeGaps(now: number, quietMs: number, maxAgeMs: number): Gap[] {
+    const out: Gap[] = [];
+    for (const [key, gap] of this.gaps) {
+      if (now - gap.lastAt >= quietMs || now - gap.startedAt >= maxAgeMs) {
+        this.gaps.delete(key);
+        out.push(gap);
+      }
+    }
+    return out;
   }
 
-  /** Doubles the ring (its length stays a power of two, for the masks). */
-  private grow(): void {
-    const old = this.ring;
-    const ring = new Array<Envelope | undefined>(old.length * 2);
-    for (let i = 0; i < this.count; i++) ring[i] = old[(this.head + i) & (old.length - 1)];
-    this.ring = ring;
-    this.head = 0;
+  /** Gaps not yet taken (for shutdown, when every episode ends). */
+  get openGaps(): number {
+    return this.gaps.size;
+  }
+
+  private add(key: string, e: Envelope): void {
+    let lane = this.lanes.get(key);
+    if (lane === undefined) {
+      lane = new Lane(key);
+      this.lanes.set(key, lane);
+    }
+    if (lane.count === 0) this.order.push(lane);
+    lane.push(e);
+    this.count++;
+    this.size += envelopeSize(e);
+  }
+
+  private fullest(): Lane {
+    let best = this.order[0]!;
+    for (const lane of this.order) if (lane.bytes > best.bytes) best = lane;
+    return best;
+  }
+
+  private evict(lane: Lane, e: Envelope, now: number): void {
+    this.count--;
+    this.size -= envelopeSize(e);
+    if (lane.count === 0) this.retire(lane);
+    this.lost(lane.key, e, now);
+  }
+
+  /** An empty lane leaves the rotation and the map (containers come and go). */
+  private retire(lane: Lane): void {
+    const at = this.order.indexOf(lane);
+    this.order.splice(at, 1);
+    if (at < this.next) this.next--;
+    this.lanes.delete(lane.key);
+  }
+
+  private lost(key: string, e: Envelope, now: number): void {
+    this.droppedTotal++;
+    const time = e.record.time;
+    const gap = this.gaps.get(key);
+    if (gap === undefined) {
+      const container = e.record.container;
+      const host = e.record.host;
+      this.gaps.set(key, { container, host, dropped: 1, from: time, to: time, startedAt: now, lastAt: now });
+      return;
+    }
+    gap.dropped++;
+    gap.lastAt = now;
+    if (time < gap.from) gap.from = time;
+    if (time > gap.to) gap.to = time;
   }
 }

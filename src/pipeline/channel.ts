@@ -1,114 +1,259 @@
-// One sink behind its own bounded buffer. Sources push and move on; a loop
-// takes batches from the buffer and awaits the sink. A slow or dead sink only
-// fills its own buffer (then drops its oldest records, counted), never
-// another sink's and never the sources.
+// One sink behind its own bounded buffer. Sources push and move on; workers
+// take batches from the buffer and await the sink, retrying what failed with
+// backoff (and the receiver's Retry-After) until it is delivered, rejected
+// for good, or shutdown's deadline passes. A slow or dead sink only fills its
+// own buffer, never another sink's and never the sources; under `block` it
+// pauses the sources through Flow instead of dropping.
 
 import type { Logger } from 'pino';
-import type { Sink } from '../sinks/sink.js';
-import { RecordBuffer } from './buffer.js';
-import type { Envelope } from './record.js';
+import { backoffDelay } from '../backoff.js';
+import { SinkError, type Batching, type Sink } from '../sinks/sink.js';
+import { RecordBuffer, type BufferPolicy, type Gap } from './buffer.js';
+import type { Flow } from './flow.js';
+import { envelope, nowTime, type Envelope, type GapRecord } from './record.js';
 
-export const DEFAULT_BUFFER_RECORDS = 100_000;
+export const DEFAULT_BUFFER_RECORDS = 1_000_000;
 export const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
-const BATCH = 512;
 
+const DEFAULT_BATCHING: Batching = { records: 512, bytes: 1024 * 1024, flushMs: 0, inFlight: 1 };
+/** A drop episode ends after this long without a drop, or after the longer time at most. */
+const GAP_QUIET_MS = 1000;
+const GAP_MAX_MS = 10_000;
+const RETRY_MIN_MS = 200;
+const RETRY_MAX_MS = 30_000;
+
+export interface BufferOptions {
+  readonly records: number;
+  readonly bytes: number;
+  readonly policy: BufferPolicy;
+}
+
+export const DEFAULT_BUFFER: BufferOptions = {
+  records: DEFAULT_BUFFER_RECORDS,
+  bytes: DEFAULT_BUFFER_BYTES,
+  policy: 'drop-oldest',
+};
+
+/** Per-sink counts of records. */
 export interface ChannelCounts {
   /** Delivered to the sink. */
   sent: number;
-  /** Dropped by the buffer because it was full. */
+  /** Dropped by the buffer policy (full buffer). */
   dropped: number;
-  /** Lost because the sink failed to take them. */
-  failed: number;
+  /** Writes tried again after a retryable failure (records in them). */
+  retried: number;
+  /** Refused by the sink for good (e.g. HTTP 400): not tried again. */
+  rejected: number;
+  /** Still buffered or in flight when shutdown's deadline passed. */
+  unflushed: number;
 }
 
 export class SinkChannel {
-  readonly counts: ChannelCounts = { sent: 0, dropped: 0, failed: 0 };
+  readonly counts: ChannelCounts = { sent: 0, dropped: 0, retried: 0, rejected: 0, unflushed: 0 };
   private readonly buffer: RecordBuffer;
-  private wake: (() => void) | undefined;
-  private loop: Promise<void> | undefined;
+  private readonly batching: Batching;
+  private wake: (() => void)[] = [];
+  /** Retry waits that close() cuts short. */
+  private readonly closers = new Set<() => void>();
+  private workers: Promise<void>[] = [];
   private closing = false;
-  private failing = false;
+  private deadline = Infinity;
+  private failing: string | undefined;
   private droppingSince: number | undefined;
+  private pendingSince: number | undefined;
+  private lastError: string | undefined;
 
   constructor(
     readonly sink: Sink,
     private readonly log: Logger,
-    maxRecords = DEFAULT_BUFFER_RECORDS,
-    maxBytes = DEFAULT_BUFFER_BYTES,
+    private readonly flow: Flow | undefined,
+    buffer: BufferOptions = DEFAULT_BUFFER,
   ) {
-    this.buffer = new RecordBuffer(maxRecords, maxBytes);
+    this.buffer = new RecordBuffer(buffer.records, buffer.bytes, buffer.policy);
+    this.batching = { ...DEFAULT_BATCHING, ...sink.batching };
   }
 
   get depth(): { readonly records: number; readonly bytes: number } {
     return { records: this.buffer.length, bytes: this.buffer.bytes };
   }
 
+  /** The last delivery error, until a delivery works again. */
+  get error(): string | undefined {
+    return this.lastError;
+  }
+
   async start(): Promise<void> {
+    if (this.workers.length > 0) return;
     await this.sink.start();
-    this.loop ??= this.run();
+    for (let i = 0; i < this.batching.inFlight; i++) this.workers.push(this.work());
   }
 
   push(e: Envelope): void {
     if (this.closing) return;
     const dropped = this.buffer.push(e);
-    if (dropped > 0) {
-      if (this.droppingSince === undefined) {
-        this.droppingSince = this.counts.dropped;
-        this.log.warn({ sink: this.sink.name }, 'sink buffer full: dropping the oldest records');
-      }
-      this.counts.dropped += dropped;
-    }
-    this.wake?.();
+    if (dropped > 0) this.noteDrops(dropped);
+    if (this.buffer.policy === 'block' && this.buffer.full) this.flow?.block(this);
+    this.pendingSince ??= Date.now();
+    this.wakeOne();
   }
 
-  /** Stops taking records, delivers what is buffered until `deadline` (epoch ms); returns what was left. */
+  /**
+   * Stops taking records and delivers what is buffered, until `deadline`
+   * (epoch ms); returns how many records were left undelivered.
+   */
   async close(deadline: number): Promise<number> {
     this.closing = true;
-    this.wake?.();
+    this.deadline = deadline;
+    this.flow?.unblock(this);
+    for (const wake of this.wake.splice(0)) wake();
+    for (const cut of [...this.closers]) cut();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
     });
-    await Promise.race([this.loop, late]);
+    await Promise.race([Promise.all(this.workers), late]);
     clearTimeout(timer);
-    const left = this.buffer.length;
+    this.counts.unflushed += this.buffer.length;
     await this.sink.stop();
-    return left;
+    return this.counts.unflushed;
   }
 
-  private async run(): Promise<void> {
+  private wakeOne(): void {
+    this.wake.shift()?.();
+  }
+
+  private async work(): Promise<void> {
     for (;;) {
-      if (this.buffer.length === 0) {
-        this.dropEpisodeOver();
-        if (this.closing) return;
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-        this.wake = undefined;
+      const batch = await this.nextBatch();
+      if (batch === undefined) return;
+      await this.deliver(batch);
+    }
+  }
+
+  /** Waits for records (and, with flushMs, for a full batch or its age); undefined: closed and empty. */
+  private async nextBatch(): Promise<Envelope[] | undefined> {
+    const { records, bytes, flushMs } = this.batching;
+    for (;;) {
+      const gaps = this.dueGaps();
+      if (this.buffer.length === 0 && gaps.length === 0) {
+        this.pendingSince = undefined;
+        this.endDropEpisode();
+        if (this.closing) return undefined;
+        await this.sleep(this.buffer.openGaps > 0 ? GAP_QUIET_MS : undefined);
         continue;
       }
-      const batch = this.buffer.shift(BATCH);
+      const age = Date.now() - (this.pendingSince ?? Date.now());
+      const ready =
+        this.closing || flushMs === 0 || age >= flushMs || this.buffer.length >= records || this.buffer.bytes >= bytes;
+      if (!ready && gaps.length === 0) {
+        await this.sleep(flushMs - age);
+        continue;
+      }
+      const batch = gaps.map((g) => envelope(gapRecord(g)));
+      batch.push(...this.buffer.shift(records - batch.length, bytes));
+      this.pendingSince = this.buffer.length > 0 ? Date.now() : undefined;
+      if (this.buffer.policy === 'block' && this.buffer.length < this.buffer.maxRecords / 2 && this.buffer.bytes < this.buffer.maxBytes / 2) {
+        this.flow?.unblock(this);
+      }
+      return batch;
+    }
+  }
+
+  private dueGaps(): Gap[] {
+    if (this.buffer.openGaps === 0) return [];
+    return this.closing ? this.buffer.takeGaps(Infinity, 0, 0) : this.buffer.takeGaps(Date.now(), GAP_QUIET_MS, GAP_MAX_MS);
+  }
+
+  /** Sleeps until woken by a push, or `ms` (if given), or close. */
+  private sleep(ms: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (ms !== undefined) timer = setTimeout(() => {
+        const at = this.wake.indexOf(done);
+        if (at >= 0) this.wake.splice(at, 1);
+        resolve();
+      }, Math.max(1, ms));
+      this.wake.push(done);
+    });
+  }
+
+  private async deliver(batch: Envelope[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
       try {
         await this.sink.write(batch);
         this.counts.sent += batch.length;
-        if (this.failing) {
-          this.failing = false;
-          this.log.info({ sink: this.sink.name }, 'sink delivering again');
-        }
+        this.healthy();
+        return;
       } catch (err) {
-        this.counts.failed += batch.length;
-        if (!this.failing) {
-          this.failing = true;
-          this.log.error({ sink: this.sink.name, err: (err as Error).message }, 'sink failed to take records');
+        const e = err instanceof SinkError ? err : new SinkError((err as Error).message, 'io', true);
+        this.lastError = e.message;
+        if (!e.retryable) {
+          this.counts.rejected += batch.length;
+          this.log.error({ sink: this.sink.name, err: e.message, kind: e.kind, records: batch.length }, 'sink rejected a batch; not retrying it');
+          return;
         }
+        this.unhealthy(e);
+        // Shutting down: a failing sink gets no more time than its deadline allows.
+        const wait = Math.max(e.retryAfterMs ?? 0, backoffDelay(attempt, RETRY_MIN_MS, RETRY_MAX_MS));
+        if (this.closing && Date.now() + wait >= this.deadline) {
+          this.counts.unflushed += batch.length;
+          return;
+        }
+        this.counts.retried += batch.length;
+        await this.pause(wait);
       }
     }
   }
 
-  private dropEpisodeOver(): void {
+  /** Waits `ms`, or less if close() is called meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.closers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.closers.add(done);
+    });
+  }
+
+  private healthy(): void {
+    this.lastError = undefined;
+    if (this.failing === undefined) return;
+    this.failing = undefined;
+    this.log.info({ sink: this.sink.name }, 'sink delivering again');
+  }
+
+  private unhealthy(e: SinkError): void {
+    if (this.failing === e.kind) return;
+    this.failing = e.kind;
+    this.log.warn({ sink: this.sink.name, err: e.message, kind: e.kind }, 'sink write failed; retrying with backoff');
+  }
+
+  private noteDrops(dropped: number): void {
+    if (this.droppingSince === undefined) {
+      this.droppingSince = this.counts.dropped;
+      this.log.warn({ sink: this.sink.name, policy: this.buffer.policy }, 'sink buffer full: dropping records');
+    }
+    this.counts.dropped += dropped;
+  }
+
+  private endDropEpisode(): void {
     if (this.droppingSince === undefined) return;
     const dropped = this.counts.dropped - this.droppingSince;
     this.droppingSince = undefined;
     this.log.warn({ sink: this.sink.name, dropped }, 'sink caught up: no longer dropping');
   }
+}
+
+function gapRecord(g: Gap): GapRecord {
+  const base = { type: 'gap' as const, time: nowTime(), host: g.host, dropped: g.dropped, from: g.from, to: g.to };
+  return g.container === undefined
+    ? { ...base, reason: 'buffer_full' }
+    : { ...base, container: g.container, reason: 'buffer_full' };
 }

@@ -52,7 +52,17 @@ export interface InspectRecord extends RecordBase {
   readonly inspect: unknown;
 }
 
-export type SidekickRecord = LogRecord | EventRecord | InspectRecord;
+/** Records a sink lost (its buffer was full), reported in-band to that sink. */
+export interface GapRecord extends RecordBase {
+  readonly type: 'gap';
+  readonly dropped: number;
+  /** Times of the earliest and latest record lost. */
+  readonly from: string;
+  readonly to: string;
+  readonly reason: 'buffer_full';
+}
+
+export type SidekickRecord = LogRecord | EventRecord | InspectRecord | GapRecord;
 
 /** A record with its JSON form, built once and shared by every sink. */
 export interface Envelope {
@@ -121,6 +131,20 @@ export function serialize(record: SidekickRecord): string {
       );
     case 'inspect':
       return head + container + ',"inspect":' + JSON.stringify(record.inspect) + '}';
+    case 'gap':
+      return (
+        head +
+        container +
+        ',"dropped":' +
+        record.dropped +
+        ',"from":"' +
+        record.from +
+        '","to":"' +
+        record.to +
+        '","reason":"' +
+        record.reason +
+        '"}'
+      );
   }
 }
 

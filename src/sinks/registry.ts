@@ -1,15 +1,29 @@
 // Every sink sidekick has, by URI scheme. One literal map, no import side
 // effects: adding a sink means adding a line here.
 
-import { displayUri, SinkUriError, type SinkFactory, type SinkSpec } from './sink.js';
+import { BUFFER_POLICIES, type BufferPolicy } from '../pipeline/buffer.js';
+import { DEFAULT_BUFFER, type BufferOptions } from '../pipeline/channel.js';
+import { parseSize } from '../units.js';
+import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory } from './sink.js';
+import { httpSink } from './http.js';
 import { stdoutSink } from './stdout.js';
+import { syslogSink } from './syslog.js';
 
 export const SINKS: Readonly<Record<string, SinkFactory>> = {
   stdout: stdoutSink,
+  'syslog+udp': syslogSink,
+  'syslog+tcp': syslogSink,
+  'syslog+tls': syslogSink,
+  http: httpSink,
+  https: httpSink,
 };
 
+/** Options every sink takes, about its buffer. */
+export const BUFFER_USAGE =
+  'every sink: ?buffer=64MiB (bytes), ?buffer_records=1000000, ?policy=drop-oldest|drop-newest|block';
+
 /** Parses one sink URI; throws SinkUriError naming what is wrong. */
-export function parseSinkUri(raw: string): SinkSpec {
+export function parseSinkUri(raw: string): ConfiguredSink {
   let url: URL;
   try {
     url = new URL(raw);
@@ -24,9 +38,36 @@ export function parseSinkUri(raw: string): SinkSpec {
     throw new SinkUriError(`unknown scheme "${scheme}"; allowed: ${Object.keys(SINKS).join(', ')}`, name);
   }
   try {
-    return factory.parse(url, name);
+    const buffer = takeBufferOptions(url);
+    return { ...factory.parse(url, name), buffer };
   } catch (err) {
     throw new SinkUriError((err as Error).message, name);
   }
+}
+
+/** Reads and removes the buffer options from the URI's query. */
+function takeBufferOptions(url: URL): BufferOptions {
+  const q = url.searchParams;
+  let { bytes, records, policy } = DEFAULT_BUFFER;
+  const size = q.get('buffer');
+  if (size !== null) {
+    const n = parseSize(size);
+    if (n === undefined || n < 1024) throw new Error(`buffer=${size}: a size of at least 1KiB, like 64MiB`);
+    bytes = n;
+  }
+  const count = q.get('buffer_records');
+  if (count !== null) {
+    if (!/^\d+$/.test(count) || Number(count) < 1) throw new Error(`buffer_records=${count}: a whole number >= 1`);
+    records = Number(count);
+  }
+  const p = q.get('policy');
+  if (p !== null) {
+    if (!(BUFFER_POLICIES as readonly string[]).includes(p)) {
+      throw new Error(`policy=${p}: allowed: ${BUFFER_POLICIES.join(', ')}`);
+    }
+    policy = p as BufferPolicy;
+  }
+  for (const key of ['buffer', 'buffer_records', 'policy']) q.delete(key);
+  return { bytes, records, policy };
 }
 

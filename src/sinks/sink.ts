@@ -4,15 +4,45 @@
 // and is safe to call twice.
 
 import type { Logger } from 'pino';
+import type { BufferOptions } from '../pipeline/channel.js';
 import type { Envelope } from '../pipeline/record.js';
 
 export interface Sink {
   /** The sink's URI with secrets masked: safe for logs and errors. */
   readonly name: string;
+  /** How records are grouped for `write`; defaults in channel.ts. */
+  readonly batching?: Partial<Batching>;
   start(): Promise<void>;
-  /** Resolves once the batch is delivered; rejects if it could not be. */
+  /**
+   * Resolves once the batch is delivered. Rejects with a SinkError that says
+   * whether trying again may help; any other error counts as retryable.
+   */
   write(batch: readonly Envelope[]): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface Batching {
+  /** At most this many records in one write. */
+  readonly records: number;
+  /** At most about this many bytes of JSON in one write. */
+  readonly bytes: number;
+  /** Wait up to this long for a batch to fill (0: write what is there). */
+  readonly flushMs: number;
+  /** Writes in flight at once. */
+  readonly inFlight: number;
+}
+
+/** A failed write, classified. `kind` is a short, fixed label for metrics. */
+export class SinkError extends Error {
+  constructor(
+    message: string,
+    readonly kind: string,
+    readonly retryable: boolean,
+    /** The receiver asked to wait this long (Retry-After). */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
 }
 
 export interface SinkContext {
@@ -26,10 +56,18 @@ export interface SinkSpec {
   create(ctx: SinkContext): Sink;
 }
 
+/** A sink as configured: what the factory made of its URI, and its buffer. */
+export interface ConfiguredSink extends SinkSpec {
+  readonly buffer: BufferOptions;
+}
+
 export interface SinkFactory {
   /** One line for `--help`: the URI form and its options. */
   readonly usage: string;
-  /** Throws an Error saying what it does not accept (the registry names the URI). */
+  /**
+   * Throws an Error saying what it does not accept (the registry names the
+   * URI). Options every sink takes (buffer, policy) are removed from `url`.
+   */
   parse(url: URL, name: string): SinkSpec;
 }
 

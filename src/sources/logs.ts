@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { retryForever } from '../backoff.js';
 import { errorKind, statusOf, type DockerApi } from '../docker/client.js';
 import { LogLineParser, type LogLine } from '../docker/log-lines.js';
+import type { Flow } from '../pipeline/flow.js';
 import { nowTime, timeToSince, type ContainerMeta, type LogRecord } from '../pipeline/record.js';
 
 /** The newest line delivered: its time, and how many lines carried that time. */
@@ -33,6 +34,8 @@ export interface LogsContext {
   readonly log: Logger;
   readonly emit: (record: LogRecord) => void;
   readonly signal: AbortSignal;
+  /** Paused while a sink under the `block` policy is full. */
+  readonly flow: Flow;
 }
 
 type StreamEnd = { readonly ok: true } | { readonly ok: false; readonly error: Error };
@@ -136,7 +139,14 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
       if (end.ok) parser.end();
       resolve(end);
     };
-    stream.on('data', (chunk: Buffer) => parser.push(chunk));
+    const flow = ctx.flow;
+    stream.on('data', (chunk: Buffer) => {
+      parser.push(chunk);
+      if (flow.paused && !stream.isPaused()) {
+        stream.pause();
+        void flow.resumed().then(() => stream.resume());
+      }
+    });
     stream.on('end', () => finish({ ok: true }));
     stream.on('error', (error) => finish({ ok: false, error }));
     stream.on('close', () => finish({ ok: false, error: new Error('log stream closed') }));

@@ -1,0 +1,148 @@
+// A real rsyslogd on loopback: UDP, plain TCP (imptcp) and TLS (imtcp with
+// GnuTLS), writing every message it receives, as it parsed it, to a file.
+// Also makes the CA and certificates its TLS listener uses.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+export interface Received {
+  /** imudp, imptcp (plain TCP) or imtcp (TLS). */
+  readonly input: string;
+  readonly hostname: string;
+  readonly app: string;
+  readonly severity: string;
+  readonly facility: string;
+  readonly msgid: string;
+  readonly sd: string;
+  readonly msg: string;
+}
+
+/** A free TCP port on loopback (also used for UDP: nothing else listens here). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** A CA, a server certificate for 127.0.0.1/localhost signed by it, and a second, unrelated CA. */
+export async function makeCerts(dir: string): Promise<{ ca: string; cert: string; key: string; otherCa: string }> {
+  const f = (name: string): string => join(dir, name);
+  const ssl = (...args: string[]): Promise<unknown> => exec('openssl', args);
+  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=sidekick test CA',
+    '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=other CA',
+    '-keyout', f('other.key'), '-out', f('other.pem'));
+  await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', f('server.key'), '-out', f('server.csr'));
+  writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  await ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
+    '-days', '2', '-extfile', f('ext.cnf'), '-out', f('server.pem'));
+  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key'), otherCa: f('other.pem') };
+}
+
+export class Rsyslog {
+  readonly dir = mkdtempSync(join(tmpdir(), 'sidekick-rsyslog-'));
+  readonly out = join(this.dir, 'received.log');
+  udpPort = 0;
+  tcpPort = 0;
+  tlsPort = 0;
+  certs: { ca: string; cert: string; key: string; otherCa: string } | undefined;
+  private child: ChildProcess | undefined;
+  private stderr = '';
+
+  async start(): Promise<void> {
+    this.certs = await makeCerts(this.dir);
+    [this.udpPort, this.tcpPort, this.tlsPort] = [await freePort(), await freePort(), await freePort()];
+    const conf = join(this.dir, 'rsyslog.conf');
+    writeFileSync(
+      conf,
+      `global(workDirectory="${this.dir}" maxMessageSize="256k"
+  defaultNetstreamDriverCAFile="${this.certs.ca}"
+  defaultNetstreamDriverCertFile="${this.certs.cert}"
+  defaultNetstreamDriverKeyFile="${this.certs.key}")
+module(load="imudp")
+module(load="imptcp")
+module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
+input(type="imudp" address="127.0.0.1" port="${this.udpPort}")
+input(type="imptcp" address="127.0.0.1" port="${this.tcpPort}")
+input(type="imtcp" address="127.0.0.1" port="${this.tlsPort}")
+template(name="fields" type="list") {
+  property(name="inputname") constant(value="\\t")
+  property(name="hostname") constant(value="\\t")
+  property(name="app-name") constant(value="\\t")
+  property(name="syslogseverity-text") constant(value="\\t")
+  property(name="syslogfacility-text") constant(value="\\t")
+  property(name="msgid") constant(value="\\t")
+  property(name="structured-data") constant(value="\\t")
+  property(name="msg" controlcharacters="escape") constant(value="\\n")
+}
+action(type="omfile" file="${this.out}" template="fields" flushOnTXEnd="on" asyncWriting="off")
+`,
+    );
+    writeFileSync(this.out, '');
+    const child = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(this.dir, 'rsyslogd.pid')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr!.setEncoding('utf8').on('data', (t: string) => {
+      this.stderr += t;
+    });
+    this.child = child;
+    await this.waitListening();
+  }
+
+  private async waitListening(): Promise<void> {
+    const end = Date.now() + 15_000;
+    for (;;) {
+      const ok = await Promise.all(
+        [this.tcpPort, this.tlsPort].map(
+          (port) =>
+            new Promise<boolean>((resolve) => {
+              const s = createConnection(port, '127.0.0.1');
+              s.once('connect', () => {
+                s.destroy();
+                resolve(true);
+              });
+              s.once('error', () => resolve(false));
+            }),
+        ),
+      );
+      if (ok.every(Boolean)) return;
+      if (Date.now() > end || this.child?.exitCode !== null) {
+        throw new Error(`rsyslogd did not start listening: ${this.stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** What rsyslog wrote, one parsed message a line. */
+  received(): Received[] {
+    return readFileSync(this.out, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => {
+        const [input, hostname, app, severity, facility, msgid, sd, ...rest] = l.split('\t');
+        return { input: input!, hostname: hostname!, app: app!, severity: severity!, facility: facility!, msgid: msgid!, sd: sd!, msg: rest.join('\t') };
+      });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child !== undefined && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
