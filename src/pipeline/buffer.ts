@@ -17,11 +17,16 @@ import type { ContainerMeta, Envelope } from './record.js';
 export const BUFFER_POLICIES = ['drop-oldest', 'drop-newest', 'block'] as const;
 export type BufferPolicy = (typeof BUFFER_POLICIES)[number];
 
-/** What one queued record costs beyond its JSON text. */
-const RECORD_OVERHEAD = 64;
+/** What one queued record costs beyond its strings: the record and envelope objects. */
+const RECORD_OVERHEAD = 160;
 
+/**
+ * The memory one queued record holds, near enough: its JSON, its message
+ * (kept apart from the JSON for sinks that format it themselves) and objects.
+ */
 export function envelopeSize(e: Envelope): number {
-  return e.json.length + RECORD_OVERHEAD;
+  const r = e.record;
+  return e.json.length + (r.type === 'log' ? r.message.length : 0) + RECORD_OVERHEAD;
 }
 
 /** Records lost from one container in one episode. */

@@ -3,7 +3,7 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -89,6 +89,16 @@ export class Sidekick {
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => resolve({ code, signal }));
     });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resident memory now, in bytes (from /proc). */
+  rss(): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
   }
 
   /** Resolves once sidekick says it is collecting. */

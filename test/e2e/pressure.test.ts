@@ -1,0 +1,68 @@
+// A sink that accepts nothing for a minute while a container prints 100,000
+// lines: sidekick's memory stays within that sink's buffer plus a fixed
+// margin, the other sink keeps delivering everything, and the dead sink
+// recovers when its receiver returns, with what it lost reported in-band.
+
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { removeTestContainers, runContainer, Sidekick, sleep, uniqueName, waitExit } from './harness.js';
+import { Receiver } from './receiver.js';
+
+const LINES = 100_000;
+const BUFFER_MIB = 16;
+/** What sidekick may use beyond the dead sink's buffer: V8 heap slack under a high allocation rate, stream buffers, the other sink's batches (measured here: 60-70 MiB). */
+const MARGIN_MIB = 96;
+const DEAD_MS = 60_000;
+
+describe('a sink that accepts nothing for a minute', () => {
+  after(removeTestContainers);
+
+  it('costs no more memory than its buffer, does not slow the other sink, and recovers', async () => {
+    const rx = new Receiver(() => 'ndjson');
+    await rx.up();
+    const port = rx.port;
+    await rx.down();
+    const sk = new Sidekick({
+      SIDEKICK_SINKS: `http://127.0.0.1:${port}/x?buffer=${BUFFER_MIB}MiB,stdout://`,
+      SIDEKICK_TYPES: 'log',
+      SIDEKICK_LOG_LEVEL: 'info',
+    });
+    const name = uniqueName('flood');
+    let peak = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, sk.rss());
+    }, 200);
+    try {
+      await sk.ready();
+      await sleep(500);
+      const baseline = sk.rss();
+      const deadUntil = Date.now() + DEAD_MS;
+      const pad = 'x'.repeat(80);
+      await runContainer(name, [], `i=0; while [ $i -lt ${LINES} ]; do i=$((i+1)); echo "$i ${pad}"; done`);
+      await waitExit(name);
+      const onStdout = (): number => sk.logsOf(name).length;
+      await sk.until(() => onStdout() >= LINES, 60_000, `all ${LINES} lines on stdout`);
+      assert.ok(Date.now() < deadUntil, 'the other sink delivered everything while this one was dead');
+      assert.equal(new Set(sk.logsOf(name).map((r) => r['message'])).size, LINES, 'stdout got each line once');
+      await sleep(Math.max(0, deadUntil - Date.now()));
+      await rx.up();
+      await sk.until(() => rx.records().some((r) => r.type === 'gap'), 30_000, 'the recovered sink to report its gap');
+      await sleep(1500);
+      clearInterval(sampler);
+      const growth = (peak - baseline) / 1024 / 1024;
+      process.stdout.write(`# RSS baseline ${(baseline / 1048576).toFixed(1)} MiB, peak ${(peak / 1048576).toFixed(1)} MiB, growth ${growth.toFixed(1)} MiB\n`);
+      assert.ok(growth <= BUFFER_MIB + MARGIN_MIB, `RSS grew ${growth.toFixed(1)} MiB, more than ${BUFFER_MIB} + ${MARGIN_MIB} MiB`);
+      const delivered = rx.records().filter((r) => r.type === 'log' && r.container?.name === name).length;
+      const dropped = rx.records()
+        .filter((r) => r.type === 'gap' && r.container?.name === name)
+        .reduce((n, r) => n + (r['dropped'] as number), 0);
+      assert.ok(dropped > 0, 'the dead sink dropped records');
+      assert.equal(delivered + dropped, LINES, 'what the recovered sink got and what it was told it lost add up');
+    } finally {
+      clearInterval(sampler);
+      const exit = await sk.stop();
+      await rx.down();
+      assert.equal(exit.code, 0);
+    }
+  });
+});
