@@ -134,7 +134,7 @@ export class RecordBuffer {
       const fullest = this.fullest();
       if (this.policy === 'drop-newest') {
         const own = this.lanes.get(key);
-        if (own === undefined || fullest === own || own.bytes >= fullest.bytes) {
+        if (own !== undefined && own.bytes >= fullest.bytes) {
           this.lost(key, e, now);
           return dropped + 1;
         }
@@ -152,9 +152,9 @@ export class RecordBuffer {
   shift(max: number, maxBytes = Infinity): Envelope[] {
     const out: Envelope[] = [];
     let bytes = 0;
+    // Each lane with records gives an equal share of the batch, in turn.
+    const quantum = Math.max(1, Math.ceil(max / Math.max(1, this.order.length)));
     while (out.length < max && bytes < maxBytes && this.order.length > 0) {
-      // Each lane with records gives an equal share of what is left to take.
-      const quantum = Math.max(1, Math.ceil((max - out.length) / this.order.length));
       if (this.next >= this.order.length) this.next = 0;
       const lane = this.order[this.next]!;
       for (let i = 0; i < quantum && lane.count > 0 && out.length < max && bytes < maxBytes; i++) {
