@@ -90,6 +90,18 @@ action(type="omfile" file="${this.out}" template="fields" flushOnTXEnd="on" asyn
 `,
     );
     writeFileSync(this.out, '');
+    await this.spawn();
+  }
+
+  /** Stops rsyslogd and starts it again on the same ports, keeping what it received. */
+  async restart(downMs: number): Promise<void> {
+    await this.kill();
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.spawn();
+  }
+
+  private async spawn(): Promise<void> {
+    const conf = join(this.dir, 'rsyslog.conf');
     const child = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(this.dir, 'rsyslogd.pid')], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -135,7 +147,7 @@ action(type="omfile" file="${this.out}" template="fields" flushOnTXEnd="on" asyn
       });
   }
 
-  async stop(): Promise<void> {
+  private async kill(): Promise<void> {
     const child = this.child;
     this.child = undefined;
     if (child !== undefined && child.exitCode === null) {
@@ -143,6 +155,10 @@ action(type="omfile" file="${this.out}" template="fields" flushOnTXEnd="on" asyn
       child.kill('SIGTERM');
       await exited;
     }
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
