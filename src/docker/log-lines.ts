@@ -136,7 +136,9 @@ export class LogLineParser {
   }
 
   private emit(stream: LogStream, p: Partial): void {
-    this.handlers.line({ stream, time: p.time, message: Buffer.concat(p.parts).toString('utf8'), truncated: p.truncated });
+    // The "\r" of a "\r\n" may end one part and the "\n" come alone in the next.
+    const text = trimEol(Buffer.concat(p.parts));
+    this.handlers.line({ stream, time: p.time, message: text.toString('utf8'), truncated: p.truncated });
   }
 
   private raw(chunk: Buffer): void {

@@ -20,7 +20,7 @@ const DEFAULT_BATCHING: Batching = { records: 512, bytes: 1024 * 1024, flushMs: 
 const GAP_QUIET_MS = 1000;
 const GAP_MAX_MS = 10_000;
 const RETRY_MIN_MS = 200;
-const RETRY_MAX_MS = 30_000;
+const RETRY_MAX_MS = 10_000;
 
 export interface BufferOptions {
   readonly records: number;
@@ -53,10 +53,14 @@ export class SinkChannel {
   private readonly buffer: RecordBuffer;
   private readonly batching: Batching;
   private wake: (() => void)[] = [];
-  /** Retry waits that close() cuts short. */
-  private readonly closers = new Set<() => void>();
+  /** Retry waits, cut short by close() or by another write getting through. */
+  private readonly retryWaits = new Set<() => void>();
   private workers: Promise<void>[] = [];
   private closing = false;
+  /** close() has counted what is left; later give-ups are not counted twice. */
+  private closed = false;
+  /** Records taken from the buffer and not yet delivered, rejected or given up. */
+  private inFlight = 0;
   private deadline = Infinity;
   private failing: string | undefined;
   private droppingSince: number | undefined;
@@ -106,14 +110,16 @@ export class SinkChannel {
     this.deadline = deadline;
     this.flow?.unblock(this);
     for (const wake of this.wake.splice(0)) wake();
-    for (const cut of [...this.closers]) cut();
+    for (const cut of [...this.retryWaits]) cut();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
     });
     await Promise.race([Promise.all(this.workers), late]);
     clearTimeout(timer);
-    this.counts.unflushed += this.buffer.length;
+    // Batches still inside a write at the deadline count as undelivered too.
+    this.closed = true;
+    this.counts.unflushed += this.buffer.length + this.inFlight;
     await this.sink.stop();
     return this.counts.unflushed;
   }
@@ -126,7 +132,9 @@ export class SinkChannel {
     for (;;) {
       const batch = await this.nextBatch();
       if (batch === undefined) return;
+      this.inFlight += batch.length;
       await this.deliver(batch);
+      this.inFlight -= batch.length;
     }
   }
 
@@ -200,7 +208,7 @@ export class SinkChannel {
         // Shutting down: a failing sink gets no more time than its deadline allows.
         const wait = Math.max(e.retryAfterMs ?? 0, backoffDelay(attempt, RETRY_MIN_MS, RETRY_MAX_MS));
         if (this.closing && Date.now() + wait >= this.deadline) {
-          this.counts.unflushed += batch.length;
+          if (!this.closed) this.counts.unflushed += batch.length;
           return;
         }
         this.counts.retried += batch.length;
@@ -209,16 +217,16 @@ export class SinkChannel {
     }
   }
 
-  /** Waits `ms`, or less if close() is called meanwhile. */
+  /** Waits `ms`, or less if the channel closes or the sink takes a write meanwhile. */
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        this.closers.delete(done);
+        this.retryWaits.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.closers.add(done);
+      this.retryWaits.add(done);
     });
   }
 
@@ -226,6 +234,8 @@ export class SinkChannel {
     this.lastError = undefined;
     if (this.failing === undefined) return;
     this.failing = undefined;
+    // The sink is back: batches waiting out a backoff go now.
+    for (const cut of [...this.retryWaits]) cut();
     this.log.info({ sink: this.sink.name }, 'sink delivering again');
   }
 

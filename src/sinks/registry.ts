@@ -29,7 +29,7 @@ export function parseSinkUri(raw: string): ConfiguredSink {
     url = new URL(raw);
   } catch {
     // Never echo credentials, even from a URI that does not parse.
-    throw new SinkUriError('not a URI', raw.replace(/\/\/[^@/]*@/, '//***@'));
+    throw new SinkUriError('not a URI', raw.replace(/\/\/.*@/, '//***@'));
   }
   const scheme = url.protocol.slice(0, -1);
   const factory = SINKS[scheme];
