@@ -46,8 +46,10 @@ describe('a sink that accepts nothing for a minute', () => {
       assert.equal(new Set(sk.logsOf(name).map((r) => r['message'])).size, LINES, 'stdout got each line once');
       await sleep(Math.max(0, deadUntil - Date.now()));
       await rx.up();
-      await sk.until(() => rx.records().some((r) => r.type === 'gap'), 30_000, 'the recovered sink to report its gap');
-      await sleep(1500);
+      const accounted = (): number =>
+        rx.records().reduce((n, r) => n + (r.type === 'gap' ? (r['dropped'] as number) : r.type === 'log' ? 1 : 0), 0);
+      await sk.until(() => accounted() >= LINES, 30_000, 'the recovered sink to deliver its buffer and report its gap');
+      await sleep(500);
       clearInterval(sampler);
       const growth = (peak - baseline) / 1024 / 1024;
       process.stdout.write(`# RSS baseline ${(baseline / 1048576).toFixed(1)} MiB, peak ${(peak / 1048576).toFixed(1)} MiB, growth ${growth.toFixed(1)} MiB\n`);

@@ -1,0 +1,267 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { envelopeSize } from '../../../src/pipeline/buffer.js';
+import { SinkChannel } from '../../../src/pipeline/channel.js';
+import { Flow } from '../../../src/pipeline/flow.js';
+import { containerMeta, envelope, type Envelope } from '../../../src/pipeline/record.js';
+import { MemorySink } from '../../../src/sinks/memory.js';
+import { SinkError } from '../../../src/sinks/sink.js';
+
+const log = pino({ level: 'silent' });
+const meta = containerMeta('c'.repeat(64), '/app', 'app:1', {});
+
+function time(i: number): string {
+  return `2024-01-02T03:04:05.${String(i).padStart(9, '0')}Z`;
+}
+
+function rec(i: number): Envelope {
+  return envelope({ type: 'log', time: time(i), host: 'h', container: meta, stream: 'stdout', message: `m${i}` });
+}
+
+function messages(es: readonly Envelope[]): string[] {
+  return es.map((e) => (e.record.type === 'log' ? e.record.message : e.record.type));
+}
+
+async function waitFor(what: string, cond: () => boolean, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** A promise with its resolve, for a sink that waits until told. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+describe('SinkChannel', () => {
+  it('delivers pushed records in order', async () => {
+    const sink = new MemorySink();
+    const ch = new SinkChannel(sink, log, undefined);
+    await ch.start();
+    for (let i = 0; i < 2000; i++) ch.push(rec(i));
+    await waitFor('all delivered', () => sink.received.length === 2000);
+    assert.deepEqual(
+      messages(sink.received),
+      Array.from({ length: 2000 }, (_, i) => `m${i}`),
+    );
+    assert.equal(ch.counts.sent, 2000);
+    assert.equal(ch.counts.dropped, 0);
+    assert.equal(await ch.close(Date.now() + 1000), 0);
+  });
+
+  it('hands every sink the same serialized JSON', async () => {
+    const sink = new MemorySink();
+    const ch = new SinkChannel(sink, log, undefined);
+    await ch.start();
+    const e = rec(1);
+    ch.push(e);
+    await waitFor('delivered', () => sink.received.length === 1);
+    assert.equal(sink.received[0], e);
+    await ch.close(Date.now() + 1000);
+  });
+
+  it('never blocks push() on a slow sink; drops the oldest when full and counts them', async () => {
+    const sink = new MemorySink();
+    const slow = gate();
+    sink.delay = slow.promise;
+    const ch = new SinkChannel(sink, log, undefined, { records: 5, bytes: 1 << 30, policy: 'drop-oldest' });
+    await ch.start();
+    ch.push(rec(0));
+    await waitFor('the first record in flight', () => ch.depth.records === 0);
+    const started = Date.now();
+    for (let i = 1; i <= 10; i++) ch.push(rec(i));
+    assert.ok(Date.now() - started < 100, 'push returns at once');
+    assert.equal(sink.received.length, 0, 'the sink has not taken anything yet');
+    assert.equal(ch.depth.records, 5);
+    assert.equal(ch.counts.dropped, 5);
+
+    slow.open();
+    sink.delay = undefined;
+    await waitFor('the rest delivered', () => sink.received.length === 6);
+    assert.deepEqual(messages(sink.received), ['m0', 'm6', 'm7', 'm8', 'm9', 'm10']);
+    assert.equal(ch.counts.sent, 6);
+
+    // The loss is reported in-band, at the latest when the channel closes.
+    assert.equal(await ch.close(Date.now() + 2000), 0);
+    const gaps = sink.received.filter((e) => e.record.type === 'gap');
+    assert.equal(gaps.length, 1);
+    const gap = JSON.parse(gaps[0]!.json) as Record<string, unknown>;
+    assert.equal(gap['dropped'], 5);
+    assert.equal(gap['from'], time(1));
+    assert.equal(gap['to'], time(5));
+    assert.equal(gap['reason'], 'buffer_full');
+    assert.deepEqual(gap['container'], JSON.parse(JSON.stringify(meta)));
+  });
+
+  it('counts every record one push drops to make room', async () => {
+    const sink = new MemorySink();
+    const slow = gate();
+    sink.delay = slow.promise;
+    const small = rec(1);
+    const bytes = 4 * (small.json.length + 400);
+    const ch = new SinkChannel(sink, log, undefined, { records: 1000, bytes, policy: 'drop-oldest' });
+    await ch.start();
+    ch.push(rec(0));
+    await waitFor('the first record in flight', () => ch.depth.records === 0);
+    let n = 1;
+    while (ch.counts.dropped === 0) ch.push(rec(n++));
+    const before = ch.counts.dropped;
+    const held = ch.depth.records;
+    assert.ok(held >= 3, `${held} held`);
+    // A record nearly as big as the whole buffer leaves room for nothing else.
+    const sized = (n: number): Envelope =>
+      envelope({ type: 'log', time: time(99), host: 'h', container: meta, stream: 'stdout', message: 'x'.repeat(n) });
+    let len = 0;
+    while (envelopeSize(sized(len)) <= bytes - envelopeSize(small)) len++;
+    const big = sized(len);
+    assert.ok(envelopeSize(big) <= bytes);
+    ch.push(big);
+    assert.equal(ch.depth.records, 1);
+    assert.equal(ch.counts.dropped - before, held);
+    slow.open();
+    sink.delay = undefined;
+    await ch.close(Date.now() + 2000);
+    const sent = sink.received.filter((e) => e.record.type !== 'gap');
+    assert.equal(sent.length, 2);
+    assert.equal(sent[1], big);
+  });
+
+  it('close(deadline) delivers what is buffered and returns 0', async () => {
+    const sink = new MemorySink();
+    const slow = gate();
+    sink.delay = slow.promise;
+    const ch = new SinkChannel(sink, log, undefined);
+    await ch.start();
+    for (let i = 0; i < 5; i++) ch.push(rec(i));
+    setTimeout(() => {
+      sink.delay = undefined;
+      slow.open();
+    }, 30);
+    const left = await ch.close(Date.now() + 3000);
+    assert.equal(left, 0);
+    assert.deepEqual(messages(sink.received), ['m0', 'm1', 'm2', 'm3', 'm4']);
+    assert.equal(ch.counts.unflushed, 0);
+  });
+
+  it('ignores records pushed after close', async () => {
+    const sink = new MemorySink();
+    const ch = new SinkChannel(sink, log, undefined);
+    await ch.start();
+    ch.push(rec(1));
+    await ch.close(Date.now() + 1000);
+    ch.push(rec(2));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(messages(sink.received), ['m1']);
+    assert.equal(ch.depth.records, 0);
+  });
+
+  it('close(deadline) returns how many records were not delivered when the sink is stuck past the deadline', async () => {
+    const sink = new MemorySink();
+    sink.delay = new Promise<void>(() => {}); // never
+    const ch = new SinkChannel(sink, log, undefined);
+    await ch.start();
+    ch.push(rec(0));
+    await waitFor('the first record in flight', () => ch.depth.records === 0);
+    ch.push(rec(1));
+    ch.push(rec(2));
+    const started = Date.now();
+    const left = await ch.close(Date.now() + 100);
+    assert.ok(Date.now() - started < 1000, 'close keeps to its deadline');
+    assert.equal(sink.received.length, 0);
+    // m0 is stuck in the sink's write, m1 and m2 never left the buffer: none was delivered.
+    assert.equal(left, 3);
+    assert.equal(sink.stopped, 1);
+  });
+
+  it('retries a failing sink until it takes the records, and counts the retries', async () => {
+    const sink = new MemorySink();
+    sink.fail = new Error('connection refused');
+    const ch = new SinkChannel(sink, log, undefined);
+    await ch.start();
+    ch.push(rec(1));
+    ch.push(rec(2));
+    await waitFor('a failed write', () => ch.counts.retried >= 2);
+    assert.equal(ch.error, 'connection refused');
+    assert.equal(ch.counts.sent, 0);
+    sink.fail = undefined;
+    await waitFor('delivered after the retry', () => sink.received.length === 2);
+    assert.deepEqual(messages(sink.received), ['m1', 'm2']);
+    assert.equal(ch.counts.sent, 2);
+    assert.equal(ch.error, undefined);
+    assert.equal(await ch.close(Date.now() + 1000), 0);
+  });
+
+  it('counts a batch the sink refuses for good as rejected and goes on', async () => {
+    const sink = new MemorySink();
+    sink.fail = new SinkError('HTTP 400 Bad Request', 'http_400', false);
+    const ch = new SinkChannel(sink, log, undefined);
+    await ch.start();
+    for (let i = 0; i < 3; i++) ch.push(rec(i));
+    await waitFor('rejected', () => ch.counts.rejected === 3);
+    assert.equal(ch.counts.retried, 0);
+    assert.equal(ch.counts.sent, 0);
+    sink.fail = undefined;
+    ch.push(rec(3));
+    await waitFor('the next record delivered', () => sink.received.length === 1);
+    assert.deepEqual(messages(sink.received), ['m3']);
+    assert.equal(await ch.close(Date.now() + 1000), 0);
+  });
+
+  it('gives up on a failing sink at the deadline and counts what is left', async () => {
+    const sink = new MemorySink();
+    sink.fail = new Error('down');
+    const ch = new SinkChannel(sink, log, undefined);
+    await ch.start();
+    ch.push(rec(1));
+    ch.push(rec(2));
+    await waitFor('a failed write', () => ch.counts.retried > 0);
+    const started = Date.now();
+    assert.equal(await ch.close(Date.now() + 50), 2);
+    assert.ok(Date.now() - started < 1000);
+    assert.equal(ch.counts.unflushed, 2);
+  });
+
+  it('calls sink.start and sink.stop once each', async () => {
+    const sink = new MemorySink();
+    const ch = new SinkChannel(sink, log, undefined);
+    assert.equal(sink.started, 0);
+    await ch.start();
+    await ch.start();
+    assert.equal(sink.started, 1);
+    assert.equal(sink.stopped, 0);
+    ch.push(rec(1));
+    await ch.close(Date.now() + 1000);
+    assert.equal(sink.started, 1);
+    assert.equal(sink.stopped, 1);
+  });
+
+  it('under the block policy pauses the sources instead of dropping, and resumes them once drained', async () => {
+    const sink = new MemorySink();
+    const slow = gate();
+    sink.delay = slow.promise;
+    const flow = new Flow();
+    const ch = new SinkChannel(sink, log, flow, { records: 4, bytes: 1 << 30, policy: 'block' });
+    await ch.start();
+    for (let i = 0; i < 10; i++) ch.push(rec(i));
+    assert.equal(flow.paused, true);
+    assert.equal(ch.counts.dropped, 0);
+    const resumed = flow.resumed();
+    sink.delay = undefined;
+    slow.open();
+    await waitFor('all delivered', () => sink.received.length === 10);
+    await resumed;
+    assert.equal(flow.paused, false);
+    assert.deepEqual(
+      messages(sink.received),
+      Array.from({ length: 10 }, (_, i) => `m${i}`),
+    );
+    assert.equal(await ch.close(Date.now() + 1000), 0);
+  });
+});

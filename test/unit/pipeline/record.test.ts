@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { nanosToSince } from '../../../src/docker/events.js';
+import {
+  containerMeta,
+  envelope,
+  millisToTime,
+  nanosToTime,
+  nowTime,
+  serialize,
+  timeToSince,
+  type EventRecord,
+  type InspectRecord,
+  type LogRecord,
+} from '../../../src/pipeline/record.js';
+
+const ID = '2f1e8c7a6b5d4c3b2a1908f7e6d5c4b3a2918070f6e5d4c3b2a190807f6e5d4c';
+const TIME = '2023-11-14T22:13:20.123456789Z';
+const RFC3339_NANO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/;
+
+const labels = {
+  'com.docker.compose.project': 'shop',
+  'com.docker.compose.service': 'web',
+  'org.opencontainers.image.title': 'web "front" \\ end',
+};
+const meta = containerMeta(ID, '/shop-web-1', 'nginx:1.27', labels);
+
+const expectedContainer = {
+  id: ID,
+  name: 'shop-web-1',
+  image: 'nginx:1.27',
+  labels,
+  compose: { project: 'shop', service: 'web' },
+};
+
+function parsed(json: string): Record<string, unknown> {
+  assert.ok(!json.includes('\n'), 'one line');
+  return JSON.parse(json) as Record<string, unknown>;
+}
+
+describe('serialize', () => {
+  it('writes a log record that parses back to exactly its fields, in schema order', () => {
+    const record: LogRecord = {
+      type: 'log',
+      time: TIME,
+      host: 'docker-01',
+      container: meta,
+      stream: 'stderr',
+      message: 'quote " backslash \\ tab \t newline-less \u2028 é 🐳 \u0000',
+    };
+    const back = parsed(serialize(record));
+    assert.deepEqual(back, {
+      type: 'log',
+      time: TIME,
+      host: 'docker-01',
+      container: expectedContainer,
+      stream: 'stderr',
+      message: record.message,
+    });
+    assert.deepEqual(Object.keys(back), ['type', 'time', 'host', 'container', 'stream', 'message']);
+  });
+
+  it('adds truncated: true only to a cut log line', () => {
+    const base: LogRecord = { type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', message: 'abc' };
+    const cut = parsed(serialize({ ...base, truncated: true }));
+    assert.equal(cut['truncated'], true);
+    assert.deepEqual(Object.keys(cut), ['type', 'time', 'host', 'container', 'stream', 'message', 'truncated']);
+    assert.equal('truncated' in parsed(serialize(base)), false);
+  });
+
+  it('writes an event record, with and without a container', () => {
+    const record: EventRecord = {
+      type: 'event',
+      time: TIME,
+      host: 'docker-01',
+      object: 'container',
+      action: 'exec_start: sh -c "echo hi"',
+      actor: { id: ID, attributes: { name: 'shop-web-1', image: 'nginx:1.27', 'exitCode': '0' } },
+      scope: 'local',
+    };
+    const bare = parsed(serialize(record));
+    assert.deepEqual(bare, {
+      type: 'event',
+      time: TIME,
+      host: 'docker-01',
+      object: 'container',
+      action: 'exec_start: sh -c "echo hi"',
+      actor: { id: ID, attributes: { name: 'shop-web-1', image: 'nginx:1.27', exitCode: '0' } },
+      scope: 'local',
+    });
+    assert.deepEqual(Object.keys(bare), ['type', 'time', 'host', 'object', 'action', 'actor', 'scope']);
+
+    const tagged = parsed(serialize({ ...record, container: meta }));
+    assert.deepEqual(tagged, { ...bare, container: expectedContainer });
+    assert.deepEqual(Object.keys(tagged), ['type', 'time', 'host', 'container', 'object', 'action', 'actor', 'scope']);
+  });
+
+  it('writes an inspect record', () => {
+    const inspect = { Id: ID, Name: '/shop-web-1', State: { Running: true, Pid: 4242 }, Config: { Env: ['A=<redacted>'] } };
+    const record: InspectRecord = { type: 'inspect', time: TIME, host: 'docker-01', container: meta, inspect };
+    const back = parsed(serialize(record));
+    assert.deepEqual(back, { type: 'inspect', time: TIME, host: 'docker-01', container: expectedContainer, inspect });
+    assert.deepEqual(Object.keys(back), ['type', 'time', 'host', 'container', 'inspect']);
+  });
+
+  it('escapes the host name', () => {
+    const record: LogRecord = { type: 'log', time: TIME, host: 'we"ird\\host', container: meta, stream: 'stdout', message: '' };
+    assert.equal(parsed(serialize(record))['host'], 'we"ird\\host');
+  });
+
+  it('gives each container its own JSON', () => {
+    const other = containerMeta('0'.repeat(64), '/db', 'postgres:16', {});
+    const a = parsed(serialize({ type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', message: 'x' }));
+    const b = parsed(serialize({ type: 'log', time: TIME, host: 'h', container: other, stream: 'stdout', message: 'x' }));
+    const a2 = parsed(serialize({ type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', message: 'y' }));
+    assert.deepEqual(a['container'], expectedContainer);
+    assert.deepEqual(b['container'], { id: '0'.repeat(64), name: 'db', image: 'postgres:16', labels: {} });
+    assert.deepEqual(a2['container'], expectedContainer);
+  });
+
+  it('envelope() carries the record and its serialized JSON', () => {
+    const record: LogRecord = { type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', message: 'hi' };
+    const e = envelope(record);
+    assert.equal(e.record, record);
+    assert.equal(e.json, serialize(record));
+  });
+});
+
+describe('containerMeta', () => {
+  it('strips one leading "/" from the name', () => {
+    assert.equal(containerMeta(ID, '/web', 'img', {}).name, 'web');
+    assert.equal(containerMeta(ID, 'web', 'img', {}).name, 'web');
+    assert.equal(containerMeta(ID, '//web', 'img', {}).name, '/web');
+    assert.equal(containerMeta(ID, '', 'img', {}).name, '');
+  });
+
+  it('sets compose only when both compose labels exist', () => {
+    assert.deepEqual(containerMeta(ID, '/w', 'img', labels).compose, { project: 'shop', service: 'web' });
+    const onlyProject = containerMeta(ID, '/w', 'img', { 'com.docker.compose.project': 'shop' });
+    assert.equal('compose' in onlyProject, false);
+    const onlyService = containerMeta(ID, '/w', 'img', { 'com.docker.compose.service': 'web' });
+    assert.equal('compose' in onlyService, false);
+    assert.equal('compose' in containerMeta(ID, '/w', 'img', {}), false);
+  });
+
+  it('keeps labels as given and turns missing labels into {}', () => {
+    assert.deepEqual(containerMeta(ID, '/w', 'img', null), { id: ID, name: 'w', image: 'img', labels: {} });
+    assert.deepEqual(containerMeta(ID, '/w', 'img', undefined), { id: ID, name: 'w', image: 'img', labels: {} });
+    assert.deepEqual(containerMeta(ID, '/w', 'img', { a: '1' }).labels, { a: '1' });
+  });
+});
+
+describe('times', () => {
+  it('nanosToTime writes RFC 3339 with all nine digits', () => {
+    assert.equal(nanosToTime('1700000000123456789'), '2023-11-14T22:13:20.123456789Z');
+    assert.equal(nanosToTime('1700000000000000000'), '2023-11-14T22:13:20.000000000Z');
+    assert.equal(nanosToTime('5'), '1970-01-01T00:00:00.000000005Z');
+  });
+
+  it('timeToSince reads RFC 3339 nano into seconds.nanoseconds', () => {
+    assert.equal(timeToSince('2023-11-14T22:13:20.123456789Z'), '1700000000.123456789');
+    assert.equal(timeToSince('2023-11-14T22:13:20Z'), '1700000000.000000000');
+    assert.equal(timeToSince('2023-11-14T22:13:20.5Z'), '1700000000.500000000');
+    assert.equal(timeToSince('1970-01-01T00:00:00.000000001Z'), '0.000000001');
+    assert.equal(timeToSince('not a time'), undefined);
+    assert.equal(timeToSince(''), undefined);
+  });
+
+  it('property: timeToSince(nanosToTime(n)) === nanosToSince(n)', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 4_102_444_800_000_000_000n }), (n) => {
+        const nanos = n.toString();
+        const time = nanosToTime(nanos);
+        assert.match(time, RFC3339_NANO);
+        assert.equal(timeToSince(time), nanosToSince(nanos));
+      }),
+    );
+  });
+
+  it('millisToTime gives nine fraction digits', () => {
+    assert.equal(millisToTime(1700000000123), '2023-11-14T22:13:20.123000000Z');
+    assert.equal(millisToTime(0), '1970-01-01T00:00:00.000000000Z');
+  });
+
+  it('nowTime is RFC 3339 nano and now', () => {
+    const before = Date.now();
+    const now = nowTime();
+    const after = Date.now();
+    assert.match(now, RFC3339_NANO);
+    const ms = Date.parse(now);
+    assert.ok(ms >= before && ms <= after, `${now} between ${before} and ${after}`);
+  });
+});

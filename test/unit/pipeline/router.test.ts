@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { SinkChannel } from '../../../src/pipeline/channel.js';
+import { containerMeta, serialize, type LogRecord } from '../../../src/pipeline/record.js';
+import { Router } from '../../../src/pipeline/router.js';
+import { MemorySink } from '../../../src/sinks/memory.js';
+
+const log = pino({ level: 'silent' });
+
+async function waitFor(what: string, cond: () => boolean, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe('Router', () => {
+  it('fans one record out to every channel with the same Envelope and JSON', async () => {
+    const a = new MemorySink();
+    const b = new MemorySink();
+    const channels = [new SinkChannel(a, log, undefined), new SinkChannel(b, log, undefined)];
+    for (const c of channels) await c.start();
+    const router = new Router(channels);
+    const record: LogRecord = {
+      type: 'log',
+      time: '2024-01-02T03:04:05.000000001Z',
+      host: 'h',
+      container: containerMeta('e'.repeat(64), '/web', 'nginx', {}),
+      stream: 'stdout',
+      message: 'hello',
+    };
+    router.emit(record);
+    await waitFor('both delivered', () => a.received.length === 1 && b.received.length === 1);
+    assert.equal(a.received[0], b.received[0], 'one envelope, serialized once');
+    assert.equal(a.received[0]!.record, record);
+    assert.equal(a.received[0]!.json, serialize(record));
+    assert.equal(b.received[0]!.json, serialize(record));
+    for (const c of channels) assert.equal(await c.close(Date.now() + 1000), 0);
+  });
+
+  it('counts routed records by type', () => {
+    const router = new Router([]);
+    const meta = containerMeta('e'.repeat(64), '/web', 'nginx', {});
+    router.emit({ type: 'log', time: 't', host: 'h', container: meta, stream: 'stdout', message: '1' });
+    router.emit({ type: 'log', time: 't', host: 'h', container: meta, stream: 'stderr', message: '2' });
+    router.emit({ type: 'event', time: 't', host: 'h', object: 'image', action: 'pull', actor: { id: 'x', attributes: {} }, scope: 'local' });
+    assert.deepEqual(Object.fromEntries(router.routed), { log: 2, event: 1 });
+  });
+});

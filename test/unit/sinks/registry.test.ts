@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { parseSinkUri, SINKS } from '../../../src/sinks/registry.js';
+import { checkQueryKeys, displayUri, SinkUriError } from '../../../src/sinks/sink.js';
+
+function uriError(raw: string): SinkUriError {
+  try {
+    parseSinkUri(raw);
+  } catch (err) {
+    assert.ok(err instanceof SinkUriError, `a SinkUriError, not ${String(err)}`);
+    return err;
+  }
+  assert.fail(`no error for ${raw}`);
+}
+
+describe('parseSinkUri', () => {
+  it("parses 'stdout://'", () => {
+    const spec = parseSinkUri('stdout://');
+    assert.equal(spec.scheme, 'stdout');
+    assert.equal(spec.name, 'stdout://');
+    const sink = spec.create({ log: pino({ level: 'silent' }) });
+    assert.equal(sink.name, 'stdout://');
+  });
+
+  it("accepts 'stdout:///' too", () => {
+    assert.equal(parseSinkUri('stdout:///').scheme, 'stdout');
+  });
+
+  it('lists the allowed schemes for an unknown one', () => {
+    const err = uriError('nope://x');
+    assert.match(err.message, /unknown scheme "nope"/);
+    assert.ok(Object.keys(SINKS).length > 0);
+    for (const scheme of Object.keys(SINKS)) assert.ok(err.message.includes(scheme), `${scheme} in ${err.message}`);
+    assert.ok(err.message.includes('stdout'));
+  });
+
+  it('refuses what is not a URI', () => {
+    assert.match(uriError('stdout').message, /not a URI/);
+    assert.match(uriError('').message, /not a URI/);
+  });
+
+  it('refuses an unknown option, naming it', () => {
+    const err = uriError('stdout://?typo=1');
+    assert.match(err.message, /typo/);
+    assert.equal(err.display, 'stdout://?typo=1');
+  });
+
+  it('refuses a host or path on stdout://', () => {
+    assert.throws(() => parseSinkUri('stdout://somewhere'), SinkUriError);
+    assert.throws(() => parseSinkUri('stdout:///dev/null'), SinkUriError);
+  });
+
+  it('never shows a password in the error', () => {
+    for (const raw of [
+      'stdout://user:secret@/',
+      'stdout://user:secret@host/',
+      'nope://user:secret@host/',
+      'https://user:secret/Tok3n+x==@logs.example.com/',
+      'http://user:sec:ret@/',
+    ]) {
+      const err = uriError(raw);
+      assert.ok(!err.display.includes('secret') && !err.display.includes('sec:ret'), `${raw} -> ${err.display}`);
+      assert.ok(!err.message.includes('secret') && !err.message.includes('sec:ret'), `${raw} -> ${err.message}`);
+    }
+  });
+});
+
+describe('displayUri', () => {
+  it('masks the password', () => {
+    assert.equal(displayUri(new URL('https://user:pa55word@logs.example.com:8443/in')), 'https://user:***@logs.example.com:8443/in');
+  });
+
+  it('masks ?header= and ?token= values and keeps the other options', () => {
+    const shown = displayUri(
+      new URL('https://logs.example.com/in?header=Authorization%3A%20Bearer%20abc123&token=t0k3n&format=ndjson&TOKEN=up'),
+    );
+    assert.ok(!shown.includes('abc123'), shown);
+    assert.ok(!shown.includes('Bearer'), shown);
+    assert.ok(!shown.includes('t0k3n'), shown);
+    assert.ok(!shown.includes('=up'), shown);
+    const q = new URL(shown).searchParams;
+    assert.equal(q.get('header'), '***');
+    assert.equal(q.get('token'), '***');
+    assert.equal(q.get('TOKEN'), '***');
+    assert.equal(q.get('format'), 'ndjson');
+  });
+
+  it('masks every value of a repeated secret option', () => {
+    const shown = displayUri(new URL('https://h/?header=A%3A1&header=B%3A2'));
+    assert.ok(!shown.includes('A%3A1') && !shown.includes('B%3A2'), shown);
+  });
+
+  it('leaves a URI without secrets as it is, and does not change its input', () => {
+    const url = new URL('https://user:pw@h/?token=x');
+    displayUri(url);
+    assert.equal(url.href, 'https://user:pw@h/?token=x');
+    assert.equal(displayUri(new URL('stdout://')), 'stdout://');
+    assert.equal(displayUri(new URL('https://h/p?format=ndjson')), 'https://h/p?format=ndjson');
+  });
+});
+
+describe('checkQueryKeys', () => {
+  it('accepts allowed keys and names an unknown one with the allowed list', () => {
+    checkQueryKeys(new URL('x://h/?a=1&b=2'), ['a', 'b']);
+    assert.throws(() => checkQueryKeys(new URL('x://h/?a=1&c=2'), ['a', 'b']), /unknown option "c"; allowed: a, b/);
+    assert.throws(() => checkQueryKeys(new URL('x://h/?a=1'), []), /allowed: \(none\)/);
+  });
+});
