@@ -93,8 +93,6 @@ export class RecordBuffer {
   private count = 0;
   private size = 0;
   private readonly gaps = new Map<string, Gap>();
-  /** Every record dropped since the buffer was made. */
-  droppedTotal = 0;
 
   constructor(
     readonly maxRecords: number,
@@ -225,7 +223,6 @@ export class RecordBuffer {
   }
 
   private lost(key: string, e: Envelope, now: number): void {
-    this.droppedTotal++;
     const time = e.record.time;
     const gap = this.gaps.get(key);
     if (gap === undefined) {
