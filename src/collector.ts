@@ -11,7 +11,8 @@ import type { Flow } from './pipeline/flow.js';
 import type { ContainerMeta, RecordType, SidekickRecord } from './pipeline/record.js';
 import { eventRecord, metaFromEvent } from './sources/events.js';
 import { inspectRecord, metaFromInspect } from './sources/inspect.js';
-import { followLogs, type LogCursor } from './sources/logs.js';
+import { followLogs, type LogCursor, type LogsTarget } from './sources/logs.js';
+import { StatsLoop } from './sources/stats.js';
 
 export interface CollectorOptions {
   readonly host: string;
@@ -19,6 +20,8 @@ export interface CollectorOptions {
   /** sidekick's own container id (full or 12-character prefix), never collected. */
   readonly selfId: string | undefined;
   readonly flow: Flow;
+  /** Stats sampling interval; 0: no stats. */
+  readonly statsIntervalMs: number;
 }
 
 /** What sidekick keeps about one container until it is destroyed. */
@@ -31,6 +34,20 @@ interface Watch {
   /** Started again while still collecting its previous run. */
   again: boolean;
   destroyed: boolean;
+  /** Called when the container dies (ends a run that does not follow logs). */
+  died: (() => void) | undefined;
+  /** The log stream being followed, with its live cursor. */
+  following: LogsTarget | undefined;
+}
+
+export interface ContainerStatus {
+  readonly id: string;
+  readonly name: string;
+  readonly state: 'following' | 'collected' | 'idle';
+  /** Docker's time of the last line delivered. */
+  readonly last_line: string | null;
+  /** Now minus that time. */
+  readonly lag_seconds: number | null;
 }
 
 export class Collector {
@@ -54,6 +71,23 @@ export class Collector {
     return n;
   }
 
+  /** Every known container: what is being collected, and how far behind. */
+  status(): ContainerStatus[] {
+    const now = Date.now();
+    const out: ContainerStatus[] = [];
+    for (const [id, w] of this.watches) {
+      const last = (w.following?.cursor ?? w.cursor)?.time;
+      out.push({
+        id,
+        name: w.meta?.name ?? '',
+        state: w.following !== undefined ? 'following' : w.active !== undefined ? 'collected' : 'idle',
+        last_line: last ?? null,
+        lag_seconds: last === undefined ? null : Math.max(0, (now - Date.parse(last)) / 1000),
+      });
+    }
+    return out;
+  }
+
   running(containers: readonly ContainerSummary[]): void {
     const fromNow = !this.listedOnce;
     this.listedOnce = true;
@@ -70,6 +104,7 @@ export class Collector {
       this.emit(eventRecord(event, this.options.host, await this.metaForEvent(event)));
     }
     if (event.action === 'start') this.collect(id, false);
+    else if (event.action === 'die') this.watches.get(id)?.died?.();
     else if (event.action === 'destroy') this.forget(id);
   }
 
@@ -86,7 +121,7 @@ export class Collector {
   private watch(id: string): Watch {
     let w = this.watches.get(id);
     if (w === undefined) {
-      w = { meta: undefined, cursor: undefined, active: undefined, again: false, destroyed: false };
+      w = { meta: undefined, cursor: undefined, active: undefined, again: false, destroyed: false, died: undefined, following: undefined };
       this.watches.set(id, w);
     }
     return w;
@@ -147,19 +182,55 @@ export class Collector {
       w.meta = meta;
       this.log.debug({ container: meta.name, id }, 'collecting container');
       if (this.options.types.has('inspect')) this.emit(inspectRecord(info, this.options.host, meta));
-      if (this.options.types.has('log')) {
-        const target = { meta, tty: info.Config?.Tty === true, since, cursor: w.cursor };
-        await followLogs(target, {
-          api: this.api,
-          host: this.options.host,
-          log: this.log,
-          emit: this.emit,
-          signal: this.abort.signal,
-          flow: this.options.flow,
-        });
-        w.cursor = target.cursor;
+      const running = info.State?.Running === true;
+      const stats =
+        running && this.options.types.has('stats') && this.options.statsIntervalMs > 0
+          ? new StatsLoop(meta, {
+              api: this.api,
+              host: this.options.host,
+              log: this.log,
+              intervalMs: this.options.statsIntervalMs,
+              emit: this.emit,
+            })
+          : undefined;
+      stats?.start();
+      try {
+        if (this.options.types.has('log')) {
+          const target = { meta, tty: info.Config?.Tty === true, since, cursor: w.cursor };
+          w.following = target;
+          await followLogs(target, {
+            api: this.api,
+            host: this.options.host,
+            log: this.log,
+            emit: this.emit,
+            signal: this.abort.signal,
+            flow: this.options.flow,
+          });
+          w.cursor = target.cursor;
+          w.following = undefined;
+        } else if (stats !== undefined) {
+          const dies = this.untilDies(w);
+          // It may have died while it was inspected: look again once the wait is set.
+          if ((await this.inspect(id))?.State?.Running === true) await dies;
+          else w.died?.();
+        }
+      } finally {
+        stats?.stop();
       }
     } while (w.again && !this.abort.signal.aborted);
+  }
+
+  /** Resolves when the container dies, or sidekick stops. */
+  private untilDies(w: Watch): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        w.died = undefined;
+        this.abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      w.died = done;
+      this.abort.signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   private forget(id: string): void {

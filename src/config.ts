@@ -11,6 +11,7 @@ import type { DockerOptions } from 'dockerode';
 import { RECORD_TYPES, type RecordType } from './pipeline/record.js';
 import { BUFFER_USAGE, parseSinkUri, SINKS } from './sinks/registry.js';
 import { SinkUriError, type ConfiguredSink } from './sinks/sink.js';
+import { parseDuration } from './units.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -26,6 +27,12 @@ export interface Config {
   readonly hostname: string | undefined;
   readonly logLevel: LogLevel;
   readonly dockerConcurrency: number;
+  /** 0: no stats sampling. */
+  readonly statsIntervalMs: number;
+  /** Where /metrics, /healthz, /readyz and /status listen; undefined: off. */
+  readonly metricsAddr: { readonly host: string | undefined; readonly port: number } | undefined;
+  /** Container labels copied onto container metrics, as container_label_<name>. */
+  readonly metricsLabels: readonly string[];
 }
 
 /** A bad setting: names the variable, the value and what is allowed. */
@@ -61,6 +68,17 @@ const SETTINGS = [
     env: 'SIDEKICK_DOCKER_CONCURRENCY',
     default: '16',
     help: 'Docker API calls in flight at once (inspect, opening log streams): 1-1024',
+  },
+  { env: 'SIDEKICK_STATS_INTERVAL', default: '10s', help: 'stats sample interval per container (like 10s, 500ms); 0 disables' },
+  {
+    env: 'SIDEKICK_METRICS_ADDR',
+    default: ':9324',
+    help: '[host]:port of /metrics, /healthz, /readyz and /status; off disables',
+  },
+  {
+    env: 'SIDEKICK_METRICS_LABELS',
+    default: '',
+    help: 'container labels to put on container metrics (comma-separated), as container_label_<name>',
   },
 ] as const satisfies readonly Setting[];
 
@@ -132,6 +150,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
     hostname: parseHostname(raw('SIDEKICK_HOSTNAME')),
     logLevel: parseEnum('SIDEKICK_LOG_LEVEL', raw('SIDEKICK_LOG_LEVEL')!, LOG_LEVELS),
     dockerConcurrency: parseInteger('SIDEKICK_DOCKER_CONCURRENCY', raw('SIDEKICK_DOCKER_CONCURRENCY')!, 1, 1024),
+    statsIntervalMs: parseInterval('SIDEKICK_STATS_INTERVAL', raw('SIDEKICK_STATS_INTERVAL')!),
+    metricsAddr: parseListen('SIDEKICK_METRICS_ADDR', raw('SIDEKICK_METRICS_ADDR')!),
+    metricsLabels: (raw('SIDEKICK_METRICS_LABELS') ?? '')
+      .split(',')
+      .map((l) => l.trim())
+      .filter((l) => l !== ''),
   };
   return { kind: 'run', config: Object.freeze(config) };
 }
@@ -208,6 +232,24 @@ function parseHostname(value: string | undefined): string | undefined {
     throw new ConfigError('SIDEKICK_HOSTNAME', value, 'a host name: letters, digits, ".", "_", "-"; at most 255');
   }
   return value;
+}
+
+function parseInterval(variable: string, value: string): number {
+  if (value === '0') return 0;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < 100) throw new ConfigError(variable, value, 'a duration of at least 100ms (like 10s), or 0 to disable');
+  return ms;
+}
+
+function parseListen(variable: string, value: string): Config['metricsAddr'] {
+  if (value === 'off') return undefined;
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port > 65535) {
+    throw new ConfigError(variable, value, 'allowed: [host]:port (like :9324 or 127.0.0.1:9324), or off');
+  }
+  const host = m[1] ?? m[2];
+  return { host: host === '' ? undefined : host, port };
 }
 
 function parseEnum<T extends string>(variable: string, value: string, allowed: readonly T[]): T {

@@ -3,6 +3,7 @@
 // SIGTERM/SIGINT stop the sources, flush the sinks and exit 0 within 10 s.
 
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { retryForever } from './backoff.js';
 import { Collector } from './collector.js';
@@ -11,7 +12,10 @@ import { DockerApi, errorKind } from './docker/client.js';
 import { Discovery } from './docker/discovery.js';
 import { selfIdOfThisProcess } from './docker/self.js';
 import { createLogger } from './observe/logger.js';
-import { SinkChannel } from './pipeline/channel.js';
+import { ContainerMetrics } from './observe/container-metrics.js';
+import { createRegistry, faultCounters, observePipeline } from './observe/metrics.js';
+import { startServer, type Readiness } from './observe/server.js';
+import { DEFAULT_BUFFER, SinkChannel } from './pipeline/channel.js';
 import { Flow } from './pipeline/flow.js';
 import { Router } from './pipeline/router.js';
 
@@ -26,13 +30,42 @@ function version(): string {
 
 async function run(config: Config, log: Logger): Promise<void> {
   const startup = new AbortController();
-  const api = new DockerApi(config.docker, config.dockerConcurrency);
+  const registry = createRegistry();
+  const faults = faultCounters(registry);
+  const api = new DockerApi(config.docker, config.dockerConcurrency, faults.dockerApiError);
   const flow = new Flow();
   const channels = config.sinks.map((spec) => new SinkChannel(spec.create({ log }), log, flow, spec.buffer));
+  if (config.metricsAddr !== undefined && config.types.has('stats') && config.statsIntervalMs > 0) {
+    // Prometheus reads container stats like a sink: stats records, and the events that end a container.
+    const staleMs = 3 * config.statsIntervalMs + 5_000;
+    const metrics = new ContainerMetrics(registry, config.metricsLabels, staleMs);
+    channels.push(new SinkChannel(metrics, log, undefined, DEFAULT_BUFFER, new Set(['stats', 'event'])));
+  }
   const router = new Router(channels);
   let collector: Collector | undefined;
   let discovery: Discovery | undefined;
   let stopping = false;
+  let readiness: Readiness = { ready: false, reason: 'waiting for the Docker daemon' };
+  let attachedOnce = false;
+  observePipeline(registry, { router, channels, containers: () => collector?.activeCount ?? 0 });
+  const server =
+    config.metricsAddr === undefined
+      ? undefined
+      : await startServer(config.metricsAddr, {
+          registry,
+          readiness: () => readiness,
+          status: () => ({
+            ready: readiness,
+            containers: collector?.status() ?? [],
+            sinks: channels.map((c) => ({
+              sink: c.sink.name,
+              buffer_records: c.depth.records,
+              buffer_bytes: c.depth.bytes,
+              ...c.counts,
+              last_error: c.error ?? null,
+            })),
+          }),
+        });
 
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -44,6 +77,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     }, SHUTDOWN_MS);
     hardStop.unref();
     startup.abort(new Error(`stopped by ${signal}`));
+    server?.close();
     await discovery?.stop();
     await collector?.stop();
     const deadline = Date.now() + FLUSH_MS;
@@ -62,6 +96,10 @@ async function run(config: Config, log: Logger): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
+  if (server !== undefined) {
+    const { address, port } = server.address() as AddressInfo;
+    log.info({ address, port }, 'serving /metrics, /healthz, /readyz and /status');
+  }
   await Promise.all(channels.map((c) => c.start()));
   let host = config.hostname;
   if (host === undefined) {
@@ -72,6 +110,7 @@ async function run(config: Config, log: Logger): Promise<void> {
         onFailure: (err) => {
           if (warned) return;
           warned = true;
+          readiness = { ready: false, reason: `docker does not answer: ${err.message}` };
           log.warn({ docker: config.dockerHost, err: err.message, kind: errorKind(err) }, 'docker does not answer; retrying');
         },
       });
@@ -81,14 +120,23 @@ async function run(config: Config, log: Logger): Promise<void> {
     }
   }
   const selfId = selfIdOfThisProcess(process.env['HOSTNAME']);
-  collector = new Collector(api, router.emit, { host, types: config.types, selfId, flow }, log);
+  collector = new Collector(
+    api,
+    router.emit,
+    { host, types: config.types, selfId, flow, statsIntervalMs: config.statsIntervalMs },
+    log,
+  );
   const c = collector;
   discovery = new Discovery(
     api,
     {
       event: (event) => c.event(event),
       running: (containers) => c.running(containers),
-      attached: () => undefined,
+      attached: (up, reason) => {
+        readiness = up ? { ready: true } : { ready: false, reason: `docker event stream lost: ${reason ?? 'unknown'}` };
+        if (up && attachedOnce) faults.eventStreamReconnect();
+        attachedOnce ||= up;
+      },
     },
     log,
   );

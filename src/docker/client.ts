@@ -30,7 +30,12 @@ export class DockerApi {
   private readonly docker: Docker;
   private readonly queue: PQueue;
 
-  constructor(options: Docker.DockerOptions, concurrency: number) {
+  constructor(
+    options: Docker.DockerOptions,
+    concurrency: number,
+    /** Told of every failed call, by kind (for a counter). */
+    private readonly onError: (kind: string) => void = () => undefined,
+  ) {
     this.docker = new Docker(options);
     this.queue = new PQueue({ concurrency });
   }
@@ -56,6 +61,12 @@ export class DockerApi {
     );
   }
 
+  /** One stats sample, at once (`one-shot`: no second sample a second later). */
+  stats(id: string): Promise<unknown> {
+    const opts = { stream: false, 'one-shot': true, abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) };
+    return this.call(() => this.docker.getContainer(id).stats(opts as unknown as { stream: false }));
+  }
+
   /** Follows a container's logs, stdout and stderr, with Docker's timestamps. */
   logs(id: string, options: LogsOptions): Promise<IncomingMessage> {
     const query: Docker.ContainerLogsOptions & { follow: true } = {
@@ -75,7 +86,10 @@ export class DockerApi {
   }
 
   private call<T>(fn: () => Promise<T>): Promise<T> {
-    return this.queue.add(fn, { throwOnTimeout: true });
+    return this.queue.add(fn, { throwOnTimeout: true }).catch((err: unknown) => {
+      this.onError(errorKind(err));
+      throw err;
+    });
   }
 }
 

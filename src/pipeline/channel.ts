@@ -72,6 +72,8 @@ export class SinkChannel {
     private readonly log: Logger,
     private readonly flow: Flow | undefined,
     buffer: BufferOptions = DEFAULT_BUFFER,
+    /** The record types this sink takes; undefined: all. */
+    readonly types?: ReadonlySet<string>,
   ) {
     this.buffer = new RecordBuffer(buffer.records, buffer.bytes, buffer.policy);
     this.batching = { ...DEFAULT_BATCHING, ...sink.batching };

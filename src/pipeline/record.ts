@@ -52,6 +52,30 @@ export interface InspectRecord extends RecordBase {
   readonly inspect: unknown;
 }
 
+export interface StatsValues {
+  /** CPU use since sidekick's previous sample, in % of one CPU; null for the first sample. */
+  readonly cpu_percent: number | null;
+  /** CPU time used since the container started. */
+  readonly cpu_seconds: number;
+  readonly memory: {
+    /** In use, without reclaimable page cache (what `docker stats` shows). */
+    readonly usage: number;
+    /** The cgroup's whole usage, page cache included. */
+    readonly raw_usage: number;
+    readonly limit: number;
+    readonly percent: number;
+  };
+  readonly network: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly blkio: { readonly read_bytes: number; readonly write_bytes: number };
+  readonly pids: number;
+}
+
+export interface StatsRecord extends RecordBase {
+  readonly type: 'stats';
+  readonly container: ContainerMeta;
+  readonly stats: StatsValues;
+}
+
 /** Records a sink lost (its buffer was full), reported in-band to that sink. */
 export interface GapRecord extends RecordBase {
   readonly type: 'gap';
@@ -62,7 +86,7 @@ export interface GapRecord extends RecordBase {
   readonly reason: 'buffer_full';
 }
 
-export type SidekickRecord = LogRecord | EventRecord | InspectRecord | GapRecord;
+export type SidekickRecord = LogRecord | EventRecord | InspectRecord | StatsRecord | GapRecord;
 
 /** A record with its JSON form, built once and shared by every sink. */
 export interface Envelope {
@@ -131,6 +155,8 @@ export function serialize(record: SidekickRecord): string {
       );
     case 'inspect':
       return head + container + ',"inspect":' + JSON.stringify(record.inspect) + '}';
+    case 'stats':
+      return head + container + ',"stats":' + JSON.stringify(record.stats) + '}';
     case 'gap':
       return (
         head +

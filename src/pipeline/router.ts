@@ -13,6 +13,6 @@ export class Router {
   readonly emit = (record: SidekickRecord): void => {
     const e = envelope(record);
     this.routed.set(record.type, (this.routed.get(record.type) ?? 0) + 1);
-    for (const channel of this.channels) channel.push(e);
+    for (const channel of this.channels) if (channel.types === undefined || channel.types.has(record.type)) channel.push(e);
   };
 }

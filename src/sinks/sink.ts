@@ -12,6 +12,8 @@ export interface Sink {
   readonly name: string;
   /** How records are grouped for `write`; defaults in channel.ts. */
   readonly batching?: Partial<Batching>;
+  /** Counts of the sink's own, exposed as metrics. */
+  readonly counts?: { readonly truncated?: number };
   start(): Promise<void>;
   /**
    * Resolves once the batch is delivered. Rejects with a SinkError that says

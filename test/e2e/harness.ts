@@ -67,7 +67,7 @@ export class Sidekick {
 
   constructor(env: Record<string, string> = {}, args: readonly string[] = []) {
     this.child = spawn(process.execPath, [MAIN, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', SIDEKICK_LOG_LEVEL: 'debug', ...env },
+      env: { PATH: process.env['PATH'] ?? '', SIDEKICK_LOG_LEVEL: 'debug', SIDEKICK_METRICS_ADDR: '127.0.0.1:0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.setEncoding('utf8');
@@ -99,6 +99,19 @@ export class Sidekick {
   rss(): number {
     const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
     return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+  }
+
+  /** The port of sidekick's HTTP server, from its log. */
+  get metricsPort(): number {
+    const m = /"port":(\d+),"msg":"serving \/metrics/.exec(this.stderr);
+    if (m === null) throw new Error('sidekick has not said where /metrics is');
+    return Number(m[1]);
+  }
+
+  /** GET a path of sidekick's HTTP server. */
+  async get(path: string): Promise<{ status: number; body: string }> {
+    const res = await fetch(`http://127.0.0.1:${this.metricsPort}${path}`);
+    return { status: res.status, body: await res.text() };
   }
 
   /** Resolves once sidekick says it is collecting. */

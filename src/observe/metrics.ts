@@ -1,0 +1,106 @@
+// Every metric sidekick exposes about itself, in one place, with its help text
+// and labels. Values kept by components as plain counters (cheap on the
+// per-record path) are read when Prometheus scrapes.
+
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { SinkChannel } from '../pipeline/channel.js';
+import type { Router } from '../pipeline/router.js';
+
+export interface Observed {
+  readonly router: Router;
+  readonly channels: readonly SinkChannel[];
+  /** Containers being collected now. */
+  readonly containers: () => number;
+}
+
+/** Faults counted where they happen (low rate: not on the per-record path). */
+export interface FaultCounters {
+  dockerApiError(kind: string): void;
+  eventStreamReconnect(): void;
+}
+
+export function createRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'sidekick_' });
+  return registry;
+}
+
+export function faultCounters(registry: Registry): FaultCounters {
+  const apiErrors = new Counter({
+    name: 'sidekick_docker_api_errors_total',
+    help: 'Docker API calls that failed, by kind (http_<status>, a system error code, timeout)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const reconnects = new Counter({
+    name: 'sidekick_event_stream_reconnects_total',
+    help: 'Times the Docker event stream was attached again after it was lost',
+    registers: [registry],
+  });
+  return {
+    dockerApiError: (kind) => apiErrors.inc({ kind }),
+    eventStreamReconnect: () => reconnects.inc(),
+  };
+}
+
+/** Registers the metrics read from the pipeline at scrape time. */
+export function observePipeline(registry: Registry, o: Observed): void {
+  const registers = [registry];
+  new Counter({
+    name: 'sidekick_records_total',
+    help: 'Records collected, by type',
+    labelNames: ['type'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [type, n] of o.router.routed) this.inc({ type }, n);
+    },
+  });
+  const perSink = (
+    name: string,
+    help: string,
+    read: (c: SinkChannel) => number,
+    extra: Record<string, string> = {},
+  ): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['sink', ...Object.keys(extra)],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of o.channels) this.inc({ sink: c.sink.name, ...extra }, read(c));
+      },
+    });
+  };
+  perSink('sidekick_sink_records_sent_total', 'Records a sink delivered', (c) => c.counts.sent);
+  perSink('sidekick_sink_records_dropped_total', 'Records a sink dropped, by reason', (c) => c.counts.dropped, {
+    reason: 'buffer_full',
+  });
+  perSink('sidekick_sink_records_retried_total', 'Records in writes that were tried again', (c) => c.counts.retried);
+  perSink('sidekick_sink_records_rejected_total', 'Records the receiver refused for good (not retried)', (c) => c.counts.rejected);
+  perSink('sidekick_sink_messages_truncated_total', 'Messages cut to fit (syslog over UDP)', (c) => c.sink.counts?.truncated ?? 0);
+  for (const [name, help, read] of [
+    ['sidekick_sink_buffer_records', 'Records waiting in a sink buffer', (c: SinkChannel) => c.depth.records],
+    ['sidekick_sink_buffer_bytes', 'Bytes held by a sink buffer', (c: SinkChannel) => c.depth.bytes],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['sink'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of o.channels) this.set({ sink: c.sink.name }, read(c));
+      },
+    });
+  }
+  new Gauge({
+    name: 'sidekick_containers_watched',
+    help: 'Containers being collected now',
+    registers,
+    collect() {
+      this.set(o.containers());
+    },
+  });
+}
