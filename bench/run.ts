@@ -1,0 +1,395 @@
+// `npm run bench`: sidekick against the engine's own ceiling and against Node
+// peers, in one run, so that ratios mean something on a noisy machine. Each
+// figure is the median of the repetitions, with min and max. Prints markdown
+// tables and writes them, with the machine, to bench/RESULTS.md.
+//
+//   node dist/bench/run.js [--quick] [--only=ceiling,throughput,peers,latency,scale,stats]
+
+import { cpus, totalmem } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  Collector,
+  cpuSeconds,
+  docker,
+  dockerdPid,
+  epochSeconds,
+  fmt,
+  httpReceiver,
+  IMAGE,
+  LABEL,
+  openFds,
+  peakRssMiB,
+  percentile,
+  printer,
+  rawFollow,
+  removeBenchContainers,
+  rssMiB,
+  runSeconds,
+  SequenceCounter,
+  sleep,
+  stat,
+  udpReceiver,
+  type Stat,
+} from './lib.js';
+
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const ONLY = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const REPS = QUICK ? 1 : 3;
+const LINES = QUICK ? 100_000 : 500_000;
+const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const PEERS = fileURLToPath(new URL('../../bench/peers/', import.meta.url));
+const RESULTS = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
+
+const out: string[] = [];
+function print(line = ''): void {
+  process.stdout.write(line + '\n');
+  out.push(line);
+}
+const wanted = (s: string): boolean => ONLY === undefined || ONLY.includes(s);
+let seq = 0;
+const name = (base: string): string => `skb-${base}-${process.pid}-${++seq}`;
+
+/** The message of a JSON record line, cheaply (our lines need no unescaping). */
+function messageOf(line: string, key: string): string {
+  const at = line.indexOf(`"${key}":"`);
+  if (at < 0) return '';
+  const start = at + key.length + 4;
+  return line.slice(start, line.indexOf('"', start));
+}
+
+interface Run {
+  linesPerSec: number;
+  mbPerSec: number;
+  cpuUsPerLine: number;
+  dockerdUsPerLine: number;
+  peakRss: number;
+  runSec: number;
+  lost: number;
+  duplicates: number;
+}
+
+type Sink = 'null' | 'udp' | 'http';
+
+interface CollectorKind {
+  readonly label: string;
+  start(sink: Sink, onMessage: (m: string) => void): Promise<Collector>;
+}
+
+const sidekick: CollectorKind = {
+  label: 'sidekick',
+  async start(sink, onMessage) {
+    let sinks = 'stdout://';
+    let closer: (() => unknown) | undefined;
+    if (sink === 'udp') {
+      const rx = await udpReceiver(onMessage);
+      sinks = `syslog+udp://127.0.0.1:${rx.port}?max=4096`;
+      closer = rx.close;
+    } else if (sink === 'http') {
+      const rx = await httpReceiver((l) => onMessage(messageOf(l, 'message')));
+      sinks = `http://127.0.0.1:${rx.port}/in`;
+      closer = rx.close;
+    }
+    const c = new Collector(
+      process.execPath,
+      [MAIN],
+      { SIDEKICK_SINKS: sinks, SIDEKICK_TYPES: 'log', SIDEKICK_METRICS_ADDR: 'off', SIDEKICK_LOG_LEVEL: 'info' },
+      (l) => onMessage(messageOf(l, 'message')),
+    );
+    c.child.once('exit', () => void closer?.());
+    await c.until(() => c.stderr.includes('sidekick is collecting'), 20_000);
+    return c;
+  },
+};
+
+const loghose: CollectorKind = {
+  label: 'docker-loghose',
+  async start(_sink, onMessage) {
+    const c = new Collector(process.execPath, [`${PEERS}loghose.cjs`], {}, (l) => onMessage(messageOf(l, 'line')));
+    await sleep(1500);
+    return c;
+  },
+};
+
+const logagent: CollectorKind = {
+  label: '@sematext/logagent',
+  async start(_sink, onMessage) {
+    const c = new Collector(
+      process.execPath,
+      [`${PEERS}node_modules/@sematext/logagent/bin/logagent.js`, '--docker', '/var/run/docker.sock', '-j'],
+      {},
+      (l) => onMessage(messageOf(l, 'message')),
+    );
+    await sleep(3000);
+    return c;
+  },
+};
+
+/** One run: `containers` printers of LINES/containers lines each, through a collector to a sink. */
+async function throughput(kind: CollectorKind, sink: Sink, containers: number): Promise<Run> {
+  const per = Math.floor(LINES / containers);
+  const prefixes = Array.from({ length: containers }, (_, i) => `${String.fromCharCode(97 + (i % 26))}${'q'.repeat(Math.floor(i / 26))}-`);
+  const counter = new SequenceCounter(new Map(prefixes.map((p) => [p, per])));
+  const c = await kind.start(sink, (m) => counter.add(m));
+  const dpid = dockerdPid();
+  const cpu0 = cpuSeconds(c.pid);
+  const d0 = cpuSeconds(dpid);
+  const names = prefixes.map(() => name('tp'));
+  await Promise.all(names.map((n, i) => printer(n, prefixes[i]!, per)));
+  const t0 = performance.now() + 1000; // the printers sleep 1 s first
+  await Promise.all(names.map((n) => docker('wait', n)));
+  await c.until(() => counter.unique >= counter.total, 60_000);
+  // A collector that lost lines never reaches the total: give stragglers a moment.
+  await sleep(counter.unique >= counter.total ? 300 : 2000);
+  const elapsed = (counter.lastAt - t0) / 1000;
+  const cpu = cpuSeconds(c.pid) - cpu0;
+  const dcpu = cpuSeconds(dpid) - d0;
+  const peak = peakRssMiB(c.pid);
+  // The printers sleep 1 s before printing: that second is not run time.
+  const run = stat(await Promise.all(names.map(runSeconds))).max - 1;
+  await c.stop();
+  await removeBenchContainers();
+  return {
+    linesPerSec: counter.unique / elapsed,
+    mbPerSec: counter.bytes / elapsed / 1e6,
+    cpuUsPerLine: (cpu / Math.max(1, counter.unique)) * 1e6,
+    dockerdUsPerLine: (dcpu / Math.max(1, counter.unique)) * 1e6,
+    peakRss: peak,
+    runSec: run,
+    lost: counter.total - counter.unique,
+    duplicates: counter.duplicates,
+  };
+}
+
+interface Ceiling {
+  running: Stat;
+  exited: Stat;
+  alone: Stat;
+}
+
+/** The engine's own limit: a raw reader, and the container with no reader at all. */
+async function ceiling(): Promise<Ceiling> {
+  const running: number[] = [];
+  const exited: number[] = [];
+  const alone: number[] = [];
+  for (let r = 0; r < REPS; r++) {
+    const n = name('ceil');
+    const id = await printer(n, 'c-', LINES);
+    const live = await rawFollow(id, true);
+    running.push(live.lines / ((live.endAt - live.firstAt) / 1000));
+    const done = await rawFollow(id, false);
+    exited.push(done.lines / ((done.endAt - done.firstAt) / 1000));
+    const quiet = name('alone');
+    await printer(quiet, 'a-', LINES, 0);
+    await docker('wait', quiet);
+    alone.push(await runSeconds(quiet));
+    await removeBenchContainers();
+  }
+  return { running: stat(running), exited: stat(exited), alone: stat(alone) };
+}
+
+function row(cells: readonly string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+const targets: [string, boolean | undefined, string][] = [];
+
+async function main(): Promise<void> {
+  await removeBenchContainers();
+  const version = await docker('version', '--format', '{{.Server.Version}} (API {{.Server.APIVersion}})');
+  print('# sidekick benchmarks');
+  print();
+  print(`- date: ${new Date().toISOString()}`);
+  print(`- machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
+  print(`- Docker ${version}, storage vfs, node ${process.version}, image ${IMAGE}`);
+  print(`- ${REPS} repetition(s) a figure: median (min–max); ${LINES.toLocaleString('en-US')} lines of ~100 bytes a run${QUICK ? ' (--quick)' : ''}`);
+  print();
+
+  let ceil: Ceiling | undefined;
+  if (wanted('ceiling') || wanted('throughput')) {
+    ceil = await ceiling();
+    print('## 1. Ceiling: the engine itself');
+    print();
+    print(row(['what', 'lines/s']));
+    print(row(['---', '---:']));
+    print(row(['raw reader, container running', fmt(ceil.running)]));
+    print(row(['raw reader, container exited', fmt(ceil.exited)]));
+    print(row(['container run time, no reader (s)', fmt(ceil.alone, 2)]));
+    print();
+  }
+
+  if (wanted('throughput') || wanted('peers')) {
+    const kinds: CollectorKind[] = wanted('peers') ? [sidekick, loghose, logagent] : [sidekick];
+    const plans: [CollectorKind, Sink, number][] = [];
+    for (const k of kinds) {
+      if (k === sidekick) {
+        for (const sink of ['null', 'udp', 'http'] as const) for (const n of [1, 10]) plans.push([k, sink, n]);
+      } else {
+        plans.push([k, 'null', 1], [k, 'null', 10]);
+      }
+    }
+    print(`## 2–3. Throughput: sidekick and Node peers, ${LINES.toLocaleString('en-US')} numbered lines (split over the containers)`);
+    print();
+    print(row(['collector', 'sink', 'containers', 'lines/s', 'MB/s', '× ceiling', 'CPU µs/line', 'dockerd µs/line', 'peak RSS MiB', 'container run s', 'lost', 'twice']));
+    print(row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
+    for (const [k, sink, n] of plans) {
+      const runs: Run[] = [];
+      for (let r = 0; r < REPS; r++) runs.push(await throughput(k, sink, n));
+      const s = (f: (x: Run) => number): Stat => stat(runs.map(f));
+      const lps = s((x) => x.linesPerSec);
+      print(
+        row([
+          k.label,
+          sink === 'null' ? 'stdout' : sink === 'udp' ? 'syslog UDP' : 'HTTP ndjson',
+          String(n),
+          fmt(lps),
+          fmt(s((x) => x.mbPerSec), 1),
+          ceil === undefined ? 'n/a' : (lps.median / ceil.running.median).toFixed(2),
+          fmt(s((x) => x.cpuUsPerLine), 1),
+          fmt(s((x) => x.dockerdUsPerLine), 1),
+          fmt(s((x) => x.peakRss)),
+          fmt(s((x) => x.runSec), 2),
+          fmt(s((x) => x.lost)),
+          fmt(s((x) => x.duplicates)),
+        ]),
+      );
+      if (k === sidekick && n === 1) {
+        const cpu = s((x) => x.cpuUsPerLine).median;
+        const lost = s((x) => x.lost).max;
+        if (sink === 'null') {
+          targets.push(['null sink ≥ 75% of the ceiling', ceil === undefined ? undefined : lps.median >= 0.75 * ceil.running.median, `${(lps.median / (ceil?.running.median ?? NaN)).toFixed(2)} × ceiling`]);
+          targets.push(['≤ 3 µs CPU a line to the null sink', cpu <= 3, `${cpu.toFixed(1)} µs`]);
+          targets.push(['container runs ≤ 10% longer with sidekick', ceil === undefined ? undefined : s((x) => x.runSec).median <= 1.1 * ceil.alone.median, `${s((x) => x.runSec).median.toFixed(2)} s vs ${ceil?.alone.median.toFixed(2)} s`]);
+          targets.push(['0 lines lost (null sink)', lost === 0, `${lost} lost`]);
+        }
+        if (sink === 'udp') {
+          targets.push(['UDP syslog ≥ 120k lines/s', lps.median >= 120_000, `${Math.round(lps.median)} lines/s`]);
+          targets.push(['≤ 6 µs CPU a line to UDP syslog', cpu <= 6, `${cpu.toFixed(1)} µs`]);
+        }
+      }
+    }
+    print();
+    print('"lost": lines the sink never received (UDP: includes datagrams the kernel dropped). "twice": lines received more than once.');
+    print();
+  }
+
+  if (wanted('latency')) await latency();
+  if (wanted('scale') || wanted('stats')) await scale();
+
+  print('## Targets');
+  print();
+  print(row(['target', 'result', 'measured']));
+  print(row(['---', '---', '---']));
+  for (const [what, ok, measured] of targets) print(row([what, ok === undefined ? 'n/a' : ok ? 'PASS' : 'FAIL', measured]));
+  print();
+  if (!QUICK && ONLY === undefined) writeFileSync(RESULTS, out.join('\n') + '\n');
+}
+
+/** A line every 10 ms; delay from its Docker timestamp to its arrival on sidekick's stdout. */
+async function latency(): Promise<void> {
+  const delays: number[] = [];
+  const c = await sidekick.start('null', () => undefined);
+  c.child.stdout!.removeAllListeners('data');
+  let rest = '';
+  const n = name('lat');
+  c.child.stdout!.setEncoding('utf8').on('data', (t: string) => {
+    const now = Date.now() / 1000;
+    const lines = (rest + t).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) {
+      if (!l.includes(`"name":"${n}"`)) continue;
+      delays.push((now - epochSeconds(messageOf(l, 'time'))) * 1000);
+    }
+  });
+  const count = QUICK ? 500 : 2000;
+  await docker('run', '-d', '--name', n, '-l', LABEL, IMAGE, 'sh', '-c', `i=0; while [ $i -lt ${count} ]; do i=$((i+1)); echo "l-$i"; usleep 10000; done`);
+  await docker('wait', n);
+  await c.until(() => delays.length >= count, 10_000);
+  await c.stop();
+  await removeBenchContainers();
+  const p50 = percentile(delays, 50);
+  const p99 = percentile(delays, 99);
+  print('## 5. Latency: a line every 10 ms, from its Docker timestamp to sidekick’s stdout');
+  print();
+  print(row(['lines', 'p50 ms', 'p99 ms', 'max ms']));
+  print(row(['---:', '---:', '---:', '---:']));
+  print(row([String(delays.length), p50.toFixed(1), p99.toFixed(1), Math.max(...delays).toFixed(1)]));
+  print();
+  targets.push(['p99 latency ≤ 250 ms at 100 lines/s', p99 <= 250, `${p99.toFixed(1)} ms`]);
+}
+
+/** 200 idle and 20 chatty containers: memory, idle CPU, attach time, descriptors; then the stats cost. */
+async function scale(): Promise<void> {
+  const idle = QUICK ? 40 : 200;
+  const chatty = QUICK ? 4 : 20;
+  const starts: Promise<string>[] = [];
+  for (let i = 0; i < idle + chatty; i++) {
+    const cmd = i < idle ? 'sleep 3600' : 'while true; do echo chat; usleep 100000; done';
+    starts.push(docker('run', '-d', '--name', name('scale'), '-l', LABEL, IMAGE, 'sh', '-c', cmd));
+    if (starts.length % 8 === 0) await Promise.all(starts.slice(-8));
+  }
+  await Promise.all(starts);
+  const total = idle + chatty;
+  const metricsPort = 19324;
+  const t0 = performance.now();
+  const c = new Collector(
+    process.execPath,
+    [MAIN],
+    {
+      SIDEKICK_SINKS: 'stdout://',
+      SIDEKICK_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
+      SIDEKICK_STATS_INTERVAL: '10s',
+      SIDEKICK_LOG_LEVEL: 'info',
+    },
+    () => undefined,
+  );
+  const following = async (): Promise<number> => {
+    try {
+      const s = (await (await fetch(`http://127.0.0.1:${metricsPort}/status`)).json()) as { containers: { state: string }[] };
+      return s.containers.filter((x) => x.state === 'following').length;
+    } catch {
+      return 0;
+    }
+  };
+  while ((await following()) < total && performance.now() - t0 < 120_000) await sleep(100);
+  const attachSec = (performance.now() - t0) / 1000;
+  await sleep(15_000);
+  const rss = rssMiB(c.pid);
+  const fds = openFds(c.pid);
+  const cpu0 = cpuSeconds(c.pid);
+  const d0 = cpuSeconds(dockerdPid());
+  const window = 30;
+  const records0 = await statsRecords(metricsPort);
+  await sleep(window * 1000);
+  const cpuPct = ((cpuSeconds(c.pid) - cpu0) / window) * 100;
+  const dockerdPct = ((cpuSeconds(dockerdPid()) - d0) / window) * 100;
+  const callsPerMin = ((await statsRecords(metricsPort)) - records0) * (60 / window);
+  await c.stop();
+  await removeBenchContainers();
+  print(`## 4. Scale: ${idle} idle and ${chatty} chatty containers (a line every 100 ms each)`);
+  print();
+  print(row(['all streams attached after s', 'RSS MiB', 'CPU % (logs + stats)', 'open fds', 'sockets (Docker connections)']));
+  print(row(['---:', '---:', '---:', '---:', '---:']));
+  print(row([attachSec.toFixed(1), rss.toFixed(0), cpuPct.toFixed(1), String(fds.fds), String(fds.sockets)]));
+  print();
+  print(`## 6. Stats cost: ${total} containers at the default 10 s interval`);
+  print();
+  print(row(['stats calls/min', 'sidekick CPU % (all work)', 'dockerd CPU %']));
+  print(row(['---:', '---:', '---:']));
+  print(row([callsPerMin.toFixed(0), cpuPct.toFixed(1), dockerdPct.toFixed(1)]));
+  print();
+  targets.push([`RSS ≤ 64 MiB with ${total} containers watched`, rss <= 64, `${rss.toFixed(0)} MiB`]);
+}
+
+async function statsRecords(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = /sidekick_records_total\{type="stats"\} (\d+)/.exec(text);
+  return m === null ? 0 : Number(m[1]);
+}
+
+main().catch(async (err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  await removeBenchContainers().catch(() => undefined);
+  process.exit(1);
+});
