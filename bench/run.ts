@@ -80,7 +80,8 @@ interface CollectorKind {
 const sidekick: CollectorKind = {
   label: 'sidekick',
   async start(sink, onMessage) {
-    let sinks = 'stdout://';
+    // The benchmark itself reads stdout: block rather than drop when it reads slower than sidekick writes.
+    let sinks = 'stdout://?policy=block';
     let closer: (() => unknown) | undefined;
     if (sink === 'udp') {
       const rx = await udpReceiver(onMessage);

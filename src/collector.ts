@@ -7,6 +7,8 @@ import type { ContainerInspectInfo } from 'dockerode';
 import type { Logger } from 'pino';
 import { statusOf, type ContainerSummary, type DockerApi } from './docker/client.js';
 import type { DockerEvent } from './docker/events.js';
+import type { Backlog } from './config.js';
+import type { LogPosition } from './pipeline/channel.js';
 import type { Flow } from './pipeline/flow.js';
 import type { ContainerMeta, RecordType, SidekickRecord } from './pipeline/record.js';
 import { eventRecord, metaFromEvent } from './sources/events.js';
@@ -22,6 +24,10 @@ export interface CollectorOptions {
   readonly flow: Flow;
   /** Stats sampling interval; 0: no stats. */
   readonly statsIntervalMs: number;
+  /** What to read of a container already running when sidekick first sees it, without a checkpoint. */
+  readonly backlog: Backlog;
+  /** Where each container's logs were read up to, by an earlier run of sidekick. */
+  readonly checkpoints: { get(id: string): LogPosition | undefined; forget(id: string): void };
 }
 
 /** What sidekick keeps about one container until it is destroyed. */
@@ -54,8 +60,6 @@ export class Collector {
   private readonly watches = new Map<string, Watch>();
   private readonly abort = new AbortController();
   private listedOnce = false;
-  /** Containers already running when sidekick started are read from this time on. */
-  private readonly startedAt = String(Date.now() / 1000);
 
   constructor(
     private readonly api: DockerApi,
@@ -89,9 +93,11 @@ export class Collector {
   }
 
   running(containers: readonly ContainerSummary[]): void {
-    const fromNow = !this.listedOnce;
+    // The first list holds what ran before sidekick started: read by the backlog setting.
+    // Later lists (after a reconnect) hold what started in the gap: read from the first line.
+    const backlog = !this.listedOnce;
     this.listedOnce = true;
-    for (const c of containers) this.collect(c.Id, fromNow);
+    for (const c of containers) this.collect(c.Id, backlog);
   }
 
   async event(event: DockerEvent): Promise<void> {
@@ -121,7 +127,16 @@ export class Collector {
   private watch(id: string): Watch {
     let w = this.watches.get(id);
     if (w === undefined) {
-      w = { meta: undefined, cursor: undefined, active: undefined, again: false, destroyed: false, died: undefined, following: undefined };
+      const saved = this.options.checkpoints.get(id);
+      w = {
+        meta: undefined,
+        cursor: saved === undefined ? undefined : { time: saved.time, count: saved.count },
+        active: undefined,
+        again: false,
+        destroyed: false,
+        died: undefined,
+        following: undefined,
+      };
       this.watches.set(id, w);
     }
     return w;
@@ -155,11 +170,12 @@ export class Collector {
   }
 
   /**
-   * Starts collecting a container unless it is already being collected.
-   * `fromNow`: it was running before sidekick started, so its older lines are
-   * not read again; otherwise it is read from its first line.
+   * Starts collecting a container unless it is already being collected. It
+   * resumes from its checkpoint; without one, a container that was running
+   * before sidekick started (`backlog`) is read as SIDEKICK_BACKLOG says, and
+   * any other from its first line.
    */
-  private collect(id: string, fromNow: boolean): void {
+  private collect(id: string, backlog: boolean): void {
     if (this.isSelf(id) || this.abort.signal.aborted) return;
     const w = this.watch(id);
     if (w.active !== undefined) {
@@ -167,13 +183,28 @@ export class Collector {
       return;
     }
     w.destroyed = false;
-    w.active = this.run(id, w, fromNow ? this.startedAt : undefined).finally(() => {
+    const start = backlog && w.cursor === undefined ? this.backlogStart() : {};
+    w.active = this.run(id, w, start).finally(() => {
       w.active = undefined;
       if (w.destroyed) this.watches.delete(id);
     });
   }
 
-  private async run(id: string, w: Watch, since: string | undefined): Promise<void> {
+  private backlogStart(): { since?: string; tail?: number } {
+    const b = this.options.backlog;
+    switch (b.kind) {
+      case 'all':
+        return {};
+      case 'none':
+        return { since: String(Date.now() / 1000) };
+      case 'tail':
+        return { tail: b.lines };
+      case 'since':
+        return { since: String((Date.now() - b.ms) / 1000) };
+    }
+  }
+
+  private async run(id: string, w: Watch, start: { since?: string; tail?: number }): Promise<void> {
     do {
       w.again = false;
       const info = await this.inspect(id);
@@ -196,7 +227,7 @@ export class Collector {
       stats?.start();
       try {
         if (this.options.types.has('log')) {
-          const target = { meta, tty: info.Config?.Tty === true, since, cursor: w.cursor };
+          const target: LogsTarget = { meta, tty: info.Config?.Tty === true, ...start, since: start.since, cursor: w.cursor };
           w.following = target;
           await followLogs(target, {
             api: this.api,
@@ -234,6 +265,7 @@ export class Collector {
   }
 
   private forget(id: string): void {
+    this.options.checkpoints.forget(id);
     const w = this.watches.get(id);
     if (w === undefined) return;
     if (w.active === undefined) this.watches.delete(id);

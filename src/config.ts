@@ -33,7 +33,17 @@ export interface Config {
   readonly metricsAddr: { readonly host: string | undefined; readonly port: number } | undefined;
   /** Container labels copied onto container metrics, as container_label_<name>. */
   readonly metricsLabels: readonly string[];
+  /** Where checkpoints are kept; undefined: nowhere (a restart reads by SIDEKICK_BACKLOG). */
+  readonly stateDir: string | undefined;
+  /** What to read of a running container seen for the first time, without a checkpoint. */
+  readonly backlog: Backlog;
 }
+
+export type Backlog =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'tail'; readonly lines: number }
+  | { readonly kind: 'since'; readonly ms: number };
 
 /** A bad setting: names the variable, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -79,6 +89,16 @@ const SETTINGS = [
     env: 'SIDEKICK_METRICS_LABELS',
     default: '',
     help: 'container labels to put on container metrics (comma-separated), as container_label_<name>',
+  },
+  {
+    env: 'SIDEKICK_STATE_DIR',
+    default: '/var/lib/sidekick',
+    help: 'where checkpoints are kept, so a restart loses and repeats nothing; off: keep none',
+  },
+  {
+    env: 'SIDEKICK_BACKLOG',
+    default: 'tail:1000',
+    help: 'what to read of a running container first seen without a checkpoint: tail:N, all, none, or a duration (10m)',
   },
 ] as const satisfies readonly Setting[];
 
@@ -156,6 +176,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
       .split(',')
       .map((l) => l.trim())
       .filter((l) => l !== ''),
+    stateDir: parseStateDir(raw('SIDEKICK_STATE_DIR')!),
+    backlog: parseBacklog(raw('SIDEKICK_BACKLOG')!),
   };
   return { kind: 'run', config: Object.freeze(config) };
 }
@@ -250,6 +272,21 @@ function parseListen(variable: string, value: string): Config['metricsAddr'] {
   }
   const host = m[1] ?? m[2];
   return { host: host === '' ? undefined : host, port };
+}
+
+function parseStateDir(value: string): string | undefined {
+  if (value === 'off') return undefined;
+  if (!value.startsWith('/')) throw new ConfigError('SIDEKICK_STATE_DIR', value, 'an absolute path, or off');
+  return value;
+}
+
+function parseBacklog(value: string): Backlog {
+  if (value === 'all' || value === 'none') return { kind: value };
+  const tail = /^tail:(\d+)$/.exec(value);
+  if (tail !== null) return { kind: 'tail', lines: Number(tail[1]) };
+  const ms = parseDuration(value);
+  if (ms !== undefined) return { kind: 'since', ms };
+  throw new ConfigError('SIDEKICK_BACKLOG', value, 'allowed: tail:N (like tail:1000), all, none, or a duration like 10m');
 }
 
 function parseEnum<T extends string>(variable: string, value: string, allowed: readonly T[]): T {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { retryForever } from './backoff.js';
 import { Collector } from './collector.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
-import { DockerApi, errorKind } from './docker/client.js';
+import { DockerApi, errorKind, statusOf } from './docker/client.js';
 import { Discovery } from './docker/discovery.js';
 import { selfIdOfThisProcess } from './docker/self.js';
 import { createLogger } from './observe/logger.js';
@@ -16,6 +16,7 @@ import { ContainerMetrics } from './observe/container-metrics.js';
 import { createRegistry, faultCounters, observePipeline } from './observe/metrics.js';
 import { startServer, type Readiness } from './observe/server.js';
 import { DEFAULT_BUFFER, SinkChannel } from './pipeline/channel.js';
+import { Checkpoints } from './pipeline/checkpoints.js';
 import { Flow } from './pipeline/flow.js';
 import { Router } from './pipeline/router.js';
 
@@ -42,6 +43,8 @@ async function run(config: Config, log: Logger): Promise<void> {
     channels.push(new SinkChannel(metrics, log, undefined, DEFAULT_BUFFER, new Set(['stats', 'event'])));
   }
   const router = new Router(channels);
+  const checkpoints = new Checkpoints(config.stateDir, channels, log);
+  checkpoints.load();
   let collector: Collector | undefined;
   let discovery: Discovery | undefined;
   let stopping = false;
@@ -82,6 +85,8 @@ async function run(config: Config, log: Logger): Promise<void> {
     await collector?.stop();
     const deadline = Date.now() + FLUSH_MS;
     const left = await Promise.all(channels.map((c) => c.close(deadline)));
+    // After the flush: what the sinks took is what the next start skips.
+    checkpoints.stop();
     const unflushed = left.reduce((a, b) => a + b, 0);
     if (unflushed > 0) log.warn({ unflushed }, 'stopped with records not delivered');
     log.info(
@@ -101,6 +106,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     log.info({ address, port }, 'serving /metrics, /healthz, /readyz and /status');
   }
   await Promise.all(channels.map((c) => c.start()));
+  checkpoints.start();
   let host = config.hostname;
   if (host === undefined) {
     let warned = false;
@@ -123,7 +129,15 @@ async function run(config: Config, log: Logger): Promise<void> {
   collector = new Collector(
     api,
     router.emit,
-    { host, types: config.types, selfId, flow, statsIntervalMs: config.statsIntervalMs },
+    {
+      host,
+      types: config.types,
+      selfId,
+      flow,
+      statsIntervalMs: config.statsIntervalMs,
+      backlog: config.backlog,
+      checkpoints,
+    },
     log,
   );
   const c = collector;
@@ -141,11 +155,23 @@ async function run(config: Config, log: Logger): Promise<void> {
     log,
   );
   await discovery.start();
+  void pruneCheckpoints(api, checkpoints);
   if (!stopping) {
     log.info(
       { docker: config.dockerHost, host, sinks: config.sinks.map((s) => s.name), selfId, containers: c.activeCount },
       'sidekick is collecting',
     );
+  }
+}
+
+/** Containers removed while sidekick was not running leave checkpoints no one will use. */
+async function pruneCheckpoints(api: DockerApi, checkpoints: Checkpoints): Promise<void> {
+  for (const id of checkpoints.ids()) {
+    try {
+      await api.inspect(id);
+    } catch (err) {
+      if (statusOf(err) === 404) checkpoints.forget(id);
+    }
   }
 }
 

@@ -24,6 +24,8 @@ export interface EngineInfo {
 export interface LogsOptions {
   /** `seconds.nanoseconds`: only lines at or after this time. */
   readonly since?: string;
+  /** Only the last this many lines (and what follows). */
+  readonly tail?: number;
 }
 
 export class DockerApi {
@@ -76,6 +78,7 @@ export class DockerApi {
       timestamps: true,
     };
     if (options.since !== undefined) (query as { since?: string }).since = options.since;
+    if (options.tail !== undefined) query.tail = options.tail;
     return this.call(() => this.docker.getContainer(id).logs(query) as unknown as Promise<IncomingMessage>);
   }
 

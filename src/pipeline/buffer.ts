@@ -12,7 +12,7 @@
 // Every drop is counted, and remembered per container as a gap: how many, and
 // the times of the first and last record lost.
 
-import type { ContainerMeta, Envelope } from './record.js';
+import type { ContainerMeta, Envelope, LogRecord } from './record.js';
 
 export const BUFFER_POLICIES = ['drop-oldest', 'drop-newest', 'block'] as const;
 export type BufferPolicy = (typeof BUFFER_POLICIES)[number];
@@ -74,6 +74,16 @@ class Lane {
     this.count--;
     this.bytes -= envelopeSize(e);
     return e;
+  }
+
+  /** The oldest log record waiting in this lane, if any. */
+  firstLog(): LogRecord | undefined {
+    const mask = this.ring.length - 1;
+    for (let i = 0; i < this.count; i++) {
+      const r = this.ring[(this.head + i) & mask]!.record;
+      if (r.type === 'log') return r;
+    }
+    return undefined;
   }
 
   private grow(): void {
@@ -165,6 +175,16 @@ export class RecordBuffer {
       }
       if (lane.count === 0) this.retire(lane);
       else this.next++;
+    }
+    return out;
+  }
+
+  /** For each container, the oldest of its log records still waiting. */
+  oldestLogs(): Map<string, LogRecord> {
+    const out = new Map<string, LogRecord>();
+    for (const [key, lane] of this.lanes) {
+      const r = lane.firstLog();
+      if (r !== undefined) out.set(key, r);
     }
     return out;
   }

@@ -10,7 +10,7 @@ import { backoffDelay } from '../backoff.js';
 import { SinkError, type Batching, type Sink } from '../sinks/sink.js';
 import { RecordBuffer, type BufferPolicy, type Gap } from './buffer.js';
 import type { Flow } from './flow.js';
-import { envelope, nowTime, type Envelope, type GapRecord } from './record.js';
+import { envelope, nowTime, type Envelope, type GapRecord, type LogRecord } from './record.js';
 
 export const DEFAULT_BUFFER_RECORDS = 1_000_000;
 export const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
@@ -61,6 +61,10 @@ export class SinkChannel {
   private closed = false;
   /** Records taken from the buffer and not yet delivered, rejected or given up. */
   private inFlight = 0;
+  /** The batches those records are in. */
+  private readonly batches = new Set<Envelope[]>();
+  /** Each container's newest log record pushed. */
+  private readonly lastLog = new Map<string, LogRecord>();
   private deadline = Infinity;
   private failing: string | undefined;
   private droppingSince: number | undefined;
@@ -94,8 +98,36 @@ export class SinkChannel {
     for (let i = 0; i < this.batching.inFlight; i++) this.workers.push(this.work());
   }
 
+  /**
+   * For each container whose lines passed through this channel, the log
+   * position up to which the channel is done with them (delivered, dropped or
+   * rejected): everything at or before it needs no reading again.
+   */
+  logsDone(): Map<string, LogPosition> {
+    const oldest = this.buffer.oldestLogs();
+    for (const batch of this.batches) {
+      for (const { record: r } of batch) {
+        if (r.type !== 'log') continue;
+        const o = oldest.get(r.container.id);
+        if (o === undefined || before(r, o)) oldest.set(r.container.id, r);
+      }
+    }
+    const done = new Map<string, LogPosition>();
+    for (const [id, last] of this.lastLog) {
+      const waiting = oldest.get(id);
+      done.set(id, waiting === undefined ? { time: last.time, count: last.seq } : { time: waiting.time, count: waiting.seq - 1 });
+    }
+    return done;
+  }
+
+  /** The container is gone: stop tracking its log position. */
+  forget(id: string): void {
+    this.lastLog.delete(id);
+  }
+
   push(e: Envelope): void {
     if (this.closing) return;
+    if (e.record.type === 'log') this.lastLog.set(e.record.container.id, e.record);
     const dropped = this.buffer.push(e);
     if (dropped > 0) this.noteDrops(dropped);
     if (this.buffer.policy === 'block' && this.buffer.full) this.flow?.block(this);
@@ -135,7 +167,9 @@ export class SinkChannel {
       const batch = await this.nextBatch();
       if (batch === undefined) return;
       this.inFlight += batch.length;
+      this.batches.add(batch);
       await this.deliver(batch);
+      this.batches.delete(batch);
       this.inFlight -= batch.length;
     }
   }
@@ -261,6 +295,16 @@ export class SinkChannel {
     this.droppingSince = undefined;
     this.log.warn({ sink: this.sink.name, dropped }, 'sink caught up: no longer dropping');
   }
+}
+
+/** A place in a container's log: Docker's time, and how many lines at that time come before or at it. */
+export interface LogPosition {
+  readonly time: string;
+  readonly count: number;
+}
+
+function before(a: LogRecord, b: LogRecord): boolean {
+  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
 }
 
 function gapRecord(g: Gap): GapRecord {

@@ -33,6 +33,8 @@ export interface LogRecord extends RecordBase {
   readonly container: ContainerMeta;
   readonly stream: LogStream;
   readonly message: string;
+  /** Lines of this container at this very `time` up to this one (1 for the first): its place in the log. */
+  readonly seq: number;
   /** Present when the line was longer than the maximum and was cut. */
   readonly truncated?: true;
 }
@@ -132,6 +134,9 @@ export function serialize(record: SidekickRecord): string {
     case 'log':
       return (
         head +
+        ',"id":"' +
+        logId(record) +
+        '"' +
         container +
         ',"stream":"' +
         record.stream +
@@ -172,6 +177,28 @@ export function serialize(record: SidekickRecord): string {
         '"}'
       );
   }
+}
+
+/**
+ * A log line's deterministic id: its container, Docker's time and its place
+ * at that time. The same line read again (after a restart) has the same id,
+ * so idempotent receivers keep it once.
+ */
+export function logId(r: LogRecord): string {
+  const t = r.time;
+  return (
+    r.container.id.slice(0, 16) +
+    '-' +
+    t.slice(0, 4) +
+    t.slice(5, 7) +
+    t.slice(8, 10) +
+    t.slice(11, 13) +
+    t.slice(14, 16) +
+    t.slice(17, 19) +
+    t.slice(20, t.length - 1) +
+    '-' +
+    r.seq
+  );
 }
 
 export function envelope(record: SidekickRecord): Envelope {

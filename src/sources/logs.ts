@@ -22,8 +22,9 @@ export interface LogCursor {
 export interface LogsTarget {
   readonly meta: ContainerMeta;
   readonly tty: boolean;
-  /** Where to start when there is no cursor: `seconds.nanoseconds`, or the first line. */
+  /** Where to start when there is no cursor: `seconds.nanoseconds` and/or the last `tail` lines; neither: the first line. */
   readonly since: string | undefined;
+  readonly tail?: number;
   /** Shared with later runs for the same container, so a restart resumes. */
   cursor: LogCursor | undefined;
 }
@@ -47,7 +48,7 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<
   while (!ctx.signal.aborted) {
     let stream: IncomingMessage;
     try {
-      stream = await retryForever(() => ctx.api.logs(id, { since: resumeSince(target) }), {
+      stream = await retryForever(() => ctx.api.logs(id, startOf(target)), {
         signal: ctx.signal,
         retryable: (err) => !isPermanent(err),
       });
@@ -88,8 +89,12 @@ function isPermanent(err: Error): boolean {
   return status === 404 || status === 501 || status === 400;
 }
 
-function resumeSince(target: LogsTarget): string | undefined {
-  return target.cursor === undefined ? target.since : timeToSince(target.cursor.time);
+function startOf(target: LogsTarget): { since?: string; tail?: number } {
+  if (target.cursor !== undefined) return { since: timeToSince(target.cursor.time) };
+  const start: { since?: string; tail?: number } = {};
+  if (target.since !== undefined) start.since = target.since;
+  if (target.tail !== undefined) start.tail = target.tail;
+  return start;
 }
 
 function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContext): Promise<StreamEnd> {
@@ -101,6 +106,7 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
   const parser = new LogLineParser(target.tty, {
     line(line: LogLine): void {
       let time = line.time;
+      let seq = 1;
       if (time === '') {
         time = nowTime();
       } else {
@@ -113,12 +119,13 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
         }
         const cursor = target.cursor;
         if (cursor === undefined || time > cursor.time) target.cursor = { time, count: 1 };
-        else if (time === cursor.time) cursor.count++;
+        else if (time === cursor.time) seq = ++cursor.count;
       }
+      const { stream, message } = line;
       ctx.emit(
         line.truncated
-          ? { type: 'log', time, host, container: meta, stream: line.stream, message: line.message, truncated: true }
-          : { type: 'log', time, host, container: meta, stream: line.stream, message: line.message },
+          ? { type: 'log', time, host, container: meta, stream, message, seq, truncated: true }
+          : { type: 'log', time, host, container: meta, stream, message, seq },
       );
     },
     fault(kind, detail): void {

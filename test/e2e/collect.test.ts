@@ -74,7 +74,9 @@ describe('collecting from the real engine', () => {
     const expected: Json[] = [];
     for (const stream of ['stdout', 'stderr'] as const) {
       for (const [time, message] of await dockerLogs(name, stream)) {
-        expected.push({ type: 'log', time, host, container, stream, message } as Json);
+        // The id: the container, Docker's time, and the line's place at that time (1: no two lines share one here).
+        const lineId = `${id.slice(0, 16)}-${time.replace(/\D/g, '')}-1`;
+        expected.push({ type: 'log', time, host, id: lineId, container, stream, message } as Json);
       }
     }
     const byTime = (a: Json, b: Json): number => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0);
@@ -159,11 +161,30 @@ describe('collecting from the real engine', () => {
 });
 
 describe('containers running before sidekick starts', () => {
-  it('are collected from the moment sidekick starts, with their inspect record', async () => {
+  it('with SIDEKICK_BACKLOG=tail:N: the last N lines, then everything after', async () => {
+    const name = uniqueName('backlog');
+    await runContainer(name, [], 'i=0; while [ $i -lt 20 ]; do i=$((i+1)); echo old-$i; done; sleep 2; echo new-1; sleep 30');
+    await new Promise((r) => setTimeout(r, 1000));
+    const sk = new Sidekick({ SIDEKICK_BACKLOG: 'tail:5' });
+    try {
+      await sk.ready();
+      await sk.until(() => sk.logsOf(name).some((r) => r['message'] === 'new-1'), 15_000, `the new line of ${name}`);
+      assert.deepEqual(
+        sk.logsOf(name).map((r) => r['message']),
+        ['old-16', 'old-17', 'old-18', 'old-19', 'old-20', 'new-1'],
+      );
+    } finally {
+      const exit = await sk.stop();
+      await removeTestContainers();
+      assert.equal(exit.code, 0);
+    }
+  });
+
+  it('with SIDEKICK_BACKLOG=none: from the moment sidekick starts, with their inspect record', async () => {
     const name = uniqueName('early');
     await runContainer(name, [], 'echo before-start; sleep 1; i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo tick-$i; sleep 0.1; done');
     await new Promise((r) => setTimeout(r, 1500));
-    const sk = new Sidekick();
+    const sk = new Sidekick({ SIDEKICK_BACKLOG: 'none' });
     try {
       await sk.ready();
       await sk.until(() => sk.logsOf(name).length >= 5, 15_000, `5 lines of ${name}`);

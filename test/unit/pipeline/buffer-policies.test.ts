@@ -11,7 +11,7 @@ const quiet = containerMeta('b'.repeat(64), '/quiet', 'img', {});
 
 function line(meta: typeof noisy, n: number): Envelope {
   const time = `2026-01-01T00:00:${String(n % 60).padStart(2, '0')}.${String(n).padStart(9, '0')}Z`;
-  return envelope({ type: 'log', time, host: 'h', container: meta, stream: 'stdout', message: `${meta.name}-${n}` });
+  return envelope({ type: 'log', time, host: 'h', container: meta, stream: 'stdout', seq: 1, message: `${meta.name}-${n}` });
 }
 
 const messages = (batch: Envelope[]): string[] => batch.map((e) => (e.record.type === 'log' ? e.record.message : e.record.type));
@@ -62,7 +62,7 @@ describe('RecordBuffer policies', () => {
   it('a record larger than the whole buffer is dropped at once, and the rest kept', () => {
     const b = new RecordBuffer(10, 2000, 'drop-oldest');
     b.push(line(quiet, 1));
-    const huge = envelope({ type: 'log', time: '2026-01-01T00:00:00.000000000Z', host: 'h', container: noisy, stream: 'stdout', message: 'x'.repeat(5000) });
+    const huge = envelope({ type: 'log', time: '2026-01-01T00:00:00.000000000Z', host: 'h', container: noisy, stream: 'stdout', seq: 1, message: 'x'.repeat(5000) });
     assert.equal(b.push(huge), 1);
     assert.deepEqual(messages(b.shift(10)), ['quiet-1']);
   });

@@ -9,7 +9,7 @@ const app = containerMeta('a'.repeat(64), '/app', 'app:1', {});
 /** An envelope named `json` (the buffer only measures and moves it). */
 function env(json: string): Envelope {
   return {
-    record: { type: 'log', time: '2024-01-02T03:04:05.000000000Z', host: 'h', container: app, stream: 'stdout', message: json },
+    record: { type: 'log', time: '2024-01-02T03:04:05.000000000Z', host: 'h', container: app, stream: 'stdout', seq: 1, message: json },
     json,
   };
 }

@@ -16,7 +16,7 @@ function time(i: number): string {
 }
 
 function rec(i: number): Envelope {
-  return envelope({ type: 'log', time: time(i), host: 'h', container: meta, stream: 'stdout', message: `m${i}` });
+  return envelope({ type: 'log', time: time(i), host: 'h', container: meta, stream: 'stdout', seq: 1, message: `m${i}` });
 }
 
 function messages(es: readonly Envelope[]): string[] {
@@ -117,7 +117,7 @@ describe('SinkChannel', () => {
     assert.ok(held >= 3, `${held} held`);
     // A record nearly as big as the whole buffer leaves room for nothing else.
     const sized = (n: number): Envelope =>
-      envelope({ type: 'log', time: time(99), host: 'h', container: meta, stream: 'stdout', message: 'x'.repeat(n) });
+      envelope({ type: 'log', time: time(99), host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'x'.repeat(n) });
     let len = 0;
     while (envelopeSize(sized(len)) <= bytes - envelopeSize(small)) len++;
     const big = sized(len);

@@ -47,6 +47,7 @@ describe('serialize', () => {
       host: 'docker-01',
       container: meta,
       stream: 'stderr',
+      seq: 3,
       message: 'quote " backslash \\ tab \t newline-less \u2028 é 🐳 \u0000',
     };
     const back = parsed(serialize(record));
@@ -54,18 +55,19 @@ describe('serialize', () => {
       type: 'log',
       time: TIME,
       host: 'docker-01',
+      id: `${meta.id.slice(0, 16)}-${TIME.replace(/[^0-9]/g, '')}-3`,
       container: expectedContainer,
       stream: 'stderr',
       message: record.message,
     });
-    assert.deepEqual(Object.keys(back), ['type', 'time', 'host', 'container', 'stream', 'message']);
+    assert.deepEqual(Object.keys(back), ['type', 'time', 'host', 'id', 'container', 'stream', 'message']);
   });
 
   it('adds truncated: true only to a cut log line', () => {
-    const base: LogRecord = { type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', message: 'abc' };
+    const base: LogRecord = { type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'abc' };
     const cut = parsed(serialize({ ...base, truncated: true }));
     assert.equal(cut['truncated'], true);
-    assert.deepEqual(Object.keys(cut), ['type', 'time', 'host', 'container', 'stream', 'message', 'truncated']);
+    assert.deepEqual(Object.keys(cut), ['type', 'time', 'host', 'id', 'container', 'stream', 'message', 'truncated']);
     assert.equal('truncated' in parsed(serialize(base)), false);
   });
 
@@ -105,22 +107,22 @@ describe('serialize', () => {
   });
 
   it('escapes the host name', () => {
-    const record: LogRecord = { type: 'log', time: TIME, host: 'we"ird\\host', container: meta, stream: 'stdout', message: '' };
+    const record: LogRecord = { type: 'log', time: TIME, host: 'we"ird\\host', container: meta, stream: 'stdout', seq: 1, message: '' };
     assert.equal(parsed(serialize(record))['host'], 'we"ird\\host');
   });
 
   it('gives each container its own JSON', () => {
     const other = containerMeta('0'.repeat(64), '/db', 'postgres:16', {});
-    const a = parsed(serialize({ type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', message: 'x' }));
-    const b = parsed(serialize({ type: 'log', time: TIME, host: 'h', container: other, stream: 'stdout', message: 'x' }));
-    const a2 = parsed(serialize({ type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', message: 'y' }));
+    const a = parsed(serialize({ type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'x' }));
+    const b = parsed(serialize({ type: 'log', time: TIME, host: 'h', container: other, stream: 'stdout', seq: 1, message: 'x' }));
+    const a2 = parsed(serialize({ type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'y' }));
     assert.deepEqual(a['container'], expectedContainer);
     assert.deepEqual(b['container'], { id: '0'.repeat(64), name: 'db', image: 'postgres:16', labels: {} });
     assert.deepEqual(a2['container'], expectedContainer);
   });
 
   it('envelope() carries the record and its serialized JSON', () => {
-    const record: LogRecord = { type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', message: 'hi' };
+    const record: LogRecord = { type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'hi' };
     const e = envelope(record);
     assert.equal(e.record, record);
     assert.equal(e.json, serialize(record));

@@ -29,6 +29,7 @@ describe('Router', () => {
       host: 'h',
       container: containerMeta('e'.repeat(64), '/web', 'nginx', {}),
       stream: 'stdout',
+      seq: 1,
       message: 'hello',
     };
     router.emit(record);
@@ -43,8 +44,8 @@ describe('Router', () => {
   it('counts routed records by type', () => {
     const router = new Router([]);
     const meta = containerMeta('e'.repeat(64), '/web', 'nginx', {});
-    router.emit({ type: 'log', time: 't', host: 'h', container: meta, stream: 'stdout', message: '1' });
-    router.emit({ type: 'log', time: 't', host: 'h', container: meta, stream: 'stderr', message: '2' });
+    router.emit({ type: 'log', time: 't', host: 'h', container: meta, stream: 'stdout', seq: 1, message: '1' });
+    router.emit({ type: 'log', time: 't', host: 'h', container: meta, stream: 'stderr', seq: 1, message: '2' });
     router.emit({ type: 'event', time: 't', host: 'h', object: 'image', action: 'pull', actor: { id: 'x', attributes: {} }, scope: 'local' });
     assert.deepEqual(Object.fromEntries(router.routed), { log: 2, event: 1 });
   });

@@ -1,0 +1,155 @@
+// Checkpoints: the position every sink is done with, per container, kept on
+// disk atomically and read back by the next run.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { SinkChannel } from '../../../src/pipeline/channel.js';
+import { Checkpoints } from '../../../src/pipeline/checkpoints.js';
+import { containerMeta, envelope, type Envelope } from '../../../src/pipeline/record.js';
+import { MemorySink } from '../../../src/sinks/memory.js';
+
+const log = pino({ level: 'silent' });
+const a = containerMeta('a'.repeat(64), '/a', 'img', {});
+const b = containerMeta('b'.repeat(64), '/b', 'img', {});
+const T1 = '2026-01-01T00:00:01.000000000Z';
+const T2 = '2026-01-01T00:00:02.000000000Z';
+
+function line(meta: typeof a, time: string, seq: number): Envelope {
+  return envelope({ type: 'log', time, host: 'h', container: meta, stream: 'stdout', seq, message: `${time}#${seq}` });
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  const end = Date.now() + 3000;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail('timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+describe('SinkChannel.logsDone', () => {
+  it('is the last line pushed once everything is delivered', async () => {
+    const sink = new MemorySink();
+    const ch = new SinkChannel(sink, log, undefined);
+    await ch.start();
+    for (const e of [line(a, T1, 1), line(a, T1, 2), line(a, T2, 1), line(b, T1, 1)]) ch.push(e);
+    await until(() => sink.received.length === 4);
+    assert.deepEqual(Object.fromEntries(ch.logsDone()), { [a.id]: { time: T2, count: 1 }, [b.id]: { time: T1, count: 1 } });
+    await ch.close(Date.now() + 100);
+  });
+
+  it('stops just before the oldest line still waiting or in flight', async () => {
+    const sink = new MemorySink();
+    const hold = gate();
+    sink.delay = hold.promise;
+    const ch = new SinkChannel(sink, log, undefined);
+    await ch.start();
+    ch.push(line(a, T1, 1));
+    ch.push(line(a, T1, 2));
+    await new Promise((r) => setTimeout(r, 10));
+    ch.push(line(a, T2, 1));
+    assert.deepEqual(ch.logsDone().get(a.id), { time: T1, count: 0 }, 'nothing of a is done yet');
+    hold.open();
+    sink.delay = undefined;
+    await until(() => sink.received.length === 3);
+    assert.deepEqual(ch.logsDone().get(a.id), { time: T2, count: 1 });
+    await ch.close(Date.now() + 100);
+  });
+
+  it('counts lines dropped by the policy as done', async () => {
+    const sink = new MemorySink();
+    sink.fail = new Error('down');
+    const ch = new SinkChannel(sink, log, undefined, { records: 2, bytes: 1 << 20, policy: 'drop-oldest' });
+    await ch.start();
+    for (let i = 1; i <= 5; i++) ch.push(line(a, T1, i));
+    // Lines 1-3 were dropped or are failing in flight; the oldest not done is in flight or waiting.
+    const done = ch.logsDone().get(a.id)!;
+    assert.equal(done.time, T1);
+    assert.ok(done.count < 5);
+    sink.fail = undefined;
+    await until(() => ch.logsDone().get(a.id)?.count === 5);
+    await ch.close(Date.now() + 100);
+  });
+});
+
+describe('Checkpoints', () => {
+  it('keeps the least advanced position of the sinks, writes it atomically, and reads it back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
+    try {
+      const fast = new MemorySink();
+      const slow = new MemorySink();
+      const hold = gate();
+      slow.delay = hold.promise;
+      const channels = [new SinkChannel(fast, log, undefined), new SinkChannel(slow, log, undefined)];
+      for (const c of channels) await c.start();
+      const cp = new Checkpoints(dir, channels, log);
+      channels.forEach((c) => c.push(line(a, T1, 1)));
+      await until(() => fast.received.length === 1);
+      channels.forEach((c) => c.push(line(a, T2, 1)));
+      await until(() => fast.received.length === 2);
+      cp.save();
+      const saved = JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8')) as { containers: Record<string, unknown> };
+      assert.deepEqual(saved.containers, { [a.id]: { time: T1, count: 0 } }, 'the slow sink holds it back');
+      hold.open();
+      slow.delay = undefined;
+      await until(() => slow.received.length === 2);
+      cp.stop();
+      const next = new Checkpoints(dir, [], log);
+      next.load();
+      assert.deepEqual(next.get(a.id), { time: T2, count: 1 });
+      next.forget(a.id);
+      next.save();
+      const again = new Checkpoints(dir, [], log);
+      again.load();
+      assert.equal(again.get(a.id), undefined, 'forgotten on destroy');
+      for (const c of channels) await c.close(Date.now() + 100);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never moves a position backwards', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
+    try {
+      writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 1, containers: { [a.id]: { time: T2, count: 4 } } }));
+      const ch = new SinkChannel(new MemorySink(), log, undefined);
+      ch.push(line(a, T1, 1));
+      const cp = new Checkpoints(dir, [ch], log);
+      cp.load();
+      cp.save();
+      assert.deepEqual(cp.get(a.id), { time: T2, count: 4 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts without a broken file, and keeps collecting when it cannot write', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
+    try {
+      writeFileSync(join(dir, 'checkpoints.json'), '{not json');
+      const ch = new SinkChannel(new MemorySink(), log, undefined);
+      const cp = new Checkpoints(join(dir, 'checkpoints.json', 'sub'), [ch], log);
+      cp.load();
+      ch.push(line(a, T1, 1));
+      cp.save();
+      assert.equal(cp.writeErrors, 1, 'a path that cannot be a folder fails, counted');
+      const broken = new Checkpoints(dir, [], log);
+      broken.load();
+      assert.deepEqual(broken.ids(), []);
+      chmodSync(dir, 0o755);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
