@@ -14,6 +14,7 @@ import type { ContainerMeta, RecordType, SidekickRecord } from './pipeline/recor
 import { eventRecord, metaFromEvent } from './sources/events.js';
 import { inspectRecord, metaFromInspect } from './sources/inspect.js';
 import { followLogs, type LogCursor, type LogsTarget } from './sources/logs.js';
+import { startPattern } from './sources/multiline.js';
 import { StatsLoop } from './sources/stats.js';
 
 export interface CollectorOptions {
@@ -28,7 +29,14 @@ export interface CollectorOptions {
   readonly backlog: Backlog;
   /** Where each container's logs were read up to, by an earlier run of sidekick. */
   readonly checkpoints: { get(id: string): LogPosition | undefined; forget(id: string): void };
+  readonly maxLine: number;
+  /** Multiline for containers without a `sidekick.multiline.pattern` label. */
+  readonly multiline: RegExp | undefined;
+  readonly multilineFlushMs: number;
 }
+
+/** A container's own multiline setting: a preset name or a regular expression. */
+export const MULTILINE_LABEL = 'sidekick.multiline.pattern';
 
 /** What sidekick keeps about one container until it is destroyed. */
 interface Watch {
@@ -190,6 +198,18 @@ export class Collector {
     });
   }
 
+  /** The container's label wins over the global setting; a bad label is reported and ignored. */
+  private multilineOf(meta: ContainerMeta): RegExp | undefined {
+    const label = meta.labels[MULTILINE_LABEL];
+    if (label === undefined) return this.options.multiline;
+    try {
+      return startPattern(label);
+    } catch (err) {
+      this.log.warn({ container: meta.name, label, err: (err as Error).message }, `bad ${MULTILINE_LABEL} label; lines are not joined`);
+      return undefined;
+    }
+  }
+
   private backlogStart(): { since?: string; tail?: number } {
     const b = this.options.backlog;
     switch (b.kind) {
@@ -227,7 +247,14 @@ export class Collector {
       stats?.start();
       try {
         if (this.options.types.has('log')) {
-          const target: LogsTarget = { meta, tty: info.Config?.Tty === true, ...start, since: start.since, cursor: w.cursor };
+          const target: LogsTarget = {
+            meta,
+            tty: info.Config?.Tty === true,
+            ...start,
+            since: start.since,
+            cursor: w.cursor,
+            multiline: this.multilineOf(meta),
+          };
           w.following = target;
           await followLogs(target, {
             api: this.api,
@@ -236,6 +263,8 @@ export class Collector {
             emit: this.emit,
             signal: this.abort.signal,
             flow: this.options.flow,
+            maxLine: this.options.maxLine,
+            multilineFlushMs: this.options.multilineFlushMs,
           });
           w.cursor = target.cursor;
           w.following = undefined;

@@ -11,7 +11,8 @@ import type { DockerOptions } from 'dockerode';
 import { RECORD_TYPES, type RecordType } from './pipeline/record.js';
 import { BUFFER_USAGE, parseSinkUri, SINKS } from './sinks/registry.js';
 import { SinkUriError, type ConfiguredSink } from './sinks/sink.js';
-import { parseDuration } from './units.js';
+import { startPattern } from './sources/multiline.js';
+import { parseDuration, parseSize } from './units.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -37,6 +38,11 @@ export interface Config {
   readonly stateDir: string | undefined;
   /** What to read of a running container seen for the first time, without a checkpoint. */
   readonly backlog: Backlog;
+  /** The longest line kept whole, in bytes; longer ones are cut and marked. */
+  readonly maxLine: number;
+  /** Multiline for every container without its own label; undefined: off. */
+  readonly multiline: RegExp | undefined;
+  readonly multilineFlushMs: number;
 }
 
 export type Backlog =
@@ -100,6 +106,13 @@ const SETTINGS = [
     default: 'tail:1000',
     help: 'what to read of a running container first seen without a checkpoint: tail:N, all, none, or a duration (10m)',
   },
+  { env: 'SIDEKICK_MAX_LINE', default: '1MiB', help: 'longest line kept whole (a longer one is cut and marked truncated)' },
+  {
+    env: 'SIDEKICK_MULTILINE',
+    default: '',
+    help: 'join multiline records for every container: java, python, node, or a regex that matches the first line of a record',
+  },
+  { env: 'SIDEKICK_MULTILINE_FLUSH', default: '1s', help: 'send a multiline record after this long without a new line' },
 ] as const satisfies readonly Setting[];
 
 type SettingName = (typeof SETTINGS)[number]['env'];
@@ -178,6 +191,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
       .filter((l) => l !== ''),
     stateDir: parseStateDir(raw('SIDEKICK_STATE_DIR')!),
     backlog: parseBacklog(raw('SIDEKICK_BACKLOG')!),
+    maxLine: parseMaxLine(raw('SIDEKICK_MAX_LINE')!),
+    multiline: parseMultiline(raw('SIDEKICK_MULTILINE')),
+    multilineFlushMs: parseInterval('SIDEKICK_MULTILINE_FLUSH', raw('SIDEKICK_MULTILINE_FLUSH')!),
   };
   return { kind: 'run', config: Object.freeze(config) };
 }
@@ -272,6 +288,23 @@ function parseListen(variable: string, value: string): Config['metricsAddr'] {
   }
   const host = m[1] ?? m[2];
   return { host: host === '' ? undefined : host, port };
+}
+
+function parseMaxLine(value: string): number {
+  const n = parseSize(value);
+  if (n === undefined || n < 1024 || n > 64 * 1024 * 1024) {
+    throw new ConfigError('SIDEKICK_MAX_LINE', value, 'a size from 1KiB to 64MiB, like 1MiB');
+  }
+  return n;
+}
+
+function parseMultiline(value: string | undefined): RegExp | undefined {
+  if (value === undefined || value === '') return undefined;
+  try {
+    return startPattern(value);
+  } catch (err) {
+    throw new ConfigError('SIDEKICK_MULTILINE', value, `${(err as Error).message}; allowed: java, python, node, or a regex`);
+  }
 }
 
 function parseStateDir(value: string): string | undefined {

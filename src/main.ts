@@ -137,6 +137,9 @@ async function run(config: Config, log: Logger): Promise<void> {
       statsIntervalMs: config.statsIntervalMs,
       backlog: config.backlog,
       checkpoints,
+      maxLine: config.maxLine,
+      multiline: config.multiline,
+      multilineFlushMs: config.multilineFlushMs,
     },
     log,
   );

@@ -11,7 +11,8 @@ import { retryForever } from '../backoff.js';
 import { errorKind, statusOf, type DockerApi } from '../docker/client.js';
 import { LogLineParser, type LogLine } from '../docker/log-lines.js';
 import type { Flow } from '../pipeline/flow.js';
-import { nowTime, timeToSince, type ContainerMeta, type LogRecord } from '../pipeline/record.js';
+import { nowTime, timeToSince, type ContainerMeta, type LogRecord, type LogStream } from '../pipeline/record.js';
+import { MultilineJoiner } from './multiline.js';
 
 /** The newest line delivered: its time, and how many lines carried that time. */
 export interface LogCursor {
@@ -25,6 +26,8 @@ export interface LogsTarget {
   /** Where to start when there is no cursor: `seconds.nanoseconds` and/or the last `tail` lines; neither: the first line. */
   readonly since: string | undefined;
   readonly tail?: number;
+  /** Joins multiline records: a line matching this starts a new one. */
+  readonly multiline?: RegExp;
   /** Shared with later runs for the same container, so a restart resumes. */
   cursor: LogCursor | undefined;
 }
@@ -37,6 +40,9 @@ export interface LogsContext {
   readonly signal: AbortSignal;
   /** Paused while a sink under the `block` policy is full. */
   readonly flow: Flow;
+  /** The longest line (or multiline record) kept whole, in bytes. */
+  readonly maxLine: number;
+  readonly multilineFlushMs: number;
 }
 
 type StreamEnd = { readonly ok: true } | { readonly ok: false; readonly error: Error };
@@ -103,6 +109,19 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
   // Lines at the cursor's time that a resumed stream repeats.
   const resumeAt = target.cursor?.time;
   let repeats = target.cursor?.count ?? 0;
+  const emit = (stream: LogStream, time: string, seq: number, message: string, truncated: boolean): void => {
+    ctx.emit(
+      truncated
+        ? { type: 'log', time, host, container: meta, stream, message, seq, truncated: true }
+        : { type: 'log', time, host, container: meta, stream, message, seq },
+    );
+  };
+  const joiner =
+    target.multiline === undefined
+      ? undefined
+      : new MultilineJoiner(target.multiline, ctx.multilineFlushMs, ctx.maxLine, (j) =>
+          emit(j.stream, j.time, j.seq, j.message, j.truncated),
+        );
   const parser = new LogLineParser(target.tty, {
     line(line: LogLine): void {
       let time = line.time;
@@ -121,17 +140,13 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
         if (cursor === undefined || time > cursor.time) target.cursor = { time, count: 1 };
         else if (time === cursor.time) seq = ++cursor.count;
       }
-      const { stream, message } = line;
-      ctx.emit(
-        line.truncated
-          ? { type: 'log', time, host, container: meta, stream, message, seq, truncated: true }
-          : { type: 'log', time, host, container: meta, stream, message, seq },
-      );
+      if (joiner === undefined) emit(line.stream, time, seq, line.message, line.truncated);
+      else joiner.push(line.stream, time, seq, line.message, line.truncated);
     },
     fault(kind, detail): void {
       ctx.log.warn({ container: meta.name, kind, detail }, 'log stream: the daemon reported a fault');
     },
-  });
+  }, ctx.maxLine);
   return new Promise((resolve) => {
     let done = false;
     const abort = (): void => {
@@ -144,6 +159,10 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
       ctx.signal.removeEventListener('abort', abort);
       // A line cut off by a stop or a broken connection is read again on resume.
       if (end.ok) parser.end();
+      // A multiline record waiting for more: sent now, unless sidekick is stopping
+      // (then it is read again on restart, from the checkpoint before it).
+      if (ctx.signal.aborted) joiner?.discard();
+      else joiner?.end();
       resolve(end);
     };
     const flow = ctx.flow;
