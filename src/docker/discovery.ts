@@ -10,6 +10,11 @@ import { retryForever } from '../backoff.js';
 import { errorKind, type ContainerSummary, type DockerApi } from './client.js';
 import { compareNanos, EventStreamParser, nanosToSince, type DockerEvent } from './events.js';
 
+/** How far before the newest event a resumed stream starts. */
+const REPLAY_MARGIN_NS = 2_000_000_000n;
+/** Events remembered to drop their repeats (far more than 2 s of events). */
+const SEEN_EVENTS = 20_000;
+
 export interface DiscoveryHandlers {
   /** Every event once, in order; the next one waits for the returned promise. */
   event(event: DockerEvent): Promise<void>;
@@ -23,9 +28,10 @@ export class Discovery {
   private readonly abort = new AbortController();
   private stream: IncomingMessage | undefined;
   private loop: Promise<void> | undefined;
-  /** The newest event seen, and the events seen at that very nanosecond. */
+  /** The newest event time seen. */
   private lastNanos: string | undefined;
-  private readonly seenAtLast = new Set<string>();
+  /** The events seen lately, by time and identity: what a resumed stream repeats. */
+  private readonly seen = new Set<string>();
   private firstAttachNanos: string | undefined;
   private queue: Promise<void> = Promise.resolve();
   private down = false;
@@ -96,10 +102,16 @@ export class Discovery {
     this.down = true;
   }
 
-  /** Resume from the newest event seen, or from when the stream first worked. */
+  /**
+   * Resume a little before the newest event seen (the daemon may publish
+   * concurrent events slightly out of time order), or from when the stream
+   * first worked; what repeats is dropped by identity.
+   */
   private since(): string | undefined {
     const from = this.lastNanos ?? this.firstAttachNanos;
-    return from === undefined ? undefined : nanosToSince(from);
+    if (from === undefined) return undefined;
+    const back = BigInt(from) - REPLAY_MARGIN_NS;
+    return nanosToSince(String(back > 0n ? back : 0n));
   }
 
   private consume(stream: IncomingMessage): Promise<Error> {
@@ -123,17 +135,12 @@ export class Discovery {
 
   /** Drops what a resumed stream repeats, then queues the event in order. */
   private received(event: DockerEvent): void {
-    const key = `${event.type}\u0000${event.action}\u0000${event.actorId}`;
-    const last = this.lastNanos;
-    const order = last === undefined ? 1 : compareNanos(event.timeNanos, last);
-    if (order < 0) return;
-    if (order === 0) {
-      if (this.seenAtLast.has(key)) return;
-    } else {
-      this.lastNanos = event.timeNanos;
-      this.seenAtLast.clear();
-    }
-    this.seenAtLast.add(key);
+    const key = `${event.timeNanos}\u0000${event.type}\u0000${event.action}\u0000${event.actorId}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    // A Set iterates in insertion order: the first entry is the oldest.
+    if (this.seen.size > SEEN_EVENTS) this.seen.delete(this.seen.values().next().value as string);
+    if (this.lastNanos === undefined || compareNanos(event.timeNanos, this.lastNanos) > 0) this.lastNanos = event.timeNanos;
     this.queue = this.queue.then(() =>
       this.handlers.event(event).catch((err: Error) => {
         this.log.error({ err: err.message, action: event.action }, 'handling a docker event failed');

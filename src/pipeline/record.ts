@@ -202,7 +202,13 @@ export function logId(r: LogRecord): string {
 }
 
 export function envelope(record: SidekickRecord): Envelope {
-  return { record, json: serialize(record) };
+  const json = serialize(record);
+  // V8 keeps a string built by concatenation as a tree of its pieces, about
+  // twice the size of the text, until something reads it whole. A record may
+  // wait in a buffer for long: flatten it now (a number conversion reads the
+  // whole string), so what a buffer holds is what it counts.
+  Number(json);
+  return { record, json };
 }
 
 const NANO_PAD = '000000';

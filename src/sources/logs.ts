@@ -50,7 +50,7 @@ type StreamEnd = { readonly ok: true } | { readonly ok: false; readonly error: E
 /** Follows the logs until the container has stopped and its stream is read to the end. */
 export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<void> {
   const id = target.meta.id;
-  let drainAfterError = true;
+  let drainOnce = true;
   while (!ctx.signal.aborted) {
     let stream: IncomingMessage;
     try {
@@ -84,9 +84,10 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<
       return; // stopping, or the container is gone
     }
     if (running) continue;
-    // Stopped. After a broken connection, read once more to get what is left.
-    if (end.ok || !drainAfterError) return;
-    drainAfterError = false;
+    // Stopped. Read once more from the last line: a follow that raced the
+    // container's exit (or a broken connection) may have missed its last lines.
+    if (!drainOnce) return;
+    drainOnce = false;
   }
 }
 
