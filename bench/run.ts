@@ -119,7 +119,8 @@ const logagent: CollectorKind = {
     const c = new Collector(
       process.execPath,
       [`${PEERS}node_modules/@sematext/logagent/bin/logagent.js`, '--docker', '/var/run/docker.sock', '-j'],
-      {},
+      // Without this, logagent collects only from containers labelled LOGS_ENABLED=true.
+      { LOGS_ENABLED_DEFAULT: 'true' },
       (l) => onMessage(messageOf(l, 'message')),
     );
     await sleep(3000);
