@@ -296,7 +296,8 @@ async function latency(): Promise<void> {
   let rest = '';
   const n = name('lat');
   c.child.stdout!.setEncoding('utf8').on('data', (t: string) => {
-    const now = Date.now() / 1000;
+    // Sub-millisecond wall clock: Docker's timestamps have nanoseconds.
+    const now = (performance.timeOrigin + performance.now()) / 1000;
     const lines = (rest + t).split('\n');
     rest = lines.pop()!;
     for (const l of lines) {
