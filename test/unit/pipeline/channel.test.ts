@@ -7,6 +7,7 @@ import { Flow } from '../../../src/pipeline/flow.js';
 import { containerMeta, envelope, type Envelope } from '../../../src/pipeline/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { SinkError } from '../../../src/sinks/sink.js';
+import { gate, waitFor } from '../wait.js';
 
 const log = pino({ level: 'silent' });
 const meta = containerMeta('c'.repeat(64), '/app', 'app:1', {});
@@ -21,23 +22,6 @@ function rec(i: number): Envelope {
 
 function messages(es: readonly Envelope[]): string[] {
   return es.map((e) => (e.record.type === 'log' ? e.record.message : e.record.type));
-}
-
-async function waitFor(what: string, cond: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-/** A promise with its resolve, for a sink that waits until told. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
 }
 
 describe('SinkChannel', () => {

@@ -11,6 +11,7 @@ import { SinkChannel } from '../../../src/pipeline/channel.js';
 import { Checkpoints } from '../../../src/pipeline/checkpoints.js';
 import { containerMeta, envelope, type Envelope } from '../../../src/pipeline/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
+import { gate, waitFor } from '../wait.js';
 
 const log = pino({ level: 'silent' });
 const a = containerMeta('a'.repeat(64), '/a', 'img', {});
@@ -22,29 +23,13 @@ function line(meta: typeof a, time: string, seq: number): Envelope {
   return envelope({ type: 'log', time, host: 'h', container: meta, stream: 'stdout', seq, message: `${time}#${seq}` });
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  const end = Date.now() + 3000;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail('timed out');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
-
 describe('SinkChannel.logsDone', () => {
   it('is the last line pushed once everything is delivered', async () => {
     const sink = new MemorySink();
     const ch = new SinkChannel(sink, log, undefined);
     await ch.start();
     for (const e of [line(a, T1, 1), line(a, T1, 2), line(a, T2, 1), line(b, T1, 1)]) ch.push(e);
-    await until(() => sink.received.length === 4);
+    await waitFor('the sink', () => sink.received.length === 4);
     assert.deepEqual(Object.fromEntries(ch.logsDone()), { [a.id]: { time: T2, count: 1 }, [b.id]: { time: T1, count: 1 } });
     await ch.close(Date.now() + 100);
   });
@@ -62,7 +47,7 @@ describe('SinkChannel.logsDone', () => {
     assert.deepEqual(ch.logsDone().get(a.id), { time: T1, count: 0 }, 'nothing of a is done yet');
     hold.open();
     sink.delay = undefined;
-    await until(() => sink.received.length === 3);
+    await waitFor('the sink', () => sink.received.length === 3);
     assert.deepEqual(ch.logsDone().get(a.id), { time: T2, count: 1 });
     await ch.close(Date.now() + 100);
   });
@@ -78,7 +63,7 @@ describe('SinkChannel.logsDone', () => {
     assert.equal(done.time, T1);
     assert.ok(done.count < 5);
     sink.fail = undefined;
-    await until(() => ch.logsDone().get(a.id)?.count === 5);
+    await waitFor('the sink', () => ch.logsDone().get(a.id)?.count === 5);
     await ch.close(Date.now() + 100);
   });
 });
@@ -95,15 +80,15 @@ describe('Checkpoints', () => {
       for (const c of channels) await c.start();
       const cp = new Checkpoints(dir, channels, log);
       channels.forEach((c) => c.push(line(a, T1, 1)));
-      await until(() => fast.received.length === 1);
+      await waitFor('the sink', () => fast.received.length === 1);
       channels.forEach((c) => c.push(line(a, T2, 1)));
-      await until(() => fast.received.length === 2);
+      await waitFor('the sink', () => fast.received.length === 2);
       cp.save();
       const saved = JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8')) as { containers: Record<string, unknown> };
       assert.deepEqual(saved.containers, { [a.id]: { time: T1, count: 0 } }, 'the slow sink holds it back');
       hold.open();
       slow.delay = undefined;
-      await until(() => slow.received.length === 2);
+      await waitFor('the sink', () => slow.received.length === 2);
       cp.stop();
       const next = new Checkpoints(dir, [], log);
       next.load();
