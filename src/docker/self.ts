@@ -4,8 +4,6 @@
 
 import { readFileSync } from 'node:fs';
 
-const FULL_ID = /^[0-9a-f]{64}$/;
-
 /** From /proc/self/mountinfo: Docker bind-mounts /etc/hostname from the container's folder. */
 export function idFromMountinfo(mountinfo: string): string | undefined {
   for (const line of mountinfo.split('\n')) {
@@ -54,8 +52,4 @@ export function selfIdOfThisProcess(hostname: string | undefined): string | unde
     cgroup: readOrUndefined('/proc/self/cgroup'),
     hostname,
   });
-}
-
-export function isFullId(id: string): boolean {
-  return FULL_ID.test(id);
 }

@@ -231,13 +231,19 @@ export function nanosToTime(nanos: string): string {
   return new Date(seconds * 1000).toISOString().slice(0, 19) + '.' + fraction + 'Z';
 }
 
+/** RFC 3339 nano UTC time to nanoseconds since the epoch, as exact digits; undefined if unreadable. */
+export function timeToNanos(time: string): string | undefined {
+  const ms = Date.parse(time.slice(0, 19) + 'Z');
+  if (Number.isNaN(ms)) return undefined;
+  const fraction = time.length > 20 && time[19] === '.' ? time.slice(20, time.length - 1) : '';
+  return String(ms / 1000) + fraction.padEnd(9, '0').slice(0, 9);
+}
+
 /**
  * Docker's RFC 3339 nano UTC time to the `since` form its API takes
  * (`seconds.nanoseconds`). Returns undefined for a time it cannot read.
  */
 export function timeToSince(time: string): string | undefined {
-  const ms = Date.parse(time.slice(0, 19) + 'Z');
-  if (Number.isNaN(ms)) return undefined;
-  const fraction = time.length > 20 && time[19] === '.' ? time.slice(20, time.length - 1).padEnd(9, '0') : '000000000';
-  return String(ms / 1000) + '.' + fraction.slice(0, 9);
+  const digits = timeToNanos(time)?.padStart(10, '0');
+  return digits === undefined ? undefined : digits.slice(0, -9) + '.' + digits.slice(-9);
 }

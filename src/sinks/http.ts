@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { Pool } from 'undici';
-import type { Envelope, SidekickRecord } from '../pipeline/record.js';
+import { timeToNanos, type Envelope, type SidekickRecord } from '../pipeline/record.js';
 import { parseDuration, parseSize } from '../units.js';
 import { checkQueryKeys, SinkError, type Batching, type Sink, type SinkFactory } from './sink.js';
 
@@ -37,12 +37,6 @@ interface Body {
   readonly text: string;
 }
 
-/** "2023-11-14T22:13:20.123456789Z" -> "1700000000123456789" (nanoseconds, exact). */
-export function timeToNanos(time: string): string {
-  const seconds = Math.floor(Date.parse(time.slice(0, 19) + 'Z') / 1000);
-  const fraction = time.length > 20 && time[19] === '.' ? time.slice(20, -1) : '';
-  return String(seconds) + fraction.padEnd(9, '0').slice(0, 9);
-}
 
 function sourceOf(r: SidekickRecord): string {
   return r.container?.name ?? 'sidekick';
@@ -62,7 +56,7 @@ export function formatBody(batch: readonly Envelope[], o: Pick<HttpOptions, 'for
       let text = '';
       for (const e of batch) {
         const r = e.record;
-        const nanos = timeToNanos(r.time);
+        const nanos = timeToNanos(r.time) ?? '0000000000';
         const time = nanos.slice(0, -9) + '.' + nanos.slice(-9, -3);
         text +=
           `{"time":${time},"host":${JSON.stringify(r.host)},"source":${JSON.stringify(sourceOf(r))},` +
@@ -88,7 +82,7 @@ export function formatBody(batch: readonly Envelope[], o: Pick<HttpOptions, 'for
           s = { stream: labels, values: [] };
           streams.set(key, s);
         }
-        s.values.push([timeToNanos(r.time), e.json]);
+        s.values.push([timeToNanos(r.time) ?? '0', e.json]);
       }
       return { contentType: 'application/json', text: JSON.stringify({ streams: [...streams.values()] }) };
     }

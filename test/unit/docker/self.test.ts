@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { detectSelfId, idFromCgroup, idFromMountinfo, isFullId } from '../../../src/docker/self.js';
+import { detectSelfId, idFromCgroup, idFromMountinfo } from '../../../src/docker/self.js';
 
 const SELF = '4b825dc642cb6eb9a060e54bf8d69288fbee4904c6d5e5a0e9c8f47c59d1b7e2';
 const OTHER = '9f2a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a';
@@ -107,15 +107,5 @@ describe('detectSelfId', () => {
   it('finds nothing on a host', () => {
     assert.equal(detectSelfId({ mountinfo: hostMountinfo, cgroup: cgroupHost, hostname: 'docker-host-01' }), undefined);
     assert.equal(detectSelfId({}), undefined);
-  });
-});
-
-describe('isFullId', () => {
-  it('accepts exactly 64 lower-case hex digits', () => {
-    assert.equal(isFullId(SELF), true);
-    assert.equal(isFullId(SELF.slice(0, 12)), false);
-    assert.equal(isFullId(SELF.toUpperCase()), false);
-    assert.equal(isFullId(SELF + '0'), false);
-    assert.equal(isFullId(`${SELF}\n`), false);
   });
 });
