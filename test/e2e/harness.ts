@@ -200,3 +200,11 @@ export class SocketProxy {
 export async function engine(command: string): Promise<void> {
   await exec('bash', [ENGINE_SCRIPT, command], { maxBuffer: 1024 * 1024 });
 }
+
+/** SIGTERM a helper process (rsyslogd, prometheus) and wait until it is gone. */
+export async function terminate(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './rsyslog.js';
+import { terminate } from './harness.js';
 
 export interface Sample {
   readonly metric: Record<string, string>;
@@ -57,11 +58,7 @@ export class Prometheus {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child !== undefined && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await terminate(child);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

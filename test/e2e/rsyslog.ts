@@ -5,6 +5,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { terminate } from './harness.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -150,11 +151,7 @@ action(type="omfile" file="${this.out}" template="fields" flushOnTXEnd="on" asyn
   private async kill(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child !== undefined && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await terminate(child);
   }
 
   async stop(): Promise<void> {
