@@ -174,9 +174,13 @@ describe('HTTP sink', () => {
       assert.equal(gap['reason'], 'buffer_full');
       assert.equal(delivered.length + (gap['dropped'] as number), 5000, 'delivered + dropped = printed');
       assert.ok((gap['from'] as string) <= (gap['to'] as string));
-      // drop-oldest keeps the newest lines.
+      // drop-oldest keeps the newest lines: what arrives is the newest ones, plus
+      // the batches each of the two in-flight writers held (and retried) when the
+      // buffer filled; so at most one run of lost lines before each of those.
       assert.ok(delivered.includes(5000));
-      assert.ok(!delivered.includes(1));
+      const sorted = [...delivered].sort((x, y) => x - y);
+      const jumps = sorted.filter((n, i) => i > 0 && n !== sorted[i - 1]! + 1).length;
+      assert.ok(jumps <= 2, `at most two runs of lost lines, not ${jumps}`);
     } finally {
       const exit = await sk.stop();
       await rx.down();
