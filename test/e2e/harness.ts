@@ -15,6 +15,23 @@ export const ENGINE_SCRIPT = fileURLToPath(new URL('../../../test/e2e/engine.sh'
 /** Every container a test run starts carries this label, so cleanup finds them all. */
 export const RUN_LABEL = `sidekick.test=${process.pid}`;
 
+/**
+ * Processes a test started and has not seen end. A failed test leaves its
+ * sidekick running; the runner (--test-force-exit) ends the file anyway, and
+ * this kills what is left, so no orphan collects the next file's containers.
+ */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** Kills `child` when the test file ends, unless it has ended by then. */
+export function track<C extends ChildProcess>(child: C): C {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
 export async function docker(...args: string[]): Promise<string> {
   const { stdout } = await exec('docker', args, { maxBuffer: 64 * 1024 * 1024 });
   return stdout.trim();
@@ -70,6 +87,7 @@ export class Sidekick {
       env: { PATH: process.env['PATH'] ?? '', SIDEKICK_LOG_LEVEL: 'debug', SIDEKICK_METRICS_ADDR: '127.0.0.1:0', SIDEKICK_STATE_DIR: 'off', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    track(this.child);
     this.child.stdout!.setEncoding('utf8');
     this.child.stdout!.on('data', (text: string) => {
       const lines = (this.rest + text).split('\n');
@@ -87,7 +105,8 @@ export class Sidekick {
       this.stderr += text;
     });
     this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => resolve({ code, signal }));
+      // 'close', not 'exit': by then everything it wrote to stdout has been read.
+      this.child.on('close', (code, signal) => resolve({ code, signal }));
     });
   }
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './rsyslog.js';
-import { terminate } from './harness.js';
+import { terminate, track } from './harness.js';
 
 export interface Sample {
   readonly metric: Record<string, string>;
@@ -26,10 +26,12 @@ export class Prometheus {
       conf,
       `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: sidekick\n    static_configs:\n      - targets: ['${target}']\n`,
     );
-    const child = spawn(
-      'prometheus',
-      [`--config.file=${conf}`, `--storage.tsdb.path=${join(this.dir, 'data')}`, `--web.listen-address=127.0.0.1:${this.port}`],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+    const child = track(
+      spawn(
+        'prometheus',
+        [`--config.file=${conf}`, `--storage.tsdb.path=${join(this.dir, 'data')}`, `--web.listen-address=127.0.0.1:${this.port}`],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      ),
     );
     child.stderr!.setEncoding('utf8').on('data', (t: string) => {
       this.stderr = (this.stderr + t).slice(-8000);

@@ -5,7 +5,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { terminate } from './harness.js';
+import { terminate, track } from './harness.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -103,9 +103,11 @@ action(type="omfile" file="${this.out}" template="fields" flushOnTXEnd="on" asyn
 
   private async spawn(): Promise<void> {
     const conf = join(this.dir, 'rsyslog.conf');
-    const child = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(this.dir, 'rsyslogd.pid')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = track(
+      spawn('rsyslogd', ['-n', '-f', conf, '-i', join(this.dir, 'rsyslogd.pid')], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
     child.stderr!.setEncoding('utf8').on('data', (t: string) => {
       this.stderr += t;
     });
