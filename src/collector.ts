@@ -122,6 +122,23 @@ export class Collector {
     else if (event.action === 'destroy') this.forget(id);
   }
 
+  /**
+   * Containers with a checkpoint that are not running stopped while sidekick
+   * was down: the rest of their output is read now. Those removed meanwhile
+   * lose their checkpoint.
+   */
+  async finishStopped(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      if (this.watches.get(id)?.active !== undefined || this.isSelf(id)) continue;
+      try {
+        const info = await this.api.inspect(id);
+        if (info.State?.Running !== true) this.collect(id, false);
+      } catch (err) {
+        if (statusOf(err) === 404) this.forget(id);
+      }
+    }
+  }
+
   async stop(): Promise<void> {
     this.abort.abort(new Error('sidekick is stopping'));
     await Promise.all([...this.watches.values()].map((w) => w.active));

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { retryForever } from './backoff.js';
 import { Collector } from './collector.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
-import { DockerApi, errorKind, statusOf } from './docker/client.js';
+import { DockerApi, errorKind } from './docker/client.js';
 import { Discovery } from './docker/discovery.js';
 import { selfIdOfThisProcess } from './docker/self.js';
 import { createLogger } from './observe/logger.js';
@@ -158,23 +158,12 @@ async function run(config: Config, log: Logger): Promise<void> {
     log,
   );
   await discovery.start();
-  void pruneCheckpoints(api, checkpoints);
+  void c.finishStopped(checkpoints.ids());
   if (!stopping) {
     log.info(
       { docker: config.dockerHost, host, sinks: config.sinks.map((s) => s.name), selfId, containers: c.activeCount },
       'sidekick is collecting',
     );
-  }
-}
-
-/** Containers removed while sidekick was not running leave checkpoints no one will use. */
-async function pruneCheckpoints(api: DockerApi, checkpoints: Checkpoints): Promise<void> {
-  for (const id of checkpoints.ids()) {
-    try {
-      await api.inspect(id);
-    } catch (err) {
-      if (statusOf(err) === 404) checkpoints.forget(id);
-    }
   }
 }
 
