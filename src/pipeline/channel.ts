@@ -70,6 +70,7 @@ export class SinkChannel {
   private droppingSince: number | undefined;
   private pendingSince: number | undefined;
   private lastError: string | undefined;
+  private readonly settledListeners: (() => void)[] = [];
 
   constructor(
     readonly sink: Sink,
@@ -118,6 +119,11 @@ export class SinkChannel {
       done.set(id, waiting === undefined ? { time: last.time, count: last.seq } : { time: waiting.time, count: waiting.seq - 1 });
     }
     return done;
+  }
+
+  /** Calls `listener` each time a batch is done with: delivered, rejected or given up. */
+  onSettled(listener: () => void): void {
+    this.settledListeners.push(listener);
   }
 
   /** The container is gone: stop tracking its log position. */
@@ -171,6 +177,7 @@ export class SinkChannel {
       await this.deliver(batch);
       this.batches.delete(batch);
       this.inFlight -= batch.length;
+      for (const listener of this.settledListeners) listener();
     }
   }
 

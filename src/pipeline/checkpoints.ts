@@ -1,32 +1,49 @@
 // Where each container's logs were read up to, kept across restarts of
 // sidekick: per container, the position (Docker's time, and how many lines at
 // that time) up to which every sink is done with its lines (delivered, or
-// dropped or rejected by policy). Written at most once a second, atomically
-// (a temporary file renamed over the old one), in SIDEKICK_STATE_DIR. A
-// restart resumes each container from its position: nothing lost, nothing
-// repeated. A failing disk is reported once and retried; it never stops
+// dropped or rejected by policy), in SIDEKICK_STATE_DIR.
+//
+// Two files: a snapshot, rewritten at most once a second atomically (a
+// temporary file renamed over the old one), and a journal that each batch a
+// sink is done with appends the positions it advanced to. A kill loses at
+// most what was in flight: the journal is one write(2) per batch, and the
+// snapshot keeps it short. A restart resumes each container from its
+// position. A failing disk is reported once and retried; it never stops
 // collection.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LogPosition, SinkChannel } from './channel.js';
 
-const FILE = 'checkpoints.json';
+const SNAPSHOT = 'checkpoints.json';
+const JOURNAL = 'checkpoints.journal';
 const VERSION = 1;
+const SNAPSHOT_MS = 1000;
 
 interface FileShape {
   readonly version: number;
   readonly containers: Record<string, LogPosition>;
 }
 
+/** One journal line: a position advanced, or a container forgotten. */
+type JournalEntry = { readonly id: string; readonly time: string; readonly count: number } | { readonly id: string; readonly forget: true };
+
 function later(a: LogPosition, b: LogPosition): boolean {
   return a.time > b.time || (a.time === b.time && a.count > b.count);
 }
 
+function isPosition(p: unknown): p is LogPosition {
+  const q = p as Partial<LogPosition> | null;
+  return typeof q?.time === 'string' && Number.isInteger(q.count);
+}
+
 export class Checkpoints {
   private readonly positions = new Map<string, LogPosition>();
+  /** What the snapshot and journal on disk hold, to append only what moved. */
+  private readonly onDisk = new Map<string, LogPosition>();
   private timer: NodeJS.Timeout | undefined;
+  private journalFd: number | undefined;
   private written = '';
   private failing = false;
   /** Failed writes (a full or read-only disk), for metrics. */
@@ -36,27 +53,31 @@ export class Checkpoints {
     private readonly dir: string | undefined,
     private readonly channels: readonly SinkChannel[],
     private readonly log: Logger,
-  ) {}
+  ) {
+    for (const c of channels) c.onSettled(() => this.journal());
+  }
 
-  /** Reads what the last run left. A missing file is a first start; a broken one is reported and ignored. */
+  /** Reads what the last run left. Missing files are a first start; a broken snapshot is reported and ignored. */
   load(): void {
     if (this.dir === undefined) return;
-    let text: string;
+    let text: string | undefined;
     try {
-      text = readFileSync(join(this.dir, FILE), 'utf8');
+      text = readFileSync(join(this.dir, SNAPSHOT), 'utf8');
     } catch {
-      return;
+      text = undefined;
     }
-    try {
-      const data = JSON.parse(text) as FileShape;
-      if (data.version !== VERSION) throw new Error(`version ${data.version}`);
-      for (const [id, p] of Object.entries(data.containers)) {
-        if (typeof p.time === 'string' && Number.isInteger(p.count)) this.positions.set(id, { time: p.time, count: p.count });
+    if (text !== undefined) {
+      try {
+        const data = JSON.parse(text) as FileShape;
+        if (data.version !== VERSION) throw new Error(`version ${data.version}`);
+        for (const [id, p] of Object.entries(data.containers)) if (isPosition(p)) this.positions.set(id, { time: p.time, count: p.count });
+        this.written = text;
+      } catch (err) {
+        this.log.warn({ dir: this.dir, err: (err as Error).message }, 'checkpoint file unreadable; starting without it');
       }
-      this.written = text;
-    } catch (err) {
-      this.log.warn({ dir: this.dir, err: (err as Error).message }, 'checkpoint file unreadable; starting without it');
     }
+    this.replayJournal();
+    for (const [id, p] of this.positions) this.onDisk.set(id, p);
   }
 
   get(id: string): LogPosition | undefined {
@@ -70,7 +91,8 @@ export class Checkpoints {
 
   start(): void {
     if (this.dir === undefined || this.timer !== undefined) return;
-    this.timer = setInterval(() => this.save(), 1000);
+    this.save();
+    this.timer = setInterval(() => this.save(), SNAPSHOT_MS);
     this.timer.unref();
   }
 
@@ -78,30 +100,31 @@ export class Checkpoints {
   forget(id: string): void {
     this.positions.delete(id);
     for (const c of this.channels) c.forget(id);
+    if (this.onDisk.delete(id)) this.append(`${JSON.stringify({ id, forget: true } satisfies JournalEntry)}\n`);
   }
 
-  /** Takes what the sinks are done with, and writes it if it changed. */
+  /** Takes what the sinks are done with, and writes a snapshot if it changed; the journal starts over. */
   save(): void {
     this.update();
     if (this.dir === undefined) return;
     const text = JSON.stringify({ version: VERSION, containers: Object.fromEntries(this.positions) } satisfies FileShape);
-    if (text === this.written) return;
-    const tmp = join(this.dir, `${FILE}.tmp`);
+    if (text === this.written && this.journalFd !== undefined) return;
+    const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
     try {
       mkdirSync(this.dir, { recursive: true });
-      writeFileSync(tmp, text);
-      renameSync(tmp, join(this.dir, FILE));
-      this.written = text;
-      if (this.failing) {
-        this.failing = false;
-        this.log.info({ dir: this.dir }, 'checkpoints written again');
+      if (text !== this.written) {
+        writeFileSync(tmp, text);
+        renameSync(tmp, join(this.dir, SNAPSHOT));
+        this.written = text;
       }
+      // After the rename: a kill between the two leaves a journal the snapshot already covers.
+      this.journalFd ??= openSync(join(this.dir, JOURNAL), 'a');
+      ftruncateSync(this.journalFd, 0);
+      this.onDisk.clear();
+      for (const [id, p] of this.positions) this.onDisk.set(id, p);
+      this.recovered();
     } catch (err) {
-      this.writeErrors++;
-      if (!this.failing) {
-        this.failing = true;
-        this.log.warn({ dir: this.dir, err: (err as Error).message }, 'cannot write checkpoints; collecting on, retrying every second');
-      }
+      this.failed(err as Error);
     }
   }
 
@@ -109,6 +132,71 @@ export class Checkpoints {
     clearInterval(this.timer);
     this.timer = undefined;
     this.save();
+    if (this.journalFd !== undefined) closeSync(this.journalFd);
+    this.journalFd = undefined;
+  }
+
+  /** A sink is done with a batch: the positions it advanced go to the journal at once. */
+  private journal(): void {
+    if (this.journalFd === undefined) return;
+    this.update();
+    let text = '';
+    for (const [id, p] of this.positions) {
+      const old = this.onDisk.get(id);
+      if (old !== undefined && !later(p, old)) continue;
+      text += `${JSON.stringify({ id, time: p.time, count: p.count } satisfies JournalEntry)}\n`;
+      this.onDisk.set(id, p);
+    }
+    if (text !== '') this.append(text);
+  }
+
+  private append(text: string): void {
+    if (this.journalFd === undefined) return;
+    try {
+      writeSync(this.journalFd, text);
+      this.recovered();
+    } catch (err) {
+      this.failed(err as Error);
+    }
+  }
+
+  /** Applies the journal over the snapshot. A line cut short by a crash ends it. */
+  private replayJournal(): void {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir!, JOURNAL), 'utf8');
+    } catch {
+      return;
+    }
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      let entry: JournalEntry;
+      try {
+        entry = JSON.parse(line) as JournalEntry;
+      } catch {
+        return;
+      }
+      if (typeof entry.id !== 'string') continue;
+      if ('forget' in entry) {
+        this.positions.delete(entry.id);
+      } else if (isPosition(entry)) {
+        const old = this.positions.get(entry.id);
+        if (old === undefined || later(entry, old)) this.positions.set(entry.id, { time: entry.time, count: entry.count });
+      }
+    }
+  }
+
+  private recovered(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.log.info({ dir: this.dir }, 'checkpoints written again');
+  }
+
+  private failed(err: Error): void {
+    this.writeErrors++;
+    if (this.failing) return;
+    this.failing = true;
+    this.log.warn({ dir: this.dir, err: err.message }, 'cannot write checkpoints; collecting on, retrying every second');
   }
 
   /** The position of each container is the least advanced of the sinks that take its lines. */

@@ -14,7 +14,12 @@ class StdoutSink implements Sink {
   constructor(readonly name: string) {}
 
   async start(): Promise<void> {
-    this.out ??= createWriteStream('', { fd: 1, autoClose: false });
+    if (this.out !== undefined) return;
+    this.out = createWriteStream('', { fd: 1, autoClose: false });
+    // A failed write (EPIPE: the reader went away) also reaches its callback,
+    // which fails the batch for the channel to retry and count; without a
+    // listener the stream's 'error' event would end the process.
+    this.out.on('error', () => undefined);
   }
 
   async write(batch: readonly Envelope[]): Promise<void> {
@@ -22,7 +27,9 @@ class StdoutSink implements Sink {
     if (out === undefined) throw new Error('stdout sink written before start');
     let text = '';
     for (const e of batch) text += e.json + '\n';
-    if (!out.write(text)) await once(out, 'drain');
+    // Done only once written to the descriptor: a checkpoint must never count
+    // lines still queued in this process, which a kill would lose.
+    await new Promise<void>((resolve, reject) => out.write(text, (err) => (err ? reject(err) : resolve())));
   }
 
   async stop(): Promise<void> {

@@ -137,4 +137,56 @@ describe('Checkpoints', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('journals each delivered batch at once, so a kill repeats at most what was in flight', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
+    try {
+      const sink = new MemorySink();
+      const ch = new SinkChannel(sink, log, undefined);
+      await ch.start();
+      const cp = new Checkpoints(dir, [ch], log);
+      cp.load();
+      cp.start();
+      ch.push(line(a, T1, 1));
+      ch.push(line(b, T1, 1));
+      await waitFor('the sink', () => sink.received.length === 2);
+      ch.push(line(a, T2, 1));
+      await waitFor('the sink', () => sink.received.length === 3);
+      // No snapshot since start (it waits a second): what a kill now leaves on disk.
+      const afterKill = new Checkpoints(dir, [], log);
+      afterKill.load();
+      assert.deepEqual(afterKill.get(a.id), { time: T2, count: 1 });
+      assert.deepEqual(afterKill.get(b.id), { time: T1, count: 1 });
+      cp.forget(b.id);
+      const afterForget = new Checkpoints(dir, [], log);
+      afterForget.load();
+      assert.equal(afterForget.get(b.id), undefined, 'a destroy is journaled too');
+      cp.save();
+      assert.equal(readFileSync(join(dir, 'checkpoints.journal'), 'utf8'), '', 'a snapshot starts the journal over');
+      cp.stop();
+      await ch.close(Date.now() + 100);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('replays the journal over the snapshot, up to a line a crash cut short', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
+    try {
+      writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 1, containers: { [a.id]: { time: T1, count: 1 } } }));
+      const journal = [
+        JSON.stringify({ id: a.id, time: T2, count: 3 }),
+        JSON.stringify({ id: a.id, time: T1, count: 9 }),
+        JSON.stringify({ id: b.id, time: T2, count: 1 }),
+        '{"id":"' + b.id + '","time":"2026-01-01T00:00:0',
+      ];
+      writeFileSync(join(dir, 'checkpoints.journal'), journal.join('\n'));
+      const cp = new Checkpoints(dir, [], log);
+      cp.load();
+      assert.deepEqual(cp.get(a.id), { time: T2, count: 3 }, 'the later position wins, whatever the order');
+      assert.deepEqual(cp.get(b.id), { time: T2, count: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
