@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Starts (if none answers) the Docker engine the end-to-end tests run against,
 # and imports the busybox test image. Safe to run again and again.
-#   engine.sh [ensure]   start dockerd if needed, import the test image
-#   engine.sh restart    stop the running dockerd and start a new one
-#   engine.sh stop       stop the running dockerd
+#   engine.sh [ensure]            start dockerd if needed, import the test image
+#   engine.sh restart [flags...]  stop the running dockerd and start a new one,
+#                                 with extra dockerd flags (--live-restore)
+#   engine.sh stop                stop the running dockerd
 set -euo pipefail
 
 IMAGE=${SIDEKICK_TEST_IMAGE:-sidekick-test/busybox:latest}
@@ -48,7 +49,7 @@ start_engine() {
     rm -f "$PIDFILE"
   fi
   rm -f /var/run/docker/containerd/containerd.pid
-  setsid dockerd --storage-driver=vfs --iptables=false --bridge=none >>"$LOG" 2>&1 < /dev/null &
+  setsid dockerd --storage-driver=vfs --iptables=false --bridge=none "$@" >>"$LOG" 2>&1 < /dev/null &
   for _ in $(seq 1 300); do
     answers && return 0
     sleep 0.2
@@ -82,13 +83,13 @@ case "${1:-ensure}" in
     ;;
   restart)
     stop_engine
-    start_engine
+    start_engine "${@:2}"
     ;;
   stop)
     stop_engine
     ;;
   *)
-    echo "usage: engine.sh [ensure|restart|stop]" >&2
+    echo "usage: engine.sh [ensure|restart [dockerd flags...]|stop]" >&2
     exit 2
     ;;
 esac

@@ -215,9 +215,9 @@ export class SocketProxy {
   }
 }
 
-/** Runs test/e2e/engine.sh with the given command (restart, ensure). */
-export async function engine(command: string): Promise<void> {
-  await exec('bash', [ENGINE_SCRIPT, command], { maxBuffer: 1024 * 1024 });
+/** Runs test/e2e/engine.sh with the given command (restart, ensure), and extra dockerd flags for a start. */
+export async function engine(command: string, ...dockerdFlags: string[]): Promise<void> {
+  await exec('bash', [ENGINE_SCRIPT, command, ...dockerdFlags], { maxBuffer: 1024 * 1024 });
 }
 
 /** SIGTERM a helper process (rsyslogd, prometheus) and wait until it is gone. */

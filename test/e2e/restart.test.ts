@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { docker, removeTestContainers, runContainer, Sidekick, sleep, uniqueName, waitExit, type Json } from './harness.js';
+import { docker, engine, removeTestContainers, runContainer, Sidekick, sleep, uniqueName, waitExit, type Json } from './harness.js';
 
 const LINES = 200_000;
 /** The most records the stdout sink writes at once: what can be in flight at a kill. */
@@ -67,28 +67,32 @@ function numbers(records: readonly Json[]): number[] {
   return records.map((r) => Number(r['message']));
 }
 
+/** 1..LINES, each exactly once, in any order. */
+function assertEachOnce(got: readonly number[], explain: string): void {
+  const sorted = [...got].sort((a, b) => a - b);
+  const missing: number[] = [];
+  const twice: number[] = [];
+  for (let n = 1, i = 0; n <= LINES; n++) {
+    let c = 0;
+    while (sorted[i] === n) {
+      c++;
+      i++;
+    }
+    if (c === 0) missing.push(n);
+    if (c > 1) twice.push(n);
+  }
+  assert.deepEqual(
+    { missing: missing.slice(0, 10), twice: twice.slice(0, 10), total: got.length },
+    { missing: [], twice: [], total: LINES },
+    explain,
+  );
+}
+
 describe('restarting sidekick mid-stream', () => {
   after(removeTestContainers);
 
   it('with SIGTERM three times: every line exactly once', async () => {
-    const got = numbers(await restartedRun('SIGTERM'));
-    const sorted = [...got].sort((a, b) => a - b);
-    const missing: number[] = [];
-    const twice: number[] = [];
-    for (let n = 1, i = 0; n <= LINES; n++) {
-      let c = 0;
-      while (sorted[i] === n) {
-        c++;
-        i++;
-      }
-      if (c === 0) missing.push(n);
-      if (c > 1) twice.push(n);
-    }
-    assert.deepEqual(
-      { missing: missing.slice(0, 10), twice: twice.slice(0, 10), total: got.length },
-      { missing: [], twice: [], total: LINES },
-      trail.join('\n'),
-    );
+    assertEachOnce(numbers(await restartedRun('SIGTERM')), trail.join('\n'));
   });
 
   it('with SIGKILL three times: nothing missing, at most one batch repeated per kill, each with the same id', async () => {
@@ -136,6 +140,37 @@ describe('restarting sidekick mid-stream', () => {
       await sk.stop();
     } finally {
       rmSync(state, { recursive: true, force: true });
+    }
+  });
+});
+
+// With --live-restore, containers keep running while dockerd is down (their
+// output waits in the pipe), so the restart cuts every log stream in the
+// middle of a running container.
+describe('restarting dockerd (--live-restore) mid-stream', () => {
+  after(async () => {
+    await removeTestContainers();
+    await engine('restart');
+  });
+
+  it('re-attaches the log stream once the daemon is back: every line exactly once', async () => {
+    await engine('restart', '--live-restore');
+    const name = uniqueName('dockerd-restart');
+    const sk = new Sidekick({ SIDEKICK_TYPES: 'log' });
+    try {
+      await sk.ready();
+      await runContainer(name, [], PRINT);
+      await sk.until(() => sk.logsOf(name).length >= 20_000, 30_000, 'the first lines');
+      await engine('restart', '--live-restore');
+      const during = sk.logsOf(name).length;
+      await waitExit(name);
+      await sk.until(() => sk.logsOf(name).length >= LINES, 60_000, 'every line');
+      await sleep(500);
+      assert.ok(during < LINES, 'the restart came while the container was printing');
+      assertEachOnce(numbers(sk.logsOf(name)), sk.stderr.slice(-4000));
+    } finally {
+      const exit = await sk.stop();
+      assert.equal(exit.code, 0);
     }
   });
 });
