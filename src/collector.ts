@@ -7,6 +7,7 @@ import type { ContainerInspectInfo } from 'dockerode';
 import type { Logger } from 'pino';
 import { statusOf, type ContainerSummary, type DockerApi } from './docker/client.js';
 import type { DockerEvent } from './docker/events.js';
+import type { VolumeOwners } from './docker/mounts.js';
 import type { Backlog } from './config.js';
 import type { LogPosition } from './pipeline/channel.js';
 import type { Flow } from './pipeline/flow.js';
@@ -33,6 +34,8 @@ export interface CollectorOptions {
   /** Multiline for containers without a `sidekick.multiline.pattern` label. */
   readonly multiline: RegExp | undefined;
   readonly multilineFlushMs: number;
+  /** Told each inspected container's mounts, so tailed files find their container. */
+  readonly owners: VolumeOwners;
 }
 
 /** A container's own multiline setting: a preset name or a regular expression. */
@@ -248,6 +251,7 @@ export class Collector {
       if (info === undefined) return;
       const meta = metaFromInspect(info);
       w.meta = meta;
+      this.options.owners.set(meta, info.Mounts);
       this.log.debug({ container: meta.name, id }, 'collecting container');
       if (this.options.types.has('inspect')) this.emit(inspectRecord(info, this.options.host, meta));
       const running = info.State?.Running === true;
@@ -312,6 +316,7 @@ export class Collector {
 
   private forget(id: string): void {
     this.options.checkpoints.forget(id);
+    this.options.owners.delete(id);
     const w = this.watches.get(id);
     if (w === undefined) return;
     if (w.active === undefined) this.watches.delete(id);

@@ -43,6 +43,17 @@ export interface Config {
   /** Multiline for every container without its own label; undefined: off. */
   readonly multiline: RegExp | undefined;
   readonly multilineFlushMs: number;
+  /** Log files to tail; undefined: none (SIDEKICK_FILES unset). */
+  readonly files: FilesConfig | undefined;
+}
+
+export interface FilesConfig {
+  /** Absolute globs. */
+  readonly include: readonly string[];
+  /** Globs of paths to skip; one without a "/" matches the file's name. */
+  readonly exclude: readonly string[];
+  /** How often the globs are matched again (besides inotify). */
+  readonly scanMs: number;
 }
 
 export type Backlog =
@@ -113,6 +124,17 @@ const SETTINGS = [
     help: 'join multiline records for every container: java, python, node, or a regex that matches the first line of a record',
   },
   { env: 'SIDEKICK_MULTILINE_FLUSH', default: '1s', help: 'send a multiline record after this long without a new line' },
+  {
+    env: 'SIDEKICK_FILES',
+    default: '',
+    help: 'log files to tail, as comma-separated absolute globs (/var/log/app/**/*.log); set: file records are collected',
+  },
+  {
+    env: 'SIDEKICK_FILES_EXCLUDE',
+    default: '*.gz,*.[0-9]',
+    help: 'globs of files not to tail (a glob without / matches the file name); the default skips rotated files',
+  },
+  { env: 'SIDEKICK_FILES_SCAN', default: '5s', help: 'how often the file globs are matched again (inotify also tells of new files)' },
 ] as const satisfies readonly Setting[];
 
 type SettingName = (typeof SETTINGS)[number]['env'];
@@ -194,7 +216,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
     maxLine: parseMaxLine(raw('SIDEKICK_MAX_LINE')!),
     multiline: parseMultiline(raw('SIDEKICK_MULTILINE')),
     multilineFlushMs: parseInterval('SIDEKICK_MULTILINE_FLUSH', raw('SIDEKICK_MULTILINE_FLUSH')!),
+    files: parseFiles(raw('SIDEKICK_FILES'), raw('SIDEKICK_FILES_EXCLUDE') ?? '', raw('SIDEKICK_FILES_SCAN')!),
   };
+  if (config.files !== undefined && !config.types.has('file')) {
+    throw new ConfigError('SIDEKICK_TYPES', raw('SIDEKICK_TYPES')!, 'add "file": SIDEKICK_FILES is set, and its records would all be dropped');
+  }
   return { kind: 'run', config: Object.freeze(config) };
 }
 
@@ -305,6 +331,26 @@ function parseMultiline(value: string | undefined): RegExp | undefined {
   } catch (err) {
     throw new ConfigError('SIDEKICK_MULTILINE', value, `${(err as Error).message}; allowed: java, python, node, or a regex`);
   }
+}
+
+function globList(value: string): string[] {
+  return value
+    .split(',')
+    .map((g) => g.trim())
+    .filter((g) => g !== '');
+}
+
+function parseFiles(include: string | undefined, exclude: string, scan: string): FilesConfig | undefined {
+  const globs = globList(include ?? '');
+  if (globs.length === 0) return undefined;
+  for (const g of globs) {
+    if (!g.startsWith('/')) throw new ConfigError('SIDEKICK_FILES', include!, `"${g}" is not absolute; globs start with /`);
+  }
+  const scanMs = parseDuration(scan);
+  if (scanMs === undefined || scanMs < 100) {
+    throw new ConfigError('SIDEKICK_FILES_SCAN', scan, 'a duration of at least 100ms, like 5s');
+  }
+  return { include: globs, exclude: globList(exclude), scanMs };
 }
 
 function parseStateDir(value: string): string | undefined {

@@ -10,7 +10,9 @@ import { Collector } from './collector.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { DockerApi, errorKind } from './docker/client.js';
 import { Discovery } from './docker/discovery.js';
+import { VolumeOwners } from './docker/mounts.js';
 import { selfIdOfThisProcess } from './docker/self.js';
+import { FileSource } from './sources/files.js';
 import { createLogger } from './observe/logger.js';
 import { ContainerMetrics } from './observe/container-metrics.js';
 import { createRegistry, faultCounters, observePipeline } from './observe/metrics.js';
@@ -50,7 +52,15 @@ async function run(config: Config, log: Logger): Promise<void> {
   let stopping = false;
   let readiness: Readiness = { ready: false, reason: 'waiting for the Docker daemon' };
   let attachedOnce = false;
-  observePipeline(registry, { router, channels, containers: () => collector?.activeCount ?? 0 });
+  const owners = new VolumeOwners();
+  let files: FileSource | undefined;
+  observePipeline(registry, {
+    router,
+    channels,
+    containers: () => collector?.activeCount ?? 0,
+    files: () => ({ tailed: files?.count ?? 0, errors: files?.errors ?? 0 }),
+    checkpointWriteErrors: () => checkpoints.writeErrors,
+  });
   const server =
     config.metricsAddr === undefined
       ? undefined
@@ -82,7 +92,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     startup.abort(new Error(`stopped by ${signal}`));
     server?.close();
     await discovery?.stop();
-    await collector?.stop();
+    await Promise.all([collector?.stop(), files?.stop()]);
     const deadline = Date.now() + FLUSH_MS;
     const left = await Promise.all(channels.map((c) => c.close(deadline)));
     // After the flush: what the sinks took is what the next start skips.
@@ -140,6 +150,7 @@ async function run(config: Config, log: Logger): Promise<void> {
       maxLine: config.maxLine,
       multiline: config.multiline,
       multilineFlushMs: config.multilineFlushMs,
+      owners,
     },
     log,
   );
@@ -158,6 +169,19 @@ async function run(config: Config, log: Logger): Promise<void> {
     log,
   );
   await discovery.start();
+  if (config.files !== undefined && !stopping) {
+    if (selfId !== undefined) owners.setOwn((await api.inspect(selfId).catch(() => undefined))?.Mounts);
+    files = new FileSource(config.files, {
+      host,
+      log,
+      emit: router.emit,
+      flow,
+      maxLine: config.maxLine,
+      owners,
+      positions: checkpoints,
+    });
+    await files.start();
+  }
   void c.finishStopped(checkpoints.ids());
   if (!stopping) {
     log.info(

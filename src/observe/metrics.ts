@@ -11,6 +11,10 @@ export interface Observed {
   readonly channels: readonly SinkChannel[];
   /** Containers being collected now. */
   readonly containers: () => number;
+  /** Files tailed now, and read errors so far (SIDEKICK_FILES). */
+  readonly files: () => { readonly tailed: number; readonly errors: number };
+  /** Checkpoint writes that failed (a full or read-only disk). */
+  readonly checkpointWriteErrors: () => number;
 }
 
 /** Faults counted where they happen (low rate: not on the per-record path). */
@@ -101,6 +105,32 @@ export function observePipeline(registry: Registry, o: Observed): void {
     registers,
     collect() {
       this.set(o.containers());
+    },
+  });
+  new Counter({
+    name: 'sidekick_checkpoint_write_errors_total',
+    help: 'Checkpoint writes that failed (a full or read-only state directory); collection goes on',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(o.checkpointWriteErrors());
+    },
+  });
+  new Gauge({
+    name: 'sidekick_files_tailed',
+    help: 'Log files being tailed now (SIDEKICK_FILES)',
+    registers,
+    collect() {
+      this.set(o.files().tailed);
+    },
+  });
+  new Counter({
+    name: 'sidekick_file_read_errors_total',
+    help: 'Times a tailed file could not be read (each is tried again)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(o.files().errors);
     },
   });
 }

@@ -1,6 +1,6 @@
 // A bounded buffer of records for one sink, limited in count and in bytes.
-// Pushing never blocks. Records wait in one lane per container (FIFO within a
-// lane) and leave in round-robin, so one container flooding its output can
+// Pushing never blocks. Records wait in one lane per container or tailed file
+// (FIFO within a lane) and leave in round-robin, so one container flooding its output can
 // neither take the whole buffer nor delay a quiet container's lines for long.
 // When the buffer is full the policy decides what gives way:
 // - drop-oldest: the oldest record of the fullest lane;
@@ -12,7 +12,7 @@
 // Every drop is counted, and remembered per container as a gap: how many, and
 // the times of the first and last record lost.
 
-import type { ContainerMeta, Envelope, LogRecord } from './record.js';
+import { isPositioned, sourceKey, type ContainerMeta, type Envelope, type PositionedRecord } from './record.js';
 
 export const BUFFER_POLICIES = ['drop-oldest', 'drop-newest', 'block'] as const;
 export type BufferPolicy = (typeof BUFFER_POLICIES)[number];
@@ -26,10 +26,19 @@ const RECORD_OVERHEAD = 160;
  */
 export function envelopeSize(e: Envelope): number {
   const r = e.record;
-  return e.json.length + (r.type === 'log' ? r.message.length : 0) + RECORD_OVERHEAD;
+  return e.json.length + (r.type === 'log' || r.type === 'file' ? r.message.length : 0) + RECORD_OVERHEAD;
 }
 
-/** Records lost from one container in one episode. */
+/**
+ * Each container has its lane, and so has each tailed file: the lines of one
+ * file wait in order, apart from its container's other records.
+ */
+function laneKey(e: Envelope): string {
+  const r = e.record;
+  return r.type === 'file' ? sourceKey(r) : (r.container?.id ?? '');
+}
+
+/** Records lost from one container (or file) in one episode. */
 export interface Gap {
   readonly container: ContainerMeta | undefined;
   readonly host: string;
@@ -76,12 +85,12 @@ class Lane {
     return e;
   }
 
-  /** The oldest log record waiting in this lane, if any. */
-  firstLog(): LogRecord | undefined {
+  /** The oldest positioned record (log or file line) waiting in this lane, if any. */
+  firstPositioned(): PositionedRecord | undefined {
     const mask = this.ring.length - 1;
     for (let i = 0; i < this.count; i++) {
       const r = this.ring[(this.head + i) & mask]!.record;
-      if (r.type === 'log') return r;
+      if (isPositioned(r)) return r;
     }
     return undefined;
   }
@@ -128,7 +137,7 @@ export class RecordBuffer {
   /** Adds a record, making room by the policy; returns how many records were dropped. */
   push(e: Envelope, now = Date.now()): number {
     const cost = envelopeSize(e);
-    const key = e.record.container?.id ?? '';
+    const key = laneKey(e);
     if (this.policy === 'block') {
       this.add(key, e);
       return 0;
@@ -179,12 +188,12 @@ export class RecordBuffer {
     return out;
   }
 
-  /** For each container, the oldest of its log records still waiting. */
-  oldestLogs(): Map<string, LogRecord> {
-    const out = new Map<string, LogRecord>();
-    for (const [key, lane] of this.lanes) {
-      const r = lane.firstLog();
-      if (r !== undefined) out.set(key, r);
+  /** For each source (a container's log, a file), the oldest of its records still waiting. */
+  oldestPositioned(): Map<string, PositionedRecord> {
+    const out = new Map<string, PositionedRecord>();
+    for (const lane of this.lanes.values()) {
+      const r = lane.firstPositioned();
+      if (r !== undefined) out.set(sourceKey(r), r);
     }
     return out;
   }

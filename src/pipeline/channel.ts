@@ -10,7 +10,17 @@ import { backoffDelay } from '../backoff.js';
 import { SinkError, type Batching, type Sink } from '../sinks/sink.js';
 import { RecordBuffer, type BufferPolicy, type Gap } from './buffer.js';
 import type { Flow } from './flow.js';
-import { envelope, nowTime, type Envelope, type GapRecord, type LogRecord } from './record.js';
+import {
+  envelope,
+  isPositioned,
+  nowTime,
+  sourceKey,
+  type Envelope,
+  type FileRecord,
+  type GapRecord,
+  type PositionedRecord,
+  type TailedFile,
+} from './record.js';
 
 export const DEFAULT_BUFFER_RECORDS = 1_000_000;
 export const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
@@ -63,8 +73,8 @@ export class SinkChannel {
   private inFlight = 0;
   /** The batches those records are in. */
   private readonly batches = new Set<Envelope[]>();
-  /** Each container's newest log record pushed. */
-  private readonly lastLog = new Map<string, LogRecord>();
+  /** Each source's newest record pushed: by container id for logs, by `file:<path>` for files. */
+  private readonly lastPositioned = new Map<string, PositionedRecord>();
   private deadline = Infinity;
   private failing: string | undefined;
   private droppingSince: number | undefined;
@@ -100,25 +110,32 @@ export class SinkChannel {
   }
 
   /**
-   * For each container whose lines passed through this channel, the log
-   * position up to which the channel is done with them (delivered, dropped or
-   * rejected): everything at or before it needs no reading again.
+   * For each source whose lines passed through this channel (a container's
+   * log, a file), the position up to which the channel is done with them
+   * (delivered, dropped or rejected): everything before it needs no reading
+   * again.
    */
-  logsDone(): Map<string, LogPosition> {
-    const oldest = this.buffer.oldestLogs();
+  done(): Done {
+    const oldest = this.buffer.oldestPositioned();
     for (const batch of this.batches) {
       for (const { record: r } of batch) {
-        if (r.type !== 'log') continue;
-        const o = oldest.get(r.container.id);
-        if (o === undefined || before(r, o)) oldest.set(r.container.id, r);
+        if (!isPositioned(r)) continue;
+        const key = sourceKey(r);
+        const o = oldest.get(key);
+        if (o === undefined || before(r, o)) oldest.set(key, r);
       }
     }
-    const done = new Map<string, LogPosition>();
-    for (const [id, last] of this.lastLog) {
-      const waiting = oldest.get(id);
-      done.set(id, waiting === undefined ? { time: last.time, count: last.seq } : { time: waiting.time, count: waiting.seq - 1 });
+    const logs = new Map<string, LogPosition>();
+    const files = new Map<string, FilePosition>();
+    for (const [key, last] of this.lastPositioned) {
+      const waiting = oldest.get(key);
+      if (last.type === 'log') {
+        logs.set(key, waiting?.type === 'log' ? { time: waiting.time, count: waiting.seq - 1 } : { time: last.time, count: last.seq });
+      } else {
+        files.set(last.path, waiting?.type === 'file' ? { ...waiting.file, offset: waiting.start } : { ...last.file, offset: last.end });
+      }
     }
-    return done;
+    return { logs, files };
   }
 
   /** Calls `listener` each time a batch is done with: delivered, rejected or given up. */
@@ -126,14 +143,14 @@ export class SinkChannel {
     this.settledListeners.push(listener);
   }
 
-  /** The container is gone: stop tracking its log position. */
-  forget(id: string): void {
-    this.lastLog.delete(id);
+  /** The source is gone (a container destroyed: its id; a file: `file:<path>`): stop tracking its position. */
+  forget(key: string): void {
+    this.lastPositioned.delete(key);
   }
 
   push(e: Envelope): void {
     if (this.closing) return;
-    if (e.record.type === 'log') this.lastLog.set(e.record.container.id, e.record);
+    if (isPositioned(e.record)) this.lastPositioned.set(sourceKey(e.record), e.record);
     const dropped = this.buffer.push(e);
     if (dropped > 0) this.noteDrops(dropped);
     if (this.buffer.policy === 'block' && this.buffer.full) this.flow?.block(this);
@@ -310,8 +327,26 @@ export interface LogPosition {
   readonly count: number;
 }
 
-function before(a: LogRecord, b: LogRecord): boolean {
-  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+/** A place in a tailed file: the file, and the byte offset to read on from. */
+export interface FilePosition extends TailedFile {
+  readonly offset: number;
+}
+
+/** What a channel is done with: logs by container id, files by path. */
+export interface Done {
+  readonly logs: Map<string, LogPosition>;
+  readonly files: Map<string, FilePosition>;
+}
+
+/** Of two records from one source, whether `a` comes first. */
+function before(a: PositionedRecord, b: PositionedRecord): boolean {
+  if (a.type === 'log' && b.type === 'log') return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+  if (a.type === 'file' && b.type === 'file') return fileBefore(a, b);
+  return false;
+}
+
+function fileBefore(a: FileRecord, b: FileRecord): boolean {
+  return a.file.generation < b.file.generation || (a.file.generation === b.file.generation && a.start < b.start);
 }
 
 function gapRecord(g: Gap): GapRecord {

@@ -1,7 +1,8 @@
-// Where each container's logs were read up to, kept across restarts of
-// sidekick: per container, the position (Docker's time, and how many lines at
-// that time) up to which every sink is done with its lines (delivered, or
-// dropped or rejected by policy), in SIDEKICK_STATE_DIR.
+// Where each container's logs and each tailed file were read up to, kept
+// across restarts of sidekick: per container, the position (Docker's time,
+// and how many lines at that time), per file path, the file (device, inode,
+// fingerprint) and byte offset, up to which every sink is done with the lines
+// (delivered, or dropped or rejected by policy), in SIDEKICK_STATE_DIR.
 //
 // Two files: a snapshot, rewritten at most once a second atomically (a
 // temporary file renamed over the old one), and a journal that each batch a
@@ -14,7 +15,7 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { LogPosition, SinkChannel } from './channel.js';
+import type { FilePosition, LogPosition, SinkChannel } from './channel.js';
 
 const SNAPSHOT = 'checkpoints.json';
 const JOURNAL = 'checkpoints.journal';
@@ -24,10 +25,15 @@ const SNAPSHOT_MS = 1000;
 interface FileShape {
   readonly version: number;
   readonly containers: Record<string, LogPosition>;
+  readonly files?: Record<string, FilePosition>;
 }
 
-/** One journal line: a position advanced, or a container forgotten. */
-type JournalEntry = { readonly id: string; readonly time: string; readonly count: number } | { readonly id: string; readonly forget: true };
+/** One journal line: a position advanced, or a container or file forgotten. */
+type JournalEntry =
+  | { readonly id: string; readonly time: string; readonly count: number }
+  | { readonly id: string; readonly forget: true }
+  | ({ readonly file: string } & FilePosition)
+  | { readonly file: string; readonly forget: true };
 
 function later(a: LogPosition, b: LogPosition): boolean {
   return a.time > b.time || (a.time === b.time && a.count > b.count);
@@ -38,10 +44,37 @@ function isPosition(p: unknown): p is LogPosition {
   return typeof q?.time === 'string' && Number.isInteger(q.count);
 }
 
+function isFilePosition(p: unknown): p is FilePosition {
+  const q = p as Partial<FilePosition> | null;
+  return (
+    typeof q?.path === 'string' &&
+    Number.isInteger(q.dev) &&
+    Number.isInteger(q.ino) &&
+    typeof q.fingerprint === 'string' &&
+    Number.isInteger(q.offset)
+  );
+}
+
+/** A file position as saved: generations belong to the run that counted them. */
+function filePosition(p: FilePosition): FilePosition {
+  return { path: p.path, dev: p.dev, ino: p.ino, fingerprint: p.fingerprint, generation: -1, offset: p.offset };
+}
+
+function sameFilePosition(a: FilePosition, b: FilePosition): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.fingerprint === b.fingerprint && a.offset === b.offset;
+}
+
+/** Of two positions in one run, the one further on (a later file, or further in the same one). */
+function fileLater(a: FilePosition, b: FilePosition): boolean {
+  return a.generation > b.generation || (a.generation === b.generation && a.offset > b.offset);
+}
+
 export class Checkpoints {
   private readonly positions = new Map<string, LogPosition>();
+  private readonly files = new Map<string, FilePosition>();
   /** What the snapshot and journal on disk hold, to append only what moved. */
   private readonly onDisk = new Map<string, LogPosition>();
+  private readonly filesOnDisk = new Map<string, FilePosition>();
   private timer: NodeJS.Timeout | undefined;
   private journalFd: number | undefined;
   private written = '';
@@ -71,13 +104,14 @@ export class Checkpoints {
         const data = JSON.parse(text) as FileShape;
         if (data.version !== VERSION) throw new Error(`version ${data.version}`);
         for (const [id, p] of Object.entries(data.containers)) if (isPosition(p)) this.positions.set(id, { time: p.time, count: p.count });
+        for (const [path, p] of Object.entries(data.files ?? {})) if (isFilePosition(p)) this.files.set(path, filePosition(p));
         this.written = text;
       } catch (err) {
         this.log.warn({ dir: this.dir, err: (err as Error).message }, 'checkpoint file unreadable; starting without it');
       }
     }
     this.replayJournal();
-    for (const [id, p] of this.positions) this.onDisk.set(id, p);
+    this.markOnDisk();
   }
 
   get(id: string): LogPosition | undefined {
@@ -87,6 +121,18 @@ export class Checkpoints {
   /** Containers with a checkpoint. */
   ids(): string[] {
     return [...this.positions.keys()];
+  }
+
+  /** Where the file last read at `path` was done with, by an earlier run. */
+  file(path: string): FilePosition | undefined {
+    return this.files.get(path);
+  }
+
+  /** A file that is gone: its position is of no more use. */
+  forgetFile(path: string): void {
+    this.files.delete(path);
+    for (const c of this.channels) c.forget(`file:${path}`);
+    if (this.filesOnDisk.delete(path)) this.append(`${JSON.stringify({ file: path, forget: true } satisfies JournalEntry)}\n`);
   }
 
   start(): void {
@@ -107,7 +153,8 @@ export class Checkpoints {
   save(): void {
     this.update();
     if (this.dir === undefined) return;
-    const text = JSON.stringify({ version: VERSION, containers: Object.fromEntries(this.positions) } satisfies FileShape);
+    const files = this.files.size === 0 ? undefined : Object.fromEntries([...this.files].map(([path, p]) => [path, filePosition(p)]));
+    const text = JSON.stringify({ version: VERSION, containers: Object.fromEntries(this.positions), files } satisfies FileShape);
     if (text === this.written && this.journalFd !== undefined) return;
     const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
     try {
@@ -120,8 +167,7 @@ export class Checkpoints {
       // After the rename: a kill between the two leaves a journal the snapshot already covers.
       this.journalFd ??= openSync(join(this.dir, JOURNAL), 'a');
       ftruncateSync(this.journalFd, 0);
-      this.onDisk.clear();
-      for (const [id, p] of this.positions) this.onDisk.set(id, p);
+      this.markOnDisk();
       this.recovered();
     } catch (err) {
       this.failed(err as Error);
@@ -147,7 +193,20 @@ export class Checkpoints {
       text += `${JSON.stringify({ id, time: p.time, count: p.count } satisfies JournalEntry)}\n`;
       this.onDisk.set(id, p);
     }
+    for (const [path, p] of this.files) {
+      const old = this.filesOnDisk.get(path);
+      if (old !== undefined && sameFilePosition(p, old)) continue;
+      text += `${JSON.stringify({ file: path, ...filePosition(p) } satisfies JournalEntry)}\n`;
+      this.filesOnDisk.set(path, p);
+    }
     if (text !== '') this.append(text);
+  }
+
+  private markOnDisk(): void {
+    this.onDisk.clear();
+    for (const [id, p] of this.positions) this.onDisk.set(id, p);
+    this.filesOnDisk.clear();
+    for (const [path, p] of this.files) this.filesOnDisk.set(path, p);
   }
 
   private append(text: string): void {
@@ -176,7 +235,12 @@ export class Checkpoints {
       } catch {
         return;
       }
-      if (typeof entry.id !== 'string') continue;
+      if ('file' in entry && typeof entry.file === 'string') {
+        if ('forget' in entry) this.files.delete(entry.file);
+        else if (isFilePosition(entry)) this.files.set(entry.file, filePosition(entry));
+        continue;
+      }
+      if (!('id' in entry) || typeof entry.id !== 'string') continue;
       if ('forget' in entry) {
         this.positions.delete(entry.id);
       } else if (isPosition(entry)) {
@@ -199,18 +263,32 @@ export class Checkpoints {
     this.log.warn({ dir: this.dir, err: err.message }, 'cannot write checkpoints; collecting on, retrying every second');
   }
 
-  /** The position of each container is the least advanced of the sinks that take its lines. */
+  /**
+   * The position of each source is the least advanced of the sinks that take
+   * its lines. A container's never moves back; a file's, once this run has
+   * read from it, is this run's (it may be a new file at the same path).
+   */
   private update(): void {
     const least = new Map<string, LogPosition>();
+    const leastFiles = new Map<string, FilePosition>();
     for (const channel of this.channels) {
-      for (const [id, p] of channel.logsDone()) {
+      const done = channel.done();
+      for (const [id, p] of done.logs) {
         const seen = least.get(id);
         if (seen === undefined || later(seen, p)) least.set(id, p);
+      }
+      for (const [path, p] of done.files) {
+        const seen = leastFiles.get(path);
+        if (seen === undefined || fileLater(seen, p)) leastFiles.set(path, p);
       }
     }
     for (const [id, p] of least) {
       const old = this.positions.get(id);
       if (old === undefined || later(p, old)) this.positions.set(id, p);
+    }
+    for (const [path, p] of leastFiles) {
+      const old = this.files.get(path);
+      if (old === undefined || old.generation < 0 || fileLater(p, old)) this.files.set(path, p);
     }
   }
 }

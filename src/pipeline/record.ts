@@ -2,7 +2,7 @@
 // these records; every sink reads them. Serialisation happens once per record
 // (see `serialize`), with each container's fixed JSON cached.
 
-export const RECORD_TYPES = ['log', 'event', 'inspect', 'stats'] as const;
+export const RECORD_TYPES = ['log', 'event', 'inspect', 'stats', 'file'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
 export interface ComposeMeta {
@@ -37,6 +37,30 @@ export interface LogRecord extends RecordBase {
   readonly seq: number;
   /** Present when the line was longer than the maximum and was cut. */
   readonly truncated?: true;
+}
+
+/** One file as sidekick tails it: the same file (device, inode) through renames, and a hash of its first bytes. */
+export interface TailedFile {
+  readonly path: string;
+  readonly dev: number;
+  readonly ino: number;
+  /** Hex digest of the file's first bytes: tells a reused inode from the file it was. */
+  readonly fingerprint: string;
+  /** Increases with each file opened by this run: orders the files seen at one path. */
+  readonly generation: number;
+}
+
+/** A line of a tailed log file. */
+export interface FileRecord extends RecordBase {
+  readonly type: 'file';
+  /** The path sidekick read it at. */
+  readonly path: string;
+  readonly message: string;
+  readonly truncated?: true;
+  /** Not serialised: which file, and the bytes the line took in it (for checkpoints and the id). */
+  readonly file: TailedFile;
+  readonly start: number;
+  readonly end: number;
 }
 
 export interface EventRecord extends RecordBase {
@@ -88,7 +112,19 @@ export interface GapRecord extends RecordBase {
   readonly reason: 'buffer_full';
 }
 
-export type SidekickRecord = LogRecord | EventRecord | InspectRecord | StatsRecord | GapRecord;
+export type SidekickRecord = LogRecord | FileRecord | EventRecord | InspectRecord | StatsRecord | GapRecord;
+
+/** Records a restart resumes from: each has a place in its source. */
+export type PositionedRecord = LogRecord | FileRecord;
+
+export function isPositioned(r: SidekickRecord): r is PositionedRecord {
+  return r.type === 'log' || r.type === 'file';
+}
+
+/** The source a positioned record comes from: a container's log, or a path. */
+export function sourceKey(r: PositionedRecord): string {
+  return r.type === 'log' ? r.container.id : `file:${r.path}`;
+}
 
 /** A record with its JSON form, built once and shared by every sink. */
 export interface Envelope {
@@ -141,6 +177,19 @@ export function serialize(record: SidekickRecord): string {
         ',"stream":"' +
         record.stream +
         '","message":' +
+        JSON.stringify(record.message) +
+        (record.truncated === true ? ',"truncated":true}' : '}')
+      );
+    case 'file':
+      return (
+        head +
+        ',"id":"' +
+        fileLineId(record) +
+        '"' +
+        container +
+        ',"path":' +
+        JSON.stringify(record.path) +
+        ',"message":' +
         JSON.stringify(record.message) +
         (record.truncated === true ? ',"truncated":true}' : '}')
       );
@@ -199,6 +248,21 @@ export function logId(r: LogRecord): string {
     '-' +
     r.seq
   );
+}
+
+/**
+ * A file line's deterministic id: the file's fingerprint and the line's byte
+ * offset, the same after a rename rotation or a restart.
+ */
+export function fileLineId(r: FileRecord): string {
+  return r.file.fingerprint.slice(0, 16) + '-' + r.start;
+}
+
+/** The id idempotent receivers deduplicate by, for the records that have one. */
+export function recordId(r: SidekickRecord): string | undefined {
+  if (r.type === 'log') return logId(r);
+  if (r.type === 'file') return fileLineId(r);
+  return undefined;
 }
 
 export function envelope(record: SidekickRecord): Envelope {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { Pool } from 'undici';
-import { timeToNanos, type Envelope, type SidekickRecord } from '../pipeline/record.js';
+import { recordId, timeToNanos, type Envelope, type SidekickRecord } from '../pipeline/record.js';
 import { parseDuration, parseSize } from '../units.js';
 import { checkQueryKeys, SinkError, type Batching, type Sink, type SinkFactory } from './sink.js';
 
@@ -65,9 +65,14 @@ export function formatBody(batch: readonly Envelope[], o: Pick<HttpOptions, 'for
       return { contentType: 'application/json', text };
     }
     case 'elasticsearch': {
-      const action = `{"create":{"_index":${JSON.stringify(o.index)}}}\n`;
+      // Lines carry their id as _id: sent again after a kill, they are refused as duplicates.
+      const index = JSON.stringify(o.index);
+      const plain = `{"create":{"_index":${index}}}\n`;
       let text = '';
-      for (const e of batch) text += action + e.json + '\n';
+      for (const e of batch) {
+        const id = recordId(e.record);
+        text += (id === undefined ? plain : `{"create":{"_index":${index},"_id":"${id}"}}\n`) + e.json + '\n';
+      }
       return { contentType: 'application/x-ndjson', text };
     }
     case 'loki': {

@@ -70,7 +70,7 @@ export function formatSyslog(e: Envelope, format: SyslogFormat, facility: number
   const r = e.record;
   const pri = `<${facility * 8 + severityOf(r)}>`;
   const app = header(r.container?.name ?? 'sidekick', format === 'rfc5424' ? 48 : 32);
-  const msg = r.type === 'log' ? r.message : e.json;
+  const msg = r.type === 'log' || r.type === 'file' ? r.message : e.json;
   if (format === 'rfc3164') {
     // "Mmm dd hh:mm:ss": the record's time in UTC, day padded with a space.
     const month = MONTHS[Number(r.time.slice(5, 7)) - 1] ?? 'Jan';
@@ -80,12 +80,10 @@ export function formatSyslog(e: Envelope, format: SyslogFormat, facility: number
   // RFC 5424 allows at most 6 digits of fractional seconds.
   const time = r.time.length > 27 ? r.time.slice(0, 26) + 'Z' : r.time;
   const c = r.container;
-  const sd =
-    c === undefined
-      ? '-'
-      : `[${SD_ID} id="${c.id}" name="${sdValue(c.name)}" image="${sdValue(c.image)}"${
-          r.type === 'log' ? ` stream="${r.stream}"` : ''
-        }]`;
+  let params = c === undefined ? '' : ` id="${c.id}" name="${sdValue(c.name)}" image="${sdValue(c.image)}"`;
+  if (r.type === 'log') params += ` stream="${r.stream}"`;
+  else if (r.type === 'file') params += ` path="${sdValue(r.path)}"`;
+  const sd = params === '' ? '-' : `[${SD_ID}${params}]`;
   return `${pri}1 ${time} ${header(r.host, 255)} ${app} - ${r.type} ${sd} ${msg}`;
 }
 

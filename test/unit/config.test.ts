@@ -57,7 +57,8 @@ describe('loadConfig', () => {
       c.sinks.map((s) => [s.scheme, s.name]),
       [['stdout', 'stdout://']],
     );
-    assert.deepEqual(c.types, new Set(['log', 'event', 'inspect', 'stats']));
+    assert.deepEqual(c.types, new Set(['log', 'event', 'inspect', 'stats', 'file']));
+    assert.equal(c.files, undefined, 'no files unless SIDEKICK_FILES names some');
     assert.equal(c.hostname, undefined);
     assert.equal(c.logLevel, 'info');
     assert.equal(c.dockerConcurrency, 16);
@@ -67,7 +68,7 @@ describe('loadConfig', () => {
   it('treats an empty variable as unset', () => {
     const c = run([], { SIDEKICK_LOG_LEVEL: '', SIDEKICK_TYPES: '', DOCKER_HOST: '' });
     assert.equal(c.logLevel, 'info');
-    assert.equal(c.types.size, 4);
+    assert.equal(c.types.size, 5);
     assert.equal(c.dockerHost, 'unix:///var/run/docker.sock');
   });
 
@@ -85,6 +86,12 @@ describe('loadConfig', () => {
     assert.equal(c.hostname, 'node-7.example.com');
     assert.equal(c.logLevel, 'debug');
     assert.equal(c.dockerConcurrency, 4);
+  });
+
+  it('reads the file globs, exclusions and scan interval', () => {
+    const c = run(['--files', '/var/log/app/*.log, /data/**/*.json'], { SIDEKICK_FILES_EXCLUDE: '*.old', SIDEKICK_FILES_SCAN: '2s' });
+    assert.deepEqual(c.files, { include: ['/var/log/app/*.log', '/data/**/*.json'], exclude: ['*.old'], scanMs: 2000 });
+    assert.deepEqual(run([], { SIDEKICK_FILES: '/x/*.log' }).files?.exclude, ['*.gz', '*.[0-9]']);
   });
 
   it('lets a flag win over the variable', () => {
@@ -148,6 +155,10 @@ describe('loadConfig', () => {
       { name: 'SIDEKICK_SINKS with only commas', env: { SIDEKICK_SINKS: ',,' }, variable: 'SIDEKICK_SINKS' },
       { name: 'SIDEKICK_SINKS that is not a URI', env: { SIDEKICK_SINKS: 'stdout' }, variable: 'SIDEKICK_SINKS' },
       { name: 'one bad sink among good ones', env: { SIDEKICK_SINKS: 'stdout://,nope://x' }, variable: 'SIDEKICK_SINKS', value: 'nope' },
+      { name: 'SIDEKICK_FILES with a relative glob', env: { SIDEKICK_FILES: '/ok/*.log,logs/*.log' }, variable: 'SIDEKICK_FILES', value: 'logs/*.log' },
+      { name: 'SIDEKICK_FILES_SCAN too short', env: { SIDEKICK_FILES: '/a/*.log', SIDEKICK_FILES_SCAN: '1ms' }, variable: 'SIDEKICK_FILES_SCAN', value: '1ms' },
+      { name: 'SIDEKICK_FILES_SCAN not a duration', env: { SIDEKICK_FILES: '/a/*.log', SIDEKICK_FILES_SCAN: 'often' }, variable: 'SIDEKICK_FILES_SCAN', value: 'often' },
+      { name: 'SIDEKICK_FILES with SIDEKICK_TYPES lacking file', env: { SIDEKICK_FILES: '/a/*.log', SIDEKICK_TYPES: 'log' }, variable: 'SIDEKICK_TYPES', value: 'log' },
       { name: 'an unknown flag', argv: ['--nope'], variable: 'arguments', value: '--nope' },
       { name: 'a flag without its value', argv: ['--log-level'], variable: 'arguments', value: '--log-level' },
       { name: 'a positional argument', argv: ['extra'], variable: 'arguments', value: 'extra' },

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { SinkChannel } from '../../../src/pipeline/channel.js';
 import { Checkpoints } from '../../../src/pipeline/checkpoints.js';
-import { containerMeta, envelope, type Envelope } from '../../../src/pipeline/record.js';
+import { containerMeta, envelope, type Envelope, type TailedFile } from '../../../src/pipeline/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { gate, waitFor } from '../wait.js';
 
@@ -19,18 +19,22 @@ const b = containerMeta('b'.repeat(64), '/b', 'img', {});
 const T1 = '2026-01-01T00:00:01.000000000Z';
 const T2 = '2026-01-01T00:00:02.000000000Z';
 
+function fileLine(file: TailedFile, start: number, end: number): Envelope {
+  return envelope({ type: 'file', time: T1, host: 'h', path: file.path, message: `${start}`, file, start, end });
+}
+
 function line(meta: typeof a, time: string, seq: number): Envelope {
   return envelope({ type: 'log', time, host: 'h', container: meta, stream: 'stdout', seq, message: `${time}#${seq}` });
 }
 
-describe('SinkChannel.logsDone', () => {
+describe('SinkChannel.done', () => {
   it('is the last line pushed once everything is delivered', async () => {
     const sink = new MemorySink();
     const ch = new SinkChannel(sink, log, undefined);
     await ch.start();
     for (const e of [line(a, T1, 1), line(a, T1, 2), line(a, T2, 1), line(b, T1, 1)]) ch.push(e);
     await waitFor('the sink', () => sink.received.length === 4);
-    assert.deepEqual(Object.fromEntries(ch.logsDone()), { [a.id]: { time: T2, count: 1 }, [b.id]: { time: T1, count: 1 } });
+    assert.deepEqual(Object.fromEntries(ch.done().logs), { [a.id]: { time: T2, count: 1 }, [b.id]: { time: T1, count: 1 } });
     await ch.close(Date.now() + 100);
   });
 
@@ -44,11 +48,11 @@ describe('SinkChannel.logsDone', () => {
     ch.push(line(a, T1, 2));
     await new Promise((r) => setTimeout(r, 10));
     ch.push(line(a, T2, 1));
-    assert.deepEqual(ch.logsDone().get(a.id), { time: T1, count: 0 }, 'nothing of a is done yet');
+    assert.deepEqual(ch.done().logs.get(a.id), { time: T1, count: 0 }, 'nothing of a is done yet');
     hold.open();
     sink.delay = undefined;
     await waitFor('the sink', () => sink.received.length === 3);
-    assert.deepEqual(ch.logsDone().get(a.id), { time: T2, count: 1 });
+    assert.deepEqual(ch.done().logs.get(a.id), { time: T2, count: 1 });
     await ch.close(Date.now() + 100);
   });
 
@@ -59,11 +63,11 @@ describe('SinkChannel.logsDone', () => {
     await ch.start();
     for (let i = 1; i <= 5; i++) ch.push(line(a, T1, i));
     // Lines 1-3 were dropped or are failing in flight; the oldest not done is in flight or waiting.
-    const done = ch.logsDone().get(a.id)!;
+    const done = ch.done().logs.get(a.id)!;
     assert.equal(done.time, T1);
     assert.ok(done.count < 5);
     sink.fail = undefined;
-    await waitFor('the sink', () => ch.logsDone().get(a.id)?.count === 5);
+    await waitFor('the sink', () => ch.done().logs.get(a.id)?.count === 5);
     await ch.close(Date.now() + 100);
   });
 });
@@ -185,6 +189,44 @@ describe('Checkpoints', () => {
       cp.load();
       assert.deepEqual(cp.get(a.id), { time: T2, count: 3 }, 'the later position wins, whatever the order');
       assert.deepEqual(cp.get(b.id), { time: T2, count: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps where each tailed file was done with, through a rotation, across a kill', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
+    try {
+      const old: TailedFile = { path: '/logs/app.log', dev: 1, ino: 10, fingerprint: 'f'.repeat(64), generation: 1 };
+      const rotated: TailedFile = { ...old, ino: 11, fingerprint: 'e'.repeat(64), generation: 2 };
+      const sink = new MemorySink();
+      const hold = gate();
+      const ch = new SinkChannel(sink, log, undefined);
+      await ch.start();
+      const cp = new Checkpoints(dir, [ch], log);
+      cp.load();
+      cp.start();
+      ch.push(fileLine(old, 0, 5));
+      await waitFor('the sink', () => sink.received.length === 1);
+      sink.delay = hold.promise;
+      ch.push(fileLine(old, 5, 9));
+      ch.push(fileLine(rotated, 0, 4));
+      await new Promise((r) => setTimeout(r, 10));
+      const afterKill = new Checkpoints(dir, [], log);
+      afterKill.load();
+      assert.deepEqual(afterKill.file('/logs/app.log'), { ...old, generation: -1, offset: 5 }, 'the old file, after its first line');
+      hold.open();
+      sink.delay = undefined;
+      await waitFor('the sink', () => sink.received.length === 3);
+      const later = new Checkpoints(dir, [], log);
+      later.load();
+      assert.deepEqual(later.file('/logs/app.log'), { ...rotated, generation: -1, offset: 4 }, 'the new file, after its first line');
+      cp.forgetFile('/logs/app.log');
+      cp.stop();
+      const gone = new Checkpoints(dir, [], log);
+      gone.load();
+      assert.equal(gone.file('/logs/app.log'), undefined);
+      await ch.close(Date.now() + 100);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -11,6 +11,7 @@ import {
   serialize,
   timeToSince,
   type EventRecord,
+  type FileRecord,
   type InspectRecord,
   type LogRecord,
 } from '../../../src/pipeline/record.js';
@@ -69,6 +70,23 @@ describe('serialize', () => {
     assert.equal(cut['truncated'], true);
     assert.deepEqual(Object.keys(cut), ['type', 'time', 'host', 'id', 'container', 'stream', 'message', 'truncated']);
     assert.equal('truncated' in parsed(serialize(base)), false);
+  });
+
+  it('writes a file line with its path and an id from its file and offset, without its internal fields', () => {
+    const file = { path: '/logs/app.log', dev: 2049, ino: 77, fingerprint: 'ab'.repeat(32), generation: 3 };
+    const record: FileRecord = { type: 'file', time: TIME, host: 'h', container: meta, path: file.path, message: 'GET / 200', file, start: 120, end: 130 };
+    const back = parsed(serialize(record));
+    assert.deepEqual(back, {
+      type: 'file',
+      time: TIME,
+      host: 'h',
+      id: `${'ab'.repeat(8)}-120`,
+      container: expectedContainer,
+      path: '/logs/app.log',
+      message: 'GET / 200',
+    });
+    const hostOnly = parsed(serialize({ ...record, container: undefined, truncated: true }));
+    assert.deepEqual(Object.keys(hostOnly), ['type', 'time', 'host', 'id', 'path', 'message', 'truncated']);
   });
 
   it('writes an event record, with and without a container', () => {

@@ -1,0 +1,34 @@
+// How sinks lay out records: syslog structured data, the Elasticsearch bulk _id.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { containerMeta, envelope, logId, type FileRecord, type LogRecord } from '../../../src/pipeline/record.js';
+import { formatBody } from '../../../src/sinks/http.js';
+import { formatSyslog } from '../../../src/sinks/syslog.js';
+
+const TIME = '2026-01-02T03:04:05.123456789Z';
+const meta = containerMeta('a'.repeat(64), '/app', 'img', {});
+const file = { path: '/logs/a "b".log', dev: 1, ino: 2, fingerprint: 'cd'.repeat(32), generation: 1 };
+const fileLine: FileRecord = { type: 'file', time: TIME, host: 'h', path: file.path, message: 'hello', file, start: 0, end: 6 };
+const logLine: LogRecord = { type: 'log', time: TIME, host: 'h', container: meta, stream: 'stderr', seq: 1, message: 'oops' };
+
+describe('formatSyslog', () => {
+  it('gives a file line its path in the structured data, with or without a container', () => {
+    assert.equal(
+      formatSyslog(envelope(fileLine), 'rfc5424', 1),
+      '<14>1 2026-01-02T03:04:05.123456Z h sidekick - file [sidekick@32473 path="/logs/a \\"b\\".log"] hello',
+    );
+    assert.match(formatSyslog(envelope({ ...fileLine, container: meta }), 'rfc5424', 1), / app - file \[sidekick@32473 id="a{64}" name="app" image="img" path="[^"]*\\"b\\"\.log"\] hello$/);
+    assert.match(formatSyslog(envelope(logLine), 'rfc5424', 1), /^<11>1 .* stream="stderr"\] oops$/);
+  });
+});
+
+describe('formatBody elasticsearch', () => {
+  it('names each line by its id, so a line sent twice is stored once', () => {
+    const event = envelope({ type: 'event', time: TIME, host: 'h', object: 'network', action: 'create', actor: { id: 'n', attributes: {} }, scope: 'local' });
+    const lines = formatBody([envelope(logLine), envelope(fileLine), event], { format: 'elasticsearch', index: 'logs', sourcetype: 's' }).text.split('\n');
+    assert.equal(lines[0], `{"create":{"_index":"logs","_id":"${logId(logLine)}"}}`);
+    assert.equal(lines[2], `{"create":{"_index":"logs","_id":"${'cd'.repeat(8)}-0"}}`);
+    assert.equal(lines[4], '{"create":{"_index":"logs"}}', 'records without an id get one from Elasticsearch');
+  });
+});

@@ -1,0 +1,70 @@
+// FileSource: globs, exclusions, files that appear later, owners and positions.
+
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { VolumeOwners } from '../../../src/docker/mounts.js';
+import type { FilePosition } from '../../../src/pipeline/channel.js';
+import { Flow } from '../../../src/pipeline/flow.js';
+import { containerMeta, type FileRecord } from '../../../src/pipeline/record.js';
+import { FileSource, globBase } from '../../../src/sources/files.js';
+import { waitFor } from '../wait.js';
+
+const log = pino({ level: 'silent' });
+
+describe('globBase', () => {
+  it('is the folder before the first wildcard', () => {
+    assert.equal(globBase('/var/log/app/*.log'), '/var/log/app');
+    assert.equal(globBase('/var/log/**/x.log'), '/var/log');
+    assert.equal(globBase('/data/app.log'), '/data');
+    assert.equal(globBase('/*.log'), '/');
+  });
+});
+
+describe('FileSource', () => {
+  it('tails matching files, skips excluded ones, picks up files created later, tags the owner, forgets deleted files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-files-'));
+    mkdirSync(join(dir, 'app'));
+    writeFileSync(join(dir, 'app', 'a.log'), 'a1\n');
+    writeFileSync(join(dir, 'app', 'a.log.1'), 'rotated\n');
+    writeFileSync(join(dir, 'app', 'old.log.gz'), 'zipped\n');
+    const records: FileRecord[] = [];
+    const forgotten: string[] = [];
+    const owners = new VolumeOwners();
+    owners.set(containerMeta('a'.repeat(64), '/app', 'img', {}), [{ Source: join(dir, 'app'), Destination: '/logs' }]);
+    const saved = new Map<string, FilePosition>();
+    const source = new FileSource(
+      { include: [join(dir, '**', '*.log*')], exclude: ['*.gz', '*.[0-9]'], scanMs: 60_000 },
+      {
+        host: 'h',
+        log,
+        emit: (r) => records.push(r),
+        flow: new Flow(),
+        maxLine: 1024,
+        owners,
+        positions: { file: (p) => saved.get(p), forgetFile: (p) => forgotten.push(p) },
+      },
+    );
+    try {
+      await source.start();
+      await waitFor('a.log', () => records.length === 1);
+      writeFileSync(join(dir, 'app', 'b.log'), 'b1\n');
+      await waitFor('b.log, created later (inotify)', () => records.some((r) => r.message === 'b1'));
+      appendFileSync(join(dir, 'app', 'a.log'), 'a2\n');
+      await waitFor('a2', () => records.some((r) => r.message === 'a2'));
+      assert.deepEqual(records.map((r) => r.message).sort(), ['a1', 'a2', 'b1']);
+      assert.ok(records.every((r) => r.container?.name === 'app' && r.type === 'file' && r.host === 'h'));
+      assert.equal(records[0]!.path, join(dir, 'app', 'a.log'));
+      assert.equal(source.count, 2);
+      unlinkSync(join(dir, 'app', 'b.log'));
+      await waitFor('the deleted file given up', () => forgotten.length === 1, 10_000);
+      assert.deepEqual(forgotten, [join(dir, 'app', 'b.log')]);
+    } finally {
+      await source.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
