@@ -52,7 +52,6 @@ async function run(config: Config, log: Logger): Promise<void> {
   let stopping = false;
   let readiness: Readiness = { ready: false, reason: 'waiting for the Docker daemon' };
   let attachedOnce = false;
-  const owners = new VolumeOwners();
   let files: FileSource | undefined;
   observePipeline(registry, {
     router,
@@ -136,6 +135,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     }
   }
   const selfId = selfIdOfThisProcess(process.env['HOSTNAME']);
+  const owners = new VolumeOwners(selfId, () => api.listAll());
   collector = new Collector(
     api,
     router.emit,

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import Docker from 'dockerode';
 import PQueue from 'p-queue';
+import type { MountInfo } from './mounts.js';
 
 /** A call that returns a whole answer must not wait on a hung daemon forever. */
 const CALL_TIMEOUT_MS = 30_000;
@@ -14,6 +15,9 @@ export interface ContainerSummary {
   readonly Id: string;
   readonly Names: readonly string[];
   readonly State: string;
+  readonly Image: string;
+  readonly Labels: Readonly<Record<string, string>> | null;
+  readonly Mounts: readonly MountInfo[] | null;
 }
 
 export interface EngineInfo {
@@ -55,6 +59,11 @@ export class DockerApi {
 
   listRunning(): Promise<ContainerSummary[]> {
     return this.call(() => this.docker.listContainers({ abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }));
+  }
+
+  /** Every container, stopped ones too. */
+  listAll(): Promise<ContainerSummary[]> {
+    return this.call(() => this.docker.listContainers({ all: true, abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }));
   }
 
   inspect(id: string): Promise<Docker.ContainerInspectInfo> {

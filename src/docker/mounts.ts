@@ -5,7 +5,11 @@
 // volume or host folder as one of app's mounts.
 
 import { sep } from 'node:path';
-import type { ContainerMeta } from '../pipeline/record.js';
+import { containerMeta, type ContainerMeta } from '../pipeline/record.js';
+import type { ContainerSummary } from './client.js';
+
+/** A file of no known container asks Docker again, at most this often. */
+const LOOKUP_EVERY_MS = 1000;
 
 /** The fields of a Docker mount that place it (from inspect's `Mounts`). */
 export interface MountInfo {
@@ -36,8 +40,17 @@ function contains(dir: string, path: string): boolean {
 export class VolumeOwners {
   private readonly containers = new Map<string, { readonly meta: ContainerMeta; readonly mounts: Mount[] }>();
   private own: Mount[] = [];
+  private lookedUpAt = -Infinity;
+  private lookup: Promise<void> | undefined;
   /** Changes whenever an answer may change: callers cache by it. */
   version = 0;
+
+  constructor(
+    /** sidekick's own container id (or its prefix): never an owner, though it mounts the same volumes. */
+    private readonly selfId: string | undefined = undefined,
+    /** Every container with its mounts, asked when a file's owner is not known yet. */
+    private readonly listAll: (() => Promise<readonly ContainerSummary[]>) | undefined = undefined,
+  ) {}
 
   /** sidekick's own container's mounts, when it runs in one. */
   setOwn(list: readonly MountInfo[] | null | undefined): void {
@@ -46,6 +59,7 @@ export class VolumeOwners {
   }
 
   set(meta: ContainerMeta, list: readonly MountInfo[] | null | undefined): void {
+    if (this.selfId !== undefined && meta.id.startsWith(this.selfId)) return;
     const mounts = mountsOf(list);
     if (mounts.length === 0 && !this.containers.has(meta.id)) return;
     this.containers.set(meta.id, { meta, mounts });
@@ -54,6 +68,32 @@ export class VolumeOwners {
 
   delete(id: string): void {
     if (this.containers.delete(id)) this.version++;
+  }
+
+  /**
+   * The owner of `path`, asking Docker for every container's mounts if none
+   * is known yet: a file can appear before its container's start event is
+   * handled. Never fails; undefined: the file belongs to no container.
+   */
+  async resolve(path: string): Promise<ContainerMeta | undefined> {
+    const known = this.ownerOf(path);
+    if (known !== undefined || this.listAll === undefined) return known;
+    const list = this.listAll;
+    this.lookup ??= (async () => {
+      if (Date.now() - this.lookedUpAt < LOOKUP_EVERY_MS) return;
+      this.lookedUpAt = Date.now();
+      try {
+        for (const c of await list()) {
+          if (!this.containers.has(c.Id)) this.set(containerMeta(c.Id, c.Names[0] ?? '', c.Image, c.Labels), c.Mounts);
+        }
+      } catch {
+        // Docker does not answer: the file carries the host only, until an inspect tells more.
+      }
+    })().finally(() => {
+      this.lookup = undefined;
+    });
+    await this.lookup;
+    return this.ownerOf(path);
   }
 
   /** The container whose volume (or bind-mounted folder) holds `path`; undefined: none known. */

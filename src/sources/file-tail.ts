@@ -74,6 +74,7 @@ export class FileTail {
   private grewAt = Date.now();
   private goneSince: number | undefined;
   private closed = false;
+  private chunk: Buffer | undefined;
   /** Why the file could not be read, until it can again (for the caller to report once). */
   error: string | undefined;
 
@@ -137,6 +138,7 @@ export class FileTail {
   /** Stops reading; a line not yet ended is read again by the next run. */
   async close(): Promise<void> {
     this.closed = true;
+    this.chunk = undefined;
     await this.closeHandle();
   }
 
@@ -239,8 +241,9 @@ export class FileTail {
     const fh = this.fh;
     if (fh === undefined) return false;
     let total = 0;
+    // One buffer per file for its whole life: an idle poll allocates nothing.
+    const buf = (this.chunk ??= Buffer.allocUnsafe(CHUNK));
     for (;;) {
-      const buf = Buffer.allocUnsafe(CHUNK);
       const { bytesRead } = await fh.read(buf, 0, CHUNK, this.offset);
       if (bytesRead === 0) return false;
       this.grewAt = Date.now();
@@ -263,9 +266,14 @@ export class FileTail {
     for (;;) {
       const nl = chunk.indexOf(NL, at);
       if (nl < 0) break;
-      this.add(chunk.subarray(at, nl));
       this.offset += nl + 1 - at;
-      this.flushLine(false);
+      if (this.partLength === 0 && !this.cut) {
+        // The whole line is in this chunk: decoded from it, not copied first.
+        this.emit(chunk.subarray(at, nl), false);
+      } else {
+        this.add(chunk.subarray(at, nl));
+        this.flushLine(false);
+      }
       at = nl + 1;
     }
     if (at < chunk.length) {
@@ -283,7 +291,7 @@ export class FileTail {
       this.cut = true;
     }
     if (piece.length === 0) return;
-    // A view into a 64 KiB read buffer would keep all of it alive: copy what waits.
+    // The read buffer is used again by the next read: copy what waits.
     this.parts.push(Buffer.from(piece));
     this.partLength += piece.length;
   }
@@ -291,8 +299,11 @@ export class FileTail {
   /** Sends the line read so far (ended by "\n", or by the end of its file when `final`). */
   private flushLine(final: boolean): void {
     if (final && this.partLength === 0 && !this.cut) return;
-    let bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partLength);
-    let truncated = this.cut;
+    this.emit(this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partLength), this.cut);
+  }
+
+  private emit(bytes: Buffer, cut: boolean): void {
+    let truncated = cut;
     if (bytes.length > this.options.maxLine) {
       bytes = bytes.subarray(0, this.options.maxLine);
       truncated = true;

@@ -146,7 +146,9 @@ export class FileSource {
       this.ctx.log.debug({ path, err: (err as Error).message }, 'cannot open file yet');
     }
     this.watchDir(dirname(path));
-    this.ctx.log.debug({ path }, 'tailing file');
+    t.owner = await this.ctx.owners.resolve(path);
+    t.ownerVersion = this.ctx.owners.version;
+    this.ctx.log.debug({ path, container: t.owner?.name }, 'tailing file');
     this.kick(t);
   }
 

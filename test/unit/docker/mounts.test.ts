@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { ContainerSummary } from '../../../src/docker/client.js';
 import { VolumeOwners } from '../../../src/docker/mounts.js';
 import { containerMeta } from '../../../src/pipeline/record.js';
 
@@ -37,5 +38,23 @@ describe('VolumeOwners', () => {
     assert.ok(owners.version > v0);
     owners.delete(app.id);
     assert.equal(owners.ownerOf('/var/lib/docker/volumes/applogs/_data/access.log'), undefined);
+  });
+
+  it('asks Docker for every container when a path has no known owner yet, and never names itself', async () => {
+    let asked = 0;
+    // sidekick itself is `reader` here: it mounts the volume where app does.
+    const owners = new VolumeOwners('b'.repeat(12), async (): Promise<ContainerSummary[]> => {
+      asked++;
+      return [
+        { Id: reader.id, Names: ['/reader'], State: 'running', Image: 'img', Labels: {}, Mounts: [appVolume] },
+        { Id: app.id, Names: ['/app'], State: 'exited', Image: 'img', Labels: { team: 'x' }, Mounts: [appVolume] },
+      ];
+    });
+    owners.setOwn([appVolume]);
+    const owner = await owners.resolve('/var/log/app/a.log');
+    assert.equal(owner?.name, 'app');
+    assert.deepEqual(owner?.labels, { team: 'x' });
+    assert.equal(await owners.resolve('/elsewhere/x.log'), undefined);
+    assert.equal(asked, 1, 'asked at most once a second');
   });
 });

@@ -5,6 +5,7 @@ import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, unlinkSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { FilePosition } from '../../../src/pipeline/channel.js';
 import { FileTail, type TailLine } from '../../../src/sources/file-tail.js';
 
@@ -63,6 +64,43 @@ describe('FileTail', () => {
     );
     assert.equal(new Set(lines.map((l) => l.file.fingerprint)).size, 1, 'one file, one identity');
     await tail.close();
+  });
+
+  it('joins a line that spans reads, and keeps its byte range', async () => {
+    const long = 'y'.repeat(150_000);
+    writeFileSync(path, `${long}\nnext\n`);
+    const { tail, lines, messages } = tailer({ maxLine: 1 << 20 });
+    await tail.open(undefined);
+    await drain(tail);
+    assert.deepEqual(messages(), [long, 'next']);
+    assert.deepEqual([lines[1]!.start, lines[1]!.end], [150_001, 150_006]);
+    await tail.close();
+  });
+
+  it('property: however the writes fall between reads, the lines are the lines written', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.string({ unit: 'grapheme', maxLength: 40 }).map((t) => t.replace(/[\r\n]/g, '')), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        async (written, cuts) => {
+          writeFileSync(path, '');
+          const { tail, messages } = tailer();
+          await tail.open(undefined);
+          const text = written.map((l) => `${l}\n`).join('');
+          const bytes = Buffer.from(text);
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          let from = 0;
+          for (const p of [...points, bytes.length]) {
+            appendFileSync(path, bytes.subarray(from, p));
+            from = p;
+            await drain(tail);
+          }
+          await tail.close();
+          assert.deepEqual(messages(), written);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('sends a last line without "\\n" once the file has been idle', async () => {
