@@ -138,12 +138,13 @@ export class Sidekick {
     await this.until(() => this.stderr.includes('sidekick is collecting'), timeoutMs, 'sidekick to start collecting');
   }
 
-  /** Waits until `pred` holds for the records (polling), or fails naming `what`. */
-  async until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  /** Waits until `pred` holds for the records (polling), or fails naming `what` (a function: says what it saw). */
+  async until(pred: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (!pred()) {
       if (Date.now() > end) {
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; sidekick stderr:\n${this.stderr.slice(-4000)}`);
+        const said = typeof what === 'string' ? what : what();
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${said}; sidekick stderr:\n${this.stderr.slice(-4000)}`);
       }
       await sleep(50);
     }

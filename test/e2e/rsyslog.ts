@@ -74,7 +74,8 @@ export class Rsyslog {
 module(load="imudp")
 module(load="imptcp")
 module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
-input(type="imudp" address="127.0.0.1" port="${this.udpPort}")
+# A burst of datagrams must not overflow the default 208 KiB socket buffer.
+input(type="imudp" address="127.0.0.1" port="${this.udpPort}" rcvbufSize="4m")
 input(type="imptcp" address="127.0.0.1" port="${this.tcpPort}")
 input(type="imtcp" address="127.0.0.1" port="${this.tlsPort}")
 template(name="fields" type="list") {

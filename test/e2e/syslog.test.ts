@@ -48,7 +48,7 @@ describe('syslog sinks with a real rsyslog', () => {
       await sk.until(
         () => Object.values(INPUTS).every((input) => logLines(input).length >= 202),
         20_000,
-        'all lines at every rsyslog input',
+        () => `all lines at every rsyslog input (have ${Object.entries(INPUTS).map(([t, input]) => `${t}: ${logLines(input).length}`).join(', ')} of 202)`,
       );
       await sleep(500);
       for (const [transport, input] of Object.entries(INPUTS)) {
