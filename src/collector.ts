@@ -117,6 +117,8 @@ export class Collector {
       return;
     }
     const id = event.actorId;
+    // sidekick's own health checks (the image's HEALTHCHECK execs) are not news.
+    if (this.isSelf(id) && (event.action.startsWith('exec_') || event.action.startsWith('health_status'))) return;
     if (this.options.types.has('event')) {
       this.emit(eventRecord(event, this.options.host, await this.metaForEvent(event)));
     }

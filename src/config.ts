@@ -158,8 +158,9 @@ export function helpText(): string {
     'variable beside it; a flag wins.',
     '',
     ...rows,
-    '  --help       this text',
-    '  --version    the version',
+    '  --help         this text',
+    '  --version      the version',
+    '  --healthcheck  exit 0 if the sidekick of these settings answers /healthz, else 1',
     '',
     'Sinks:',
     ...sinks,
@@ -171,12 +172,15 @@ export function helpText(): string {
 export type LoadResult =
   | { readonly kind: 'run'; readonly config: Config }
   | { readonly kind: 'help' }
-  | { readonly kind: 'version' };
+  | { readonly kind: 'version' }
+  /** --healthcheck: ask a running sidekick's /healthz (the image's HEALTHCHECK; no curl needed). */
+  | { readonly kind: 'healthcheck'; readonly config: Config };
 
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): LoadResult {
   const options: Record<string, { type: 'string' | 'boolean' }> = {
     help: { type: 'boolean' },
     version: { type: 'boolean' },
+    healthcheck: { type: 'boolean' },
   };
   for (const s of SETTINGS) options[flagOf(s.env)] = { type: 'string' };
   let parsed: ReturnType<typeof parseArgs>;
@@ -221,6 +225,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
   if (config.files !== undefined && !config.types.has('file')) {
     throw new ConfigError('SIDEKICK_TYPES', raw('SIDEKICK_TYPES')!, 'add "file": SIDEKICK_FILES is set, and its records would all be dropped');
   }
+  if (parsed.values['healthcheck'] === true) return { kind: 'healthcheck', config: Object.freeze(config) };
   return { kind: 'run', config: Object.freeze(config) };
 }
 

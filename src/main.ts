@@ -26,7 +26,11 @@ const SHUTDOWN_MS = 10_000;
 /** What shutdown leaves for the sinks to flush, of its 10 s. */
 const FLUSH_MS = 8_000;
 
+/** Set by the single-file bundle (scripts/bundle.mjs), which has no package.json beside it. */
+declare const SIDEKICK_VERSION: string | undefined;
+
 function version(): string {
+  if (typeof SIDEKICK_VERSION === 'string') return SIDEKICK_VERSION;
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
@@ -191,6 +195,25 @@ async function run(config: Config, log: Logger): Promise<void> {
   }
 }
 
+/** The image's HEALTHCHECK: GET /healthz of the sidekick running with the same settings. */
+async function healthcheck(config: Config): Promise<void> {
+  const addr = config.metricsAddr;
+  if (addr === undefined) {
+    process.stderr.write('sidekick: SIDEKICK_METRICS_ADDR is off: there is no /healthz to ask\n');
+    process.exit(1);
+  }
+  const host = addr.host === undefined || addr.host === '' || addr.host === '0.0.0.0' || addr.host === '::' ? '127.0.0.1' : addr.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}/healthz`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    process.stdout.write(`${url}: ${res.status}\n`);
+    process.exit(res.status === 200 ? 0 : 1);
+  } catch (err) {
+    process.stderr.write(`sidekick: ${url}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
 function main(): void {
   let result;
   try {
@@ -204,6 +227,10 @@ function main(): void {
   }
   if (result.kind === 'help') {
     process.stdout.write(helpText());
+    return;
+  }
+  if (result.kind === 'healthcheck') {
+    void healthcheck(result.config);
     return;
   }
   if (result.kind === 'version') {

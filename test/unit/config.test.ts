@@ -123,6 +123,12 @@ describe('loadConfig', () => {
     assert.equal(run([], env).logLevel, 'debug', 'without the flag, the variable');
   });
 
+  it('reads the settings for --healthcheck, to ask the same address', () => {
+    const r = loadConfig(['--healthcheck'], { SIDEKICK_METRICS_ADDR: '127.0.0.1:9999' });
+    assert.equal(r.kind, 'healthcheck');
+    assert.deepEqual(r.kind === 'healthcheck' ? r.config.metricsAddr : undefined, { host: '127.0.0.1', port: 9999 });
+  });
+
   it('answers --help and --version without reading the settings', () => {
     const bad = { SIDEKICK_LOG_LEVEL: 'loud' };
     assert.deepEqual(loadConfig(['--help'], bad), { kind: 'help' });

@@ -1,0 +1,44 @@
+# sidekick as a container. The build stage installs the dependencies and
+# bundles sidekick into one JavaScript file (scripts/bundle.mjs); the final
+# stage holds the Node runtime and that file, nothing else: no npm, no
+# shell, no sources, no tests, no node_modules.
+#
+# The base images are build arguments, so they can be pinned by digest
+# (node:22-bookworm-slim@sha256:...) or replaced by local ones (the image test
+# builds with bases imported from this machine's Node). The runtime base must
+# have `node` in /nodejs/bin, /usr/local/bin or /usr/bin.
+ARG BUILD_IMAGE=node:22-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs22-debian12:nonroot
+
+FROM ${BUILD_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY scripts/bundle.mjs scripts/
+COPY src src
+RUN node scripts/bundle.mjs /out/app/sidekick.cjs && mkdir -p /out/state
+
+FROM ${RUNTIME_IMAGE}
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="sidekick" \
+      org.opencontainers.image.description="Docker sidecar that ships container logs, events, inspect, stats and log files as one JSON stream to stdout, syslog, HTTP and Prometheus" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV PATH=/nodejs/bin:/usr/local/bin:/usr/bin:/bin \
+    NODE_ENV=production \
+    SIDEKICK_STATE_DIR=/var/lib/sidekick
+COPY --from=build /out/app /app
+# The state folder belongs to the user sidekick runs as; a named volume mounted
+# there starts with this ownership.
+COPY --from=build --chown=65532:65532 /out/state /var/lib/sidekick
+# Not root: the Docker socket is reached through its group (docker run
+# --group-add "$(stat -c %g /var/run/docker.sock)").
+USER 65532:65532
+EXPOSE 9324
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["node", "/app/sidekick.cjs", "--healthcheck"]
+ENTRYPOINT ["node", "/app/sidekick.cjs"]
