@@ -13,6 +13,7 @@ const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BASES = fileURLToPath(new URL('../../../test/e2e/image-bases.sh', import.meta.url));
 const IMAGE = 'sidekick-test/sidekick:dev';
+const COMPOSE = ['-p', 'sidekicktest', '-f', `${ROOT}docker-compose.yml`, '-f', `${ROOT}test/e2e/compose.override.yml`];
 
 /** The files of an image, as `docker export` lists them. */
 async function filesOf(image: string): Promise<string[]> {
@@ -138,5 +139,34 @@ describe('the container image', () => {
     assert.ok(stoppedIn < 10_000, `stopped in ${stoppedIn} ms`);
     const { stderr } = await exec('docker', ['logs', sk], { maxBuffer: 64 * 1024 * 1024 });
     assert.match(stderr, /"msg":"stopped"/);
+  });
+
+  it('starts from docker-compose.yml with `up -d`: the app’s stdout and file lines, /healthz, checkpoints in the state volume', async () => {
+    const env = { ...process.env, DOCKER_GID: (await exec('stat', ['-c', '%g', '/var/run/docker.sock'])).stdout.trim() };
+    const compose = (...args: string[]): Promise<{ stdout: string }> => exec('docker-compose', [...COMPOSE, ...args], { env, maxBuffer: 64 * 1024 * 1024 });
+    await compose('config', '-q');
+    try {
+      await compose('up', '-d');
+      const records = async (): Promise<Json[]> => recordsOf('sidekicktest_sidekick_1');
+      const fromApp = (all: Json[], type: string): Json[] => all.filter((r) => r.type === type && r.container?.name === 'sidekicktest_app_1');
+      await until(
+        'a stdout line and a file line of the app',
+        async () => {
+          const all = await records();
+          return fromApp(all, 'log').length > 0 && fromApp(all, 'file').length > 0;
+        },
+        30_000,
+      );
+      const all = await records();
+      assert.equal(fromApp(all, 'log')[0]!['message'], 'stdout line 1');
+      assert.equal(fromApp(all, 'file')[0]!['message'], 'file line 1');
+      assert.equal((await fetch('http://127.0.0.1:9324/healthz')).status, 200);
+      await until('checkpoints in the state volume', async () => {
+        const ls = await docker('run', '--rm', '-v', 'sidekicktest_sidekick-state:/state', 'sidekick-test/busybox:latest', 'ls', '/state');
+        return ls.split('\n').includes('checkpoints.json');
+      }, 10_000);
+    } finally {
+      await compose('down', '-v', '--timeout', '10');
+    }
   });
 });
