@@ -2,6 +2,7 @@
 // containers, for the end-to-end tests.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer, request as httpRequest, type Server as HttpServer } from 'node:http';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -212,6 +213,57 @@ export class SocketProxy {
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     await closed;
+    rmSync(this.path, { force: true });
+  }
+}
+
+/**
+ * A read-only Docker socket proxy, like the ones operators put in front of the
+ * socket: forwards GET requests to the endpoints it allows, refuses anything
+ * else with 403, and remembers every request as "METHOD /path" (ids as {id}).
+ */
+export class ReadOnlyProxy {
+  readonly requests: string[] = [];
+  readonly refused: string[] = [];
+  private server: HttpServer | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly allowed: readonly RegExp[],
+    private readonly target = '/var/run/docker.sock',
+  ) {}
+
+  async open(): Promise<void> {
+    rmSync(this.path, { force: true });
+    const server = createHttpServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://docker');
+      const shape = `${req.method} ${url.pathname.replace(/\/[0-9a-f]{64}(?=\/|$)/, '/{id}')}`;
+      this.requests.push(shape);
+      if (req.method !== 'GET' || !this.allowed.some((a) => a.test(url.pathname))) {
+        this.refused.push(shape);
+        res.writeHead(403, { 'content-type': 'application/json' }).end('{"message":"refused by the read-only proxy"}');
+        return;
+      }
+      const upstream = httpRequest({ socketPath: this.target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        // A stream (/events, /logs) may send no body for a while: its headers go now.
+        res.flushHeaders();
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      res.on('close', () => upstream.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => server.listen(this.path, resolve));
+    this.server = server;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server === undefined) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     rmSync(this.path, { force: true });
   }
 }
