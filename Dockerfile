@@ -14,9 +14,14 @@ FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json ./
 COPY scripts/bundle.mjs scripts/
 COPY src src
-RUN node scripts/bundle.mjs /out/app/sidekick.cjs && mkdir -p /out/state
+# Type-checked by tsc (tests and benchmarks are not in the build context), then
+# compiled and bundled by esbuild.
+RUN npx tsc -p tsconfig.json --noEmit \
+ && node scripts/bundle.mjs /out/app/sidekick.cjs \
+ && mkdir -p /out/state
 
 FROM ${RUNTIME_IMAGE}
 ARG VERSION=0.1.0
