@@ -11,7 +11,9 @@ import type { VolumeOwners } from './docker/mounts.js';
 import type { Backlog } from './config.js';
 import type { LogPosition } from './pipeline/channel.js';
 import type { Flow } from './pipeline/flow.js';
+import type { ContainerPolicy } from './pipeline/policy.js';
 import type { ContainerMeta, RecordType, SidekickRecord } from './pipeline/record.js';
+import type { EnvRedaction } from './pipeline/redact.js';
 import { eventRecord, metaFromEvent } from './sources/events.js';
 import { inspectRecord, metaFromInspect } from './sources/inspect.js';
 import { followLogs, type LogCursor, type LogsTarget } from './sources/logs.js';
@@ -20,7 +22,13 @@ import { StatsLoop } from './sources/stats.js';
 
 export interface CollectorOptions {
   readonly host: string;
+  /** The types of records of no container (daemon, image, network events). */
   readonly types: ReadonlySet<RecordType>;
+  /** Per container: collected or not, which types, its tag and fields. */
+  readonly policy: ContainerPolicy;
+  readonly redactEnv: EnvRedaction;
+  /** Masked in log lines. */
+  readonly redactPatterns: RegExp | undefined;
   /** sidekick's own container id (full or 12-character prefix), never collected. */
   readonly selfId: string | undefined;
   readonly flow: Flow;
@@ -44,6 +52,8 @@ export const MULTILINE_LABEL = 'sidekick.multiline.pattern';
 /** What sidekick keeps about one container until it is destroyed. */
 interface Watch {
   meta: ContainerMeta | undefined;
+  /** What is collected of it, from the policy, once it is inspected. */
+  types: ReadonlySet<RecordType> | undefined;
   /** The log position, kept across the container's restarts. */
   cursor: LogCursor | undefined;
   /** Collecting now (inspect, then logs until the container stops). */
@@ -119,9 +129,9 @@ export class Collector {
     const id = event.actorId;
     // sidekick's own health checks (the image's HEALTHCHECK execs) are not news.
     if (this.isSelf(id) && (event.action.startsWith('exec_') || event.action.startsWith('health_status'))) return;
-    if (this.options.types.has('event')) {
-      this.emit(eventRecord(event, this.options.host, await this.metaForEvent(event)));
-    }
+    const meta = await this.metaForEvent(event);
+    const types = this.watches.get(id)?.types ?? this.options.policy.typesOf(meta);
+    if (types.has('event')) this.emit(eventRecord(event, this.options.host, meta));
     if (event.action === 'start') this.collect(id, false);
     else if (event.action === 'die') this.watches.get(id)?.died?.();
     else if (event.action === 'destroy') this.forget(id);
@@ -160,6 +170,7 @@ export class Collector {
       const saved = this.options.checkpoints.get(id);
       w = {
         meta: undefined,
+        types: undefined,
         cursor: saved === undefined ? undefined : { time: saved.time, count: saved.count },
         active: undefined,
         again: false,
@@ -180,12 +191,18 @@ export class Collector {
     if (event.action !== 'destroy' && !this.isSelf(id)) {
       const info = await this.inspect(id);
       if (info !== undefined) {
-        const meta = metaFromInspect(info);
-        this.watch(id).meta = meta;
-        return meta;
+        const w = this.watch(id);
+        w.meta = this.metaOf(info);
+        w.types = this.options.policy.typesOf(w.meta);
+        return w.meta;
       }
     }
-    return metaFromEvent(event);
+    return this.options.policy.meta(metaFromEvent(event), {});
+  }
+
+  /** The container's metadata with its tag and fields. */
+  private metaOf(info: ContainerInspectInfo): ContainerMeta {
+    return this.options.policy.meta(metaFromInspect(info), { imageId: info.Image, env: info.Config?.Env ?? [] });
   }
 
   private async inspect(id: string): Promise<ContainerInspectInfo | undefined> {
@@ -251,14 +268,20 @@ export class Collector {
       w.again = false;
       const info = await this.inspect(id);
       if (info === undefined) return;
-      const meta = metaFromInspect(info);
+      const meta = this.metaOf(info);
+      const types = this.options.policy.typesOf(meta);
       w.meta = meta;
+      w.types = types;
       this.options.owners.set(meta, info.Mounts);
+      if (types.size === 0) {
+        this.log.debug({ container: meta.name, id }, 'not collected (excluded)');
+        return;
+      }
       this.log.debug({ container: meta.name, id }, 'collecting container');
-      if (this.options.types.has('inspect')) this.emit(inspectRecord(info, this.options.host, meta));
+      if (types.has('inspect')) this.emit(inspectRecord(info, this.options.host, meta, this.options.redactEnv));
       const running = info.State?.Running === true;
       const stats =
-        running && this.options.types.has('stats') && this.options.statsIntervalMs > 0
+        running && types.has('stats') && this.options.statsIntervalMs > 0
           ? new StatsLoop(meta, {
               api: this.api,
               host: this.options.host,
@@ -269,7 +292,7 @@ export class Collector {
           : undefined;
       stats?.start();
       try {
-        if (this.options.types.has('log')) {
+        if (types.has('log')) {
           const target: LogsTarget = {
             meta,
             tty: info.Config?.Tty === true,
@@ -277,6 +300,7 @@ export class Collector {
             since: start.since,
             cursor: w.cursor,
             multiline: this.multilineOf(meta),
+            parseJson: this.options.policy.parsesJson(meta),
           };
           w.following = target;
           await followLogs(target, {
@@ -288,6 +312,7 @@ export class Collector {
             flow: this.options.flow,
             maxLine: this.options.maxLine,
             multilineFlushMs: this.options.multilineFlushMs,
+            redact: this.options.redactPatterns,
           });
           w.cursor = target.cursor;
           w.following = undefined;

@@ -8,7 +8,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DockerOptions } from 'dockerode';
+import { compileTag, parseFieldSources, parseStaticFields, type DecorOptions } from './pipeline/decorate.js';
 import { RECORD_TYPES, type RecordType } from './pipeline/record.js';
+import { parseEnvRedaction, parseRedactPatterns, REDACT_PRESETS, type EnvRedaction } from './pipeline/redact.js';
+import { parseMatchers, Selection } from './pipeline/select.js';
 import { BUFFER_USAGE, parseSinkUri, SINKS } from './sinks/registry.js';
 import { SinkUriError, type ConfiguredSink } from './sinks/sink.js';
 import { startPattern } from './sources/multiline.js';
@@ -45,6 +48,22 @@ export interface Config {
   readonly multilineFlushMs: number;
   /** Log files to tail; undefined: none (SIDEKICK_FILES unset). */
   readonly files: FilesConfig | undefined;
+  /** Which containers are collected (SIDEKICK_INCLUDE, SIDEKICK_EXCLUDE). */
+  readonly containers: Selection;
+  /** Tag and fields added to each container's records. */
+  readonly decor: DecorOptions;
+  /** SIDEKICK_STATIC_FIELDS, for records of no container. */
+  readonly staticFields: Readonly<Record<string, string>> | undefined;
+  /** Which env var values inspect records hide. */
+  readonly redactEnv: EnvRedaction;
+  /** Masked in log and file lines; undefined: nothing. */
+  readonly redactPatterns: RegExp | undefined;
+  /** Messages that are JSON objects also go as `json` (per container: label sidekick.parse=json). */
+  readonly parseJson: boolean;
+  /** GET /tap on the metrics server (needs metricsToken). */
+  readonly tap: boolean;
+  /** Bearer token for /metrics, /status and /tap; /healthz and /readyz stay open. */
+  readonly metricsToken: string | undefined;
 }
 
 export interface FilesConfig {
@@ -135,6 +154,28 @@ const SETTINGS = [
     help: 'globs of files not to tail (a glob without / matches the file name); the default skips rotated files',
   },
   { env: 'SIDEKICK_FILES_SCAN', default: '5s', help: 'how often the file globs are matched again (inotify also tells of new files)' },
+  {
+    env: 'SIDEKICK_INCLUDE',
+    default: '',
+    help: 'collect only containers matching one of: name:<glob|/regex/>, image:, label:key[=value], compose.project:, compose.service: (comma-separated)',
+  },
+  { env: 'SIDEKICK_EXCLUDE', default: '', help: 'never collect containers matching one of these matchers (wins over include)' },
+  {
+    env: 'SIDEKICK_TAG',
+    default: '{{.Name}}',
+    help: 'tag of each container\'s records (and syslog APP-NAME): {{.ID}} {{.FullID}} {{.Name}} {{.ImageName}} {{.ImageID}} {{.ImageFullID}} {{.DaemonName}} {{.Label "key"}}',
+  },
+  { env: 'SIDEKICK_FIELDS', default: '', help: 'container env vars and labels copied into `fields`: env:NAME,label:key' },
+  { env: 'SIDEKICK_STATIC_FIELDS', default: '', help: 'fields on every record: key=value,key=value' },
+  { env: 'SIDEKICK_REDACT_ENV', default: 'all', help: 'env values hidden in inspect records: all, none, or name globs (*PASSWORD*,*TOKEN*)' },
+  {
+    env: 'SIDEKICK_REDACT_PATTERNS',
+    default: '',
+    help: `masked in log and file lines: comma-separated regexes or presets (${Object.keys(REDACT_PRESETS).join(', ')})`,
+  },
+  { env: 'SIDEKICK_PARSE_JSON', default: 'false', help: 'true: a message that is a JSON object is also sent parsed, as `json` (per container: label sidekick.parse=json)' },
+  { env: 'SIDEKICK_TAP', default: 'off', help: 'on: GET /tap?types=&include=&exclude= streams matching records live (needs SIDEKICK_METRICS_TOKEN)' },
+  { env: 'SIDEKICK_METRICS_TOKEN', default: undefined, help: 'bearer token required by /metrics, /status and /tap (/healthz, /readyz stay open)' },
 ] as const satisfies readonly Setting[];
 
 type SettingName = (typeof SETTINGS)[number]['env'];
@@ -201,6 +242,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
   };
 
   const dockerHost = raw('DOCKER_HOST')!;
+  const staticText = raw('SIDEKICK_STATIC_FIELDS') ?? '';
+  const staticFields = staticText.trim() === '' ? undefined : guarded('SIDEKICK_STATIC_FIELDS', staticText, parseStaticFields);
   const config: Config = {
     docker: parseDockerHost(dockerHost, raw('DOCKER_TLS_VERIFY') ?? '', raw('DOCKER_CERT_PATH')!),
     dockerHost,
@@ -221,7 +264,25 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
     multiline: parseMultiline(raw('SIDEKICK_MULTILINE')),
     multilineFlushMs: parseInterval('SIDEKICK_MULTILINE_FLUSH', raw('SIDEKICK_MULTILINE_FLUSH')!),
     files: parseFiles(raw('SIDEKICK_FILES'), raw('SIDEKICK_FILES_EXCLUDE') ?? '', raw('SIDEKICK_FILES_SCAN')!),
+    containers: new Selection(matchers('SIDEKICK_INCLUDE', raw('SIDEKICK_INCLUDE')), matchers('SIDEKICK_EXCLUDE', raw('SIDEKICK_EXCLUDE'))),
+    decor: {
+      tag: guarded('SIDEKICK_TAG', raw('SIDEKICK_TAG')!, compileTag),
+      fields: guarded('SIDEKICK_FIELDS', raw('SIDEKICK_FIELDS') ?? '', parseFieldSources),
+      staticFields: staticFields ?? {},
+    },
+    staticFields,
+    redactEnv: guarded('SIDEKICK_REDACT_ENV', raw('SIDEKICK_REDACT_ENV')!, parseEnvRedaction),
+    redactPatterns: guarded('SIDEKICK_REDACT_PATTERNS', raw('SIDEKICK_REDACT_PATTERNS') ?? '', parseRedactPatterns),
+    parseJson: parseEnum('SIDEKICK_PARSE_JSON', raw('SIDEKICK_PARSE_JSON')!, ['true', 'false'] as const) === 'true',
+    tap: parseEnum('SIDEKICK_TAP', raw('SIDEKICK_TAP')!, ['on', 'off'] as const) === 'on',
+    metricsToken: raw('SIDEKICK_METRICS_TOKEN'),
   };
+  if (config.tap && config.metricsToken === undefined) {
+    throw new ConfigError('SIDEKICK_TAP', 'on', 'set SIDEKICK_METRICS_TOKEN too: /tap carries log contents and needs a bearer token');
+  }
+  if (config.tap && config.metricsAddr === undefined) {
+    throw new ConfigError('SIDEKICK_TAP', 'on', 'turn SIDEKICK_METRICS_ADDR on: /tap is served there');
+  }
   if (config.files !== undefined && !config.types.has('file')) {
     throw new ConfigError('SIDEKICK_TYPES', raw('SIDEKICK_TYPES')!, 'add "file": SIDEKICK_FILES is set, and its records would all be dropped');
   }
@@ -336,6 +397,19 @@ function parseMultiline(value: string | undefined): RegExp | undefined {
   } catch (err) {
     throw new ConfigError('SIDEKICK_MULTILINE', value, `${(err as Error).message}; allowed: java, python, node, or a regex`);
   }
+}
+
+/** Runs a parser of a setting, turning what it throws into a ConfigError naming the setting. */
+function guarded<T>(variable: string, value: string, parse: (text: string) => T): T {
+  try {
+    return parse(value);
+  } catch (err) {
+    throw new ConfigError(variable, value, (err as Error).message);
+  }
+}
+
+function matchers(variable: string, value: string | undefined): ReturnType<typeof parseMatchers> {
+  return guarded(variable, value ?? '', parseMatchers);
 }
 
 function globList(value: string): string[] {

@@ -19,6 +19,8 @@ import { createRegistry, faultCounters, observePipeline } from './observe/metric
 import { startServer, type Readiness } from './observe/server.js';
 import { DEFAULT_BUFFER, SinkChannel } from './pipeline/channel.js';
 import { Checkpoints } from './pipeline/checkpoints.js';
+import { ContainerPolicy } from './pipeline/policy.js';
+import { Selection } from './pipeline/select.js';
 import { Flow } from './pipeline/flow.js';
 import { Router } from './pipeline/router.js';
 
@@ -41,14 +43,14 @@ async function run(config: Config, log: Logger): Promise<void> {
   const faults = faultCounters(registry);
   const api = new DockerApi(config.docker, config.dockerConcurrency, faults.dockerApiError);
   const flow = new Flow();
-  const channels = config.sinks.map((spec) => new SinkChannel(spec.create({ log }), log, flow, spec.buffer));
+  const channels = config.sinks.map((spec) => new SinkChannel(spec.create({ log }), log, flow, spec.buffer, spec.route));
   if (config.metricsAddr !== undefined && config.types.has('stats') && config.statsIntervalMs > 0) {
     // Prometheus reads container stats like a sink: stats records, and the events that end a container.
     const staleMs = 3 * config.statsIntervalMs + 5_000;
     const metrics = new ContainerMetrics(registry, config.metricsLabels, staleMs);
-    channels.push(new SinkChannel(metrics, log, undefined, DEFAULT_BUFFER, new Set(['stats', 'event'])));
+    channels.push(new SinkChannel(metrics, log, undefined, DEFAULT_BUFFER, { types: new Set(['stats', 'event']), containers: new Selection() }));
   }
-  const router = new Router(channels);
+  const router = new Router(channels, config.staticFields);
   const checkpoints = new Checkpoints(config.stateDir, channels, log);
   checkpoints.load();
   let collector: Collector | undefined;
@@ -139,7 +141,15 @@ async function run(config: Config, log: Logger): Promise<void> {
     }
   }
   const selfId = selfIdOfThisProcess(process.env['HOSTNAME']);
-  const owners = new VolumeOwners(selfId, () => api.listAll());
+  const policy = new ContainerPolicy({
+    types: config.types,
+    containers: config.containers,
+    decor: config.decor,
+    parseJson: config.parseJson,
+    badLabel: (meta, label, value) =>
+      log.warn({ container: meta.name, label, value }, `bad ${label} label (a list of record types, or true); ignored`),
+  });
+  const owners = new VolumeOwners(selfId, () => api.listAll(), (meta, facts) => policy.meta(meta, facts));
   collector = new Collector(
     api,
     router.emit,
@@ -155,6 +165,9 @@ async function run(config: Config, log: Logger): Promise<void> {
       multiline: config.multiline,
       multilineFlushMs: config.multilineFlushMs,
       owners,
+      policy,
+      redactEnv: config.redactEnv,
+      redactPatterns: config.redactPatterns,
     },
     log,
   );
@@ -183,6 +196,8 @@ async function run(config: Config, log: Logger): Promise<void> {
       maxLine: config.maxLine,
       owners,
       positions: checkpoints,
+      policy,
+      redact: config.redactPatterns,
     });
     await files.start();
   }

@@ -16,6 +16,7 @@ export interface ContainerSummary {
   readonly Names: readonly string[];
   readonly State: string;
   readonly Image: string;
+  readonly ImageID?: string;
   readonly Labels: Readonly<Record<string, string>> | null;
   readonly Mounts: readonly MountInfo[] | null;
 }

@@ -50,6 +50,8 @@ export class VolumeOwners {
     private readonly selfId: string | undefined = undefined,
     /** Every container with its mounts, asked when a file's owner is not known yet. */
     private readonly listAll: (() => Promise<readonly ContainerSummary[]>) | undefined = undefined,
+    /** Adds the tag and fields to what the list says of a container. */
+    private readonly decorate: (meta: ContainerMeta, facts: { imageId?: string }) => ContainerMeta = (meta) => meta,
   ) {}
 
   /** sidekick's own container's mounts, when it runs in one. */
@@ -84,7 +86,10 @@ export class VolumeOwners {
       this.lookedUpAt = Date.now();
       try {
         for (const c of await list()) {
-          if (!this.containers.has(c.Id)) this.set(containerMeta(c.Id, c.Names[0] ?? '', c.Image, c.Labels), c.Mounts);
+          if (!this.containers.has(c.Id)) {
+            const base = containerMeta(c.Id, c.Names[0] ?? '', c.Image, c.Labels);
+            this.set(this.decorate(base, c.ImageID === undefined ? {} : { imageId: c.ImageID }), c.Mounts);
+          }
         }
       } catch {
         // Docker does not answer: the file carries the host only, until an inspect tells more.

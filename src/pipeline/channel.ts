@@ -7,7 +7,7 @@
 
 import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.js';
-import { SinkError, type Batching, type Sink } from '../sinks/sink.js';
+import { SinkError, type Batching, type Sink, type SinkRoute } from '../sinks/sink.js';
 import { RecordBuffer, type BufferPolicy, type Gap } from './buffer.js';
 import type { Flow } from './flow.js';
 import {
@@ -19,6 +19,8 @@ import {
   type FileRecord,
   type GapRecord,
   type PositionedRecord,
+  type RecordType,
+  type SidekickRecord,
   type TailedFile,
 } from './record.js';
 
@@ -87,8 +89,8 @@ export class SinkChannel {
     private readonly log: Logger,
     private readonly flow: Flow | undefined,
     buffer: BufferOptions = DEFAULT_BUFFER,
-    /** The record types this sink takes; undefined: all. */
-    readonly types?: ReadonlySet<string>,
+    /** Which records this sink takes; undefined: all. */
+    readonly route?: SinkRoute,
   ) {
     this.buffer = new RecordBuffer(buffer.records, buffer.bytes, buffer.policy);
     this.batching = { ...DEFAULT_BATCHING, ...sink.batching };
@@ -136,6 +138,14 @@ export class SinkChannel {
       }
     }
     return { logs, files };
+  }
+
+  /** Whether this sink takes the record, by its route. */
+  takes(record: SidekickRecord): boolean {
+    const route = this.route;
+    if (route === undefined) return true;
+    if (route.types !== undefined && !route.types.has(record.type as RecordType)) return false;
+    return record.container === undefined || route.containers.all || route.containers.selects(record.container);
   }
 
   /** Calls `listener` each time a batch is done with: delivered, rejected or given up. */

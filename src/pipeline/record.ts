@@ -17,6 +17,10 @@ export interface ContainerMeta {
   readonly image: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly compose?: ComposeMeta;
+  /** SIDEKICK_TAG rendered for this container: the record's `tag`, and syslog's APP-NAME. */
+  readonly tag?: string;
+  /** SIDEKICK_FIELDS and SIDEKICK_STATIC_FIELDS for this container: the record's `fields`. */
+  readonly fields?: Readonly<Record<string, string>>;
 }
 
 interface RecordBase {
@@ -24,6 +28,8 @@ interface RecordBase {
   readonly time: string;
   readonly host: string;
   readonly container?: ContainerMeta;
+  /** SIDEKICK_STATIC_FIELDS, on records of no container (those of a container have its meta's). */
+  readonly fields?: Readonly<Record<string, string>>;
 }
 
 export type LogStream = 'stdout' | 'stderr';
@@ -37,6 +43,8 @@ export interface LogRecord extends RecordBase {
   readonly seq: number;
   /** Present when the line was longer than the maximum and was cut. */
   readonly truncated?: true;
+  /** Present when the message is a JSON object (SIDEKICK_PARSE_JSON): also written as `json`. */
+  readonly json?: true;
 }
 
 /** One file as sidekick tails it: the same file (device, inode) through renames, and a hash of its first bytes. */
@@ -57,6 +65,8 @@ export interface FileRecord extends RecordBase {
   readonly path: string;
   readonly message: string;
   readonly truncated?: true;
+  /** Present when the message is a JSON object (SIDEKICK_PARSE_JSON): also written as `json`. */
+  readonly json?: true;
   /** Not serialised: which file, and the bytes the line took in it (for checkpoints and the id). */
   readonly file: TailedFile;
   readonly start: number;
@@ -112,6 +122,9 @@ export interface GapRecord extends RecordBase {
   readonly reason: 'buffer_full';
 }
 
+/** A record being built, before it is handed on (then never changed). */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export type SidekickRecord = LogRecord | FileRecord | EventRecord | InspectRecord | StatsRecord | GapRecord;
 
 /** Records a restart resumes from: each has a place in its source. */
@@ -152,20 +165,36 @@ export function containerMeta(
 
 const containerJson = new WeakMap<ContainerMeta, string>();
 
+/** `,"container":{…}` and the container's `tag` and `fields`, built once per container. */
 function containerFragment(meta: ContainerMeta): string {
   let json = containerJson.get(meta);
   if (json === undefined) {
-    json = JSON.stringify(meta);
+    const { tag, fields, ...container } = meta;
+    json =
+      ',"container":' +
+      JSON.stringify(container) +
+      (tag === undefined ? '' : ',"tag":' + JSON.stringify(tag)) +
+      (fields === undefined ? '' : ',"fields":' + JSON.stringify(fields));
     containerJson.set(meta, json);
   }
   return json;
+}
+
+/** A log or file line's message, and the same as `json` when it is a JSON object. */
+function messageFragment(r: LogRecord | FileRecord): string {
+  return ',"message":' + JSON.stringify(r.message) + (r.json === true ? ',"json":' + r.message : '') + (r.truncated === true ? ',"truncated":true}' : '}');
 }
 
 /** The record as one line of JSON (no newline). */
 export function serialize(record: SidekickRecord): string {
   const head =
     '{"type":"' + record.type + '","time":"' + record.time + '","host":' + JSON.stringify(record.host);
-  const container = record.container === undefined ? '' : ',"container":' + containerFragment(record.container);
+  const container =
+    record.container !== undefined
+      ? containerFragment(record.container)
+      : record.fields === undefined
+        ? ''
+        : ',"fields":' + JSON.stringify(record.fields);
   switch (record.type) {
     case 'log':
       return (
@@ -176,9 +205,8 @@ export function serialize(record: SidekickRecord): string {
         container +
         ',"stream":"' +
         record.stream +
-        '","message":' +
-        JSON.stringify(record.message) +
-        (record.truncated === true ? ',"truncated":true}' : '}')
+        '"' +
+        messageFragment(record)
       );
     case 'file':
       return (
@@ -189,9 +217,7 @@ export function serialize(record: SidekickRecord): string {
         container +
         ',"path":' +
         JSON.stringify(record.path) +
-        ',"message":' +
-        JSON.stringify(record.message) +
-        (record.truncated === true ? ',"truncated":true}' : '}')
+        messageFragment(record)
       );
     case 'event':
       return (

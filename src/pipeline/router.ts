@@ -1,5 +1,6 @@
-// Fans every record out to each sink's channel. Serialises a record once for
-// all sinks, and never awaits a sink.
+// Fans every record out to the channels of the sinks that take it (by their
+// ?types=, ?include=, ?exclude=). Serialises a record once for all sinks, and
+// never awaits a sink.
 
 import type { SinkChannel } from './channel.js';
 import { envelope, type SidekickRecord } from './record.js';
@@ -8,11 +9,16 @@ export class Router {
   /** Records routed, by type. */
   readonly routed = new Map<string, number>();
 
-  constructor(private readonly channels: readonly SinkChannel[]) {}
+  constructor(
+    private readonly channels: readonly SinkChannel[],
+    /** SIDEKICK_STATIC_FIELDS, added to records of no container (a container's meta carries its own). */
+    private readonly staticFields?: Readonly<Record<string, string>>,
+  ) {}
 
   readonly emit = (record: SidekickRecord): void => {
-    const e = envelope(record);
+    const fields = this.staticFields;
+    const e = envelope(fields !== undefined && record.container === undefined ? { ...record, fields } : record);
     this.routed.set(record.type, (this.routed.get(record.type) ?? 0) + 1);
-    for (const channel of this.channels) if (channel.types === undefined || channel.types.has(record.type)) channel.push(e);
+    for (const channel of this.channels) if (channel.takes(record)) channel.push(e);
   };
 }

@@ -3,8 +3,10 @@
 
 import { BUFFER_POLICIES, type BufferPolicy } from '../pipeline/buffer.js';
 import { DEFAULT_BUFFER, type BufferOptions } from '../pipeline/channel.js';
+import { RECORD_TYPES, type RecordType } from '../pipeline/record.js';
+import { parseMatchers, Selection } from '../pipeline/select.js';
 import { parseSize } from '../units.js';
-import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory } from './sink.js';
+import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory, type SinkRoute } from './sink.js';
 import { httpSink } from './http.js';
 import { stdoutSink } from './stdout.js';
 import { syslogSink } from './syslog.js';
@@ -18,9 +20,10 @@ export const SINKS: Readonly<Record<string, SinkFactory>> = {
   https: httpSink,
 };
 
-/** Options every sink takes, about its buffer. */
+/** Options every sink takes: its buffer, and which records it takes. */
 export const BUFFER_USAGE =
-  'every sink: ?buffer=64MiB (bytes), ?buffer_records=1000000, ?policy=drop-oldest|drop-newest|block';
+  'every sink: ?buffer=64MiB (bytes), ?buffer_records=1000000, ?policy=drop-oldest|drop-newest|block, ' +
+  '?types=log%2Cevent (a comma is %2C), ?include=name:web*, ?exclude=label:tier=test';
 
 /** Parses one sink URI; throws SinkUriError naming what is wrong. */
 export function parseSinkUri(raw: string): ConfiguredSink {
@@ -39,10 +42,37 @@ export function parseSinkUri(raw: string): ConfiguredSink {
   }
   try {
     const buffer = takeBufferOptions(url);
-    return { ...factory.parse(url, name), buffer };
+    const route = takeRouteOptions(url);
+    return { ...factory.parse(url, name), buffer, route };
   } catch (err) {
     throw new SinkUriError((err as Error).message, name);
   }
+}
+
+/** Reads and removes the routing options (types, include, exclude) from the URI's query. */
+function takeRouteOptions(url: URL): SinkRoute {
+  const q = url.searchParams;
+  let types: Set<RecordType> | undefined;
+  const t = q.get('types');
+  if (t !== null) {
+    types = new Set();
+    for (const name of t.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+      if (!(RECORD_TYPES as readonly string[]).includes(name)) throw new Error(`types=${t}: unknown type "${name}"; allowed: ${RECORD_TYPES.join(', ')}`);
+      types.add(name as RecordType);
+    }
+    if (types.size === 0) throw new Error(`types=${t}: name at least one of ${RECORD_TYPES.join(', ')}`);
+  }
+  const matchers = (key: string): ReturnType<typeof parseMatchers> => {
+    const v = q.get(key);
+    try {
+      return v === null ? [] : parseMatchers(v);
+    } catch (err) {
+      throw new Error(`${key}=${v}: ${(err as Error).message}`);
+    }
+  };
+  const containers = new Selection(matchers('include'), matchers('exclude'));
+  for (const key of ['types', 'include', 'exclude']) q.delete(key);
+  return { types, containers };
 }
 
 /** Reads and removes the buffer options from the URI's query. */

@@ -5,7 +5,8 @@
 
 import type { Logger } from 'pino';
 import type { BufferOptions } from '../pipeline/channel.js';
-import type { Envelope } from '../pipeline/record.js';
+import type { Envelope, RecordType } from '../pipeline/record.js';
+import type { Selection } from '../pipeline/select.js';
 
 export interface Sink {
   /** The sink's URI with secrets masked: safe for logs and errors. */
@@ -58,9 +59,18 @@ export interface SinkSpec {
   create(ctx: SinkContext): Sink;
 }
 
-/** A sink as configured: what the factory made of its URI, and its buffer. */
+/** Which records a sink takes (?types=, ?include=, ?exclude=). */
+export interface SinkRoute {
+  /** Undefined: every type. */
+  readonly types: ReadonlySet<RecordType> | undefined;
+  /** Of the records of a container; records of no container always pass. */
+  readonly containers: Selection;
+}
+
+/** A sink as configured: what the factory made of its URI, its buffer and its route. */
 export interface ConfiguredSink extends SinkSpec {
   readonly buffer: BufferOptions;
+  readonly route: SinkRoute;
 }
 
 export interface SinkFactory {

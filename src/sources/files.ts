@@ -15,7 +15,9 @@ import type { FilesConfig } from '../config.js';
 import type { VolumeOwners } from '../docker/mounts.js';
 import type { FilePosition } from '../pipeline/channel.js';
 import type { Flow } from '../pipeline/flow.js';
-import { nowTime, type ContainerMeta, type FileRecord } from '../pipeline/record.js';
+import { isJsonObject, type ContainerPolicy } from '../pipeline/policy.js';
+import { nowTime, type ContainerMeta, type FileRecord, type Mutable } from '../pipeline/record.js';
+import { redactText } from '../pipeline/redact.js';
 import { FileTail, type TailLine } from './file-tail.js';
 
 /** Each file is read at least this often, inotify or not. */
@@ -36,6 +38,10 @@ export interface FileSourceContext {
   readonly owners: VolumeOwners;
   /** Where an earlier run left each path, and forgetting a path that is gone. */
   readonly positions: { file(path: string): FilePosition | undefined; forgetFile(path: string): void };
+  /** Whether the owner's file lines are collected, and its JSON parsed. */
+  readonly policy: ContainerPolicy;
+  /** Masked in every line; undefined: nothing. */
+  readonly redact: RegExp | undefined;
 }
 
 interface Tailing {
@@ -43,6 +49,9 @@ interface Tailing {
   running: Promise<void> | undefined;
   again: boolean;
   owner: ContainerMeta | undefined;
+  /** The owner's file lines are collected (SIDEKICK_INCLUDE/EXCLUDE, its labels). */
+  collected: boolean;
+  parseJson: boolean;
   ownerVersion: number;
   /** The read error last reported, to report each state change once. */
   reported: string | undefined;
@@ -137,7 +146,16 @@ export class FileSource {
 
   private async add(path: string): Promise<void> {
     const tail = new FileTail(path, { maxLine: this.ctx.maxLine, idleMs: IDLE_MS, goneMs: GONE_MS, line: (l) => this.line(t, l) });
-    const t: Tailing = { tail, running: undefined, again: false, owner: undefined, ownerVersion: -1, reported: undefined };
+    const t: Tailing = {
+      tail,
+      running: undefined,
+      again: false,
+      owner: undefined,
+      collected: true,
+      parseJson: false,
+      ownerVersion: -1,
+      reported: undefined,
+    };
     this.tails.set(path, t);
     try {
       await tail.open(this.ctx.positions.file(path));
@@ -146,8 +164,7 @@ export class FileSource {
       this.ctx.log.debug({ path, err: (err as Error).message }, 'cannot open file yet');
     }
     this.watchDir(dirname(path));
-    t.owner = await this.ctx.owners.resolve(path);
-    t.ownerVersion = this.ctx.owners.version;
+    this.own(t, await this.ctx.owners.resolve(path));
     this.ctx.log.debug({ path, container: t.owner?.name }, 'tailing file');
     this.kick(t);
   }
@@ -196,16 +213,24 @@ export class FileSource {
     t.reported = err;
   }
 
+  private own(t: Tailing, owner: ContainerMeta | undefined): void {
+    t.owner = owner;
+    t.ownerVersion = this.ctx.owners.version;
+    t.collected = owner === undefined || this.ctx.policy.typesOf(owner).has('file');
+    t.parseJson = this.ctx.policy.parsesJson(owner);
+  }
+
   private line(t: Tailing, l: TailLine): void {
-    const owners = this.ctx.owners;
-    if (t.ownerVersion !== owners.version) {
-      t.owner = owners.ownerOf(t.tail.path);
-      t.ownerVersion = owners.version;
-    }
+    if (t.ownerVersion !== this.ctx.owners.version) this.own(t, this.ctx.owners.ownerOf(t.tail.path));
+    // Read all the same: the position moves on, and an excluded owner's lines go nowhere.
+    if (!t.collected) return;
     this.lines++;
-    const base = { type: 'file' as const, time: nowTime(), host: this.ctx.host, path: t.tail.path, message: l.message, file: l.file, start: l.start, end: l.end };
-    const withOwner = t.owner === undefined ? base : { ...base, container: t.owner };
-    this.ctx.emit(l.truncated ? { ...withOwner, truncated: true } : withOwner);
+    const message = this.ctx.redact === undefined ? l.message : redactText(l.message, this.ctx.redact);
+    const r: Mutable<FileRecord> = { type: 'file', time: nowTime(), host: this.ctx.host, path: t.tail.path, message, file: l.file, start: l.start, end: l.end };
+    if (t.owner !== undefined) r.container = t.owner;
+    if (l.truncated) r.truncated = true;
+    if (t.parseJson && isJsonObject(message)) r.json = true;
+    this.ctx.emit(r);
   }
 
   private watchDir(dir: string): void {

@@ -3,22 +3,19 @@
 
 import type { ContainerInspectInfo } from 'dockerode';
 import { containerMeta, nowTime, type ContainerMeta, type InspectRecord } from '../pipeline/record.js';
+import { redactEnvEntries, type EnvRedaction } from '../pipeline/redact.js';
 
 export function metaFromInspect(info: ContainerInspectInfo): ContainerMeta {
   return containerMeta(info.Id, info.Name, info.Config?.Image ?? info.Image, info.Config?.Labels);
 }
 
-/** Environment values may hold secrets: keep the names, never the values. */
-export function redactEnv(info: ContainerInspectInfo): ContainerInspectInfo {
+/** Environment values may hold secrets: keep the names, and the values SIDEKICK_REDACT_ENV allows. */
+export function redactEnv(info: ContainerInspectInfo, redact: EnvRedaction): ContainerInspectInfo {
   const env = info.Config?.Env;
   if (!Array.isArray(env)) return info;
-  const redacted = env.map((entry) => {
-    const eq = entry.indexOf('=');
-    return eq < 0 ? entry : entry.slice(0, eq + 1) + '<redacted>';
-  });
-  return { ...info, Config: { ...info.Config, Env: redacted } };
+  return { ...info, Config: { ...info.Config, Env: redactEnvEntries(env, redact) } };
 }
 
-export function inspectRecord(info: ContainerInspectInfo, host: string, meta: ContainerMeta): InspectRecord {
-  return { type: 'inspect', time: nowTime(), host, container: meta, inspect: redactEnv(info) };
+export function inspectRecord(info: ContainerInspectInfo, host: string, meta: ContainerMeta, redact: EnvRedaction): InspectRecord {
+  return { type: 'inspect', time: nowTime(), host, container: meta, inspect: redactEnv(info, redact) };
 }

@@ -11,8 +11,11 @@ import { retryForever } from '../backoff.js';
 import { errorKind, statusOf, type DockerApi } from '../docker/client.js';
 import { LogLineParser, type LogLine } from '../docker/log-lines.js';
 import type { Flow } from '../pipeline/flow.js';
-import { nowTime, timeToSince, type ContainerMeta, type LogRecord, type LogStream } from '../pipeline/record.js';
+import { nowTime, timeToSince, type ContainerMeta, type LogRecord, type LogStream, type Mutable } from '../pipeline/record.js';
+import { isJsonObject } from '../pipeline/policy.js';
+import { redactText } from '../pipeline/redact.js';
 import { MultilineJoiner } from './multiline.js';
+
 
 /** The newest line delivered: its time, and how many lines carried that time. */
 export interface LogCursor {
@@ -28,6 +31,8 @@ export interface LogsTarget {
   readonly tail?: number;
   /** Joins multiline records: a line matching this starts a new one. */
   readonly multiline?: RegExp;
+  /** Messages that are JSON objects are marked to go also as `json`. */
+  readonly parseJson?: boolean;
   /** Shared with later runs for the same container, so a restart resumes. */
   cursor: LogCursor | undefined;
 }
@@ -43,6 +48,8 @@ export interface LogsContext {
   /** The longest line (or multiline record) kept whole, in bytes. */
   readonly maxLine: number;
   readonly multilineFlushMs: number;
+  /** Masked in every line; undefined: nothing. */
+  readonly redact?: RegExp | undefined;
 }
 
 type StreamEnd = { readonly ok: true } | { readonly ok: false; readonly error: Error };
@@ -110,12 +117,14 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
   // Lines at the cursor's time that a resumed stream repeats.
   const resumeAt = target.cursor?.time;
   let repeats = target.cursor?.count ?? 0;
-  const emit = (stream: LogStream, time: string, seq: number, message: string, truncated: boolean): void => {
-    ctx.emit(
-      truncated
-        ? { type: 'log', time, host, container: meta, stream, message, seq, truncated: true }
-        : { type: 'log', time, host, container: meta, stream, message, seq },
-    );
+  const redact = ctx.redact;
+  const parseJson = target.parseJson === true;
+  const emit = (stream: LogStream, time: string, seq: number, line: string, truncated: boolean): void => {
+    const message = redact === undefined ? line : redactText(line, redact);
+    const r: Mutable<LogRecord> = { type: 'log', time, host, container: meta, stream, message, seq };
+    if (truncated) r.truncated = true;
+    if (parseJson && isJsonObject(message)) r.json = true;
+    ctx.emit(r);
   };
   const joiner =
     target.multiline === undefined

@@ -8,7 +8,10 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { VolumeOwners } from '../../../src/docker/mounts.js';
 import type { FilePosition } from '../../../src/pipeline/channel.js';
+import { compileTag } from '../../../src/pipeline/decorate.js';
 import { Flow } from '../../../src/pipeline/flow.js';
+import { ContainerPolicy } from '../../../src/pipeline/policy.js';
+import { Selection } from '../../../src/pipeline/select.js';
 import { containerMeta, type FileRecord } from '../../../src/pipeline/record.js';
 import { FileSource, globBase } from '../../../src/sources/files.js';
 import { waitFor } from '../wait.js';
@@ -46,6 +49,14 @@ describe('FileSource', () => {
         maxLine: 1024,
         owners,
         positions: { file: (p) => saved.get(p), forgetFile: (p) => forgotten.push(p) },
+        policy: new ContainerPolicy({
+          types: new Set(['file']),
+          containers: new Selection(),
+          decor: { tag: compileTag('{{.Name}}'), fields: [], staticFields: {} },
+          parseJson: false,
+          badLabel: () => undefined,
+        }),
+        redact: undefined,
       },
     );
     try {
