@@ -20,7 +20,8 @@ import { startServer, type Readiness } from './observe/server.js';
 import { DEFAULT_BUFFER, SinkChannel } from './pipeline/channel.js';
 import { Checkpoints } from './pipeline/checkpoints.js';
 import { ContainerPolicy } from './pipeline/policy.js';
-import { Selection } from './pipeline/select.js';
+import { routeFromQuery, Selection } from './pipeline/select.js';
+import { Taps } from './observe/tap.js';
 import { Flow } from './pipeline/flow.js';
 import { Router } from './pipeline/router.js';
 
@@ -51,6 +52,9 @@ async function run(config: Config, log: Logger): Promise<void> {
     channels.push(new SinkChannel(metrics, log, undefined, DEFAULT_BUFFER, { types: new Set(['stats', 'event']), containers: new Selection() }));
   }
   const router = new Router(channels, config.staticFields);
+  let hostName = config.hostname ?? '';
+  const taps = config.tap ? new Taps(() => hostName) : undefined;
+  router.taps = taps;
   const checkpoints = new Checkpoints(config.stateDir, channels, log);
   checkpoints.load();
   let collector: Collector | undefined;
@@ -82,7 +86,11 @@ async function run(config: Config, log: Logger): Promise<void> {
               ...c.counts,
               last_error: c.error ?? null,
             })),
+            files: files?.count ?? 0,
+            tap_clients: taps?.size ?? 0,
           }),
+          token: config.metricsToken,
+          tap: taps === undefined ? undefined : (res, query) => taps.add(res, routeFromQuery(query)),
         });
 
   const shutdown = async (signal: string): Promise<void> => {
@@ -95,6 +103,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     }, SHUTDOWN_MS);
     hardStop.unref();
     startup.abort(new Error(`stopped by ${signal}`));
+    taps?.close();
     server?.close();
     await discovery?.stop();
     await Promise.all([collector?.stop(), files?.stop()]);
@@ -136,6 +145,7 @@ async function run(config: Config, log: Logger): Promise<void> {
         },
       });
       host = info.Name;
+      hostName = host;
     } catch {
       return; // stopped while waiting for the daemon
     }

@@ -1,9 +1,12 @@
 // sidekick's own HTTP server: /metrics for Prometheus, /healthz (alive),
 // /readyz (the Docker daemon answers and the event stream is attached) and
 // /status (each container's stream and lag, each sink's buffer and last
-// error: "it stopped sending" diagnosed in one request). GET only.
+// error: "it stopped sending" diagnosed in one request), and /tap (the live
+// stream, when on). GET only. With a token, /metrics, /status and /tap need
+// `Authorization: Bearer <token>`; /healthz and /readyz stay open for probes.
 
-import { createServer, type Server } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type ServerResponse, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface Readiness {
@@ -15,14 +18,28 @@ export interface ServerSources {
   readonly registry: Registry;
   readiness(): Readiness;
   status(): unknown;
+  /** Required of /metrics, /status and /tap when set. */
+  readonly token?: string | undefined;
+  /** Serves /tap with the request's query; undefined: /tap is off. */
+  readonly tap?: ((res: ServerResponse, query: URLSearchParams) => void) | undefined;
 }
+
+function authorized(header: string | undefined, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const want = Buffer.from(`Bearer ${token}`);
+  const got = Buffer.from(header ?? '');
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+const OPEN = new Set(['/healthz', '/readyz']);
 
 export async function startServer(
   addr: { readonly host: string | undefined; readonly port: number },
   sources: ServerSources,
 ): Promise<Server> {
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = new URL(req.url ?? '/', 'http://sidekick');
+    const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -30,6 +47,11 @@ export async function startServer(
     const json = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n');
     };
+    if (!OPEN.has(path) && !authorized(req.headers.authorization, sources.token)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      json(401, { error: 'a bearer token is required (SIDEKICK_METRICS_TOKEN)' });
+      return;
+    }
     switch (path) {
       case '/metrics':
         sources.registry.metrics().then(
@@ -47,6 +69,17 @@ export async function startServer(
       }
       case '/status':
         json(200, sources.status());
+        return;
+      case '/tap':
+        if (sources.tap === undefined) {
+          json(404, { error: '/tap is off (SIDEKICK_TAP=on turns it on)' });
+          return;
+        }
+        try {
+          sources.tap(res, url.searchParams);
+        } catch (err) {
+          json(400, { error: (err as Error).message });
+        }
         return;
       default:
         res.writeHead(404).end();

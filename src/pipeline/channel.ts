@@ -7,7 +7,7 @@
 
 import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.js';
-import { SinkError, type Batching, type Sink, type SinkRoute } from '../sinks/sink.js';
+import { routeTakes, SinkError, type Batching, type Sink, type SinkRoute } from '../sinks/sink.js';
 import { RecordBuffer, type BufferPolicy, type Gap } from './buffer.js';
 import type { Flow } from './flow.js';
 import {
@@ -19,7 +19,6 @@ import {
   type FileRecord,
   type GapRecord,
   type PositionedRecord,
-  type RecordType,
   type SidekickRecord,
   type TailedFile,
 } from './record.js';
@@ -142,10 +141,7 @@ export class SinkChannel {
 
   /** Whether this sink takes the record, by its route. */
   takes(record: SidekickRecord): boolean {
-    const route = this.route;
-    if (route === undefined) return true;
-    if (route.types !== undefined && !route.types.has(record.type as RecordType)) return false;
-    return record.container === undefined || route.containers.all || route.containers.selects(record.container);
+    return this.route === undefined || routeTakes(this.route, record);
   }
 
   /** Calls `listener` each time a batch is done with: delivered, rejected or given up. */

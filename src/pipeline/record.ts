@@ -119,7 +119,8 @@ export interface GapRecord extends RecordBase {
   /** Times of the earliest and latest record lost. */
   readonly from: string;
   readonly to: string;
-  readonly reason: 'buffer_full';
+  /** A sink's buffer was full, or a /tap client was too slow. */
+  readonly reason: 'buffer_full' | 'tap_behind';
 }
 
 /** A record being built, before it is handed on (then never changed). */

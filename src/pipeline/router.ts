@@ -2,12 +2,15 @@
 // ?types=, ?include=, ?exclude=). Serialises a record once for all sinks, and
 // never awaits a sink.
 
+import type { Taps } from '../observe/tap.js';
 import type { SinkChannel } from './channel.js';
 import { envelope, type SidekickRecord } from './record.js';
 
 export class Router {
   /** Records routed, by type. */
   readonly routed = new Map<string, number>();
+  /** Live /tap clients, when SIDEKICK_TAP is on. */
+  taps: Taps | undefined;
 
   constructor(
     private readonly channels: readonly SinkChannel[],
@@ -20,5 +23,6 @@ export class Router {
     const e = envelope(fields !== undefined && record.container === undefined ? { ...record, fields } : record);
     this.routed.set(record.type, (this.routed.get(record.type) ?? 0) + 1);
     for (const channel of this.channels) if (channel.takes(record)) channel.push(e);
+    if (this.taps !== undefined && this.taps.size > 0) this.taps.push(e);
   };
 }

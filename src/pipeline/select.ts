@@ -8,7 +8,8 @@
 // there are none) and no exclude matcher: exclude wins.
 
 import picomatch from 'picomatch';
-import type { ContainerMeta } from './record.js';
+import type { SinkRoute } from '../sinks/sink.js';
+import { RECORD_TYPES, type ContainerMeta, type RecordType } from './record.js';
 
 export type Matcher = (meta: ContainerMeta) => boolean;
 
@@ -84,4 +85,32 @@ export class Selection {
     if (this.include.length > 0 && !this.include.some((m) => m(meta))) return false;
     return !this.exclude.some((m) => m(meta));
   }
+}
+
+/**
+ * Which records a sink (or a /tap client) takes, from `types`, `include` and
+ * `exclude` in a query. Throws an Error naming the bad option.
+ */
+export function routeFromQuery(q: URLSearchParams): SinkRoute {
+  let types: Set<RecordType> | undefined;
+  const t = q.get('types');
+  if (t !== null) {
+    types = new Set();
+    for (const name of t.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+      if (!(RECORD_TYPES as readonly string[]).includes(name)) {
+        throw new Error(`types=${t}: unknown type "${name}"; allowed: ${RECORD_TYPES.join(', ')}`);
+      }
+      types.add(name as RecordType);
+    }
+    if (types.size === 0) throw new Error(`types=${t}: name at least one of ${RECORD_TYPES.join(', ')}`);
+  }
+  const matchers = (key: string): Matcher[] => {
+    const v = q.get(key);
+    try {
+      return v === null ? [] : parseMatchers(v);
+    } catch (err) {
+      throw new Error(`${key}=${v}: ${(err as Error).message}`);
+    }
+  };
+  return { types, containers: new Selection(matchers('include'), matchers('exclude')) };
 }

@@ -39,7 +39,7 @@ interface Body {
 
 
 function sourceOf(r: SidekickRecord): string {
-  return r.container?.name ?? 'sidekick';
+  return r.container?.tag ?? r.container?.name ?? 'sidekick';
 }
 
 /** The request body for a batch, in the sink's format. */

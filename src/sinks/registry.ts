@@ -3,8 +3,7 @@
 
 import { BUFFER_POLICIES, type BufferPolicy } from '../pipeline/buffer.js';
 import { DEFAULT_BUFFER, type BufferOptions } from '../pipeline/channel.js';
-import { RECORD_TYPES, type RecordType } from '../pipeline/record.js';
-import { parseMatchers, Selection } from '../pipeline/select.js';
+import { routeFromQuery } from '../pipeline/select.js';
 import { parseSize } from '../units.js';
 import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory, type SinkRoute } from './sink.js';
 import { httpSink } from './http.js';
@@ -51,28 +50,9 @@ export function parseSinkUri(raw: string): ConfiguredSink {
 
 /** Reads and removes the routing options (types, include, exclude) from the URI's query. */
 function takeRouteOptions(url: URL): SinkRoute {
-  const q = url.searchParams;
-  let types: Set<RecordType> | undefined;
-  const t = q.get('types');
-  if (t !== null) {
-    types = new Set();
-    for (const name of t.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
-      if (!(RECORD_TYPES as readonly string[]).includes(name)) throw new Error(`types=${t}: unknown type "${name}"; allowed: ${RECORD_TYPES.join(', ')}`);
-      types.add(name as RecordType);
-    }
-    if (types.size === 0) throw new Error(`types=${t}: name at least one of ${RECORD_TYPES.join(', ')}`);
-  }
-  const matchers = (key: string): ReturnType<typeof parseMatchers> => {
-    const v = q.get(key);
-    try {
-      return v === null ? [] : parseMatchers(v);
-    } catch (err) {
-      throw new Error(`${key}=${v}: ${(err as Error).message}`);
-    }
-  };
-  const containers = new Selection(matchers('include'), matchers('exclude'));
-  for (const key of ['types', 'include', 'exclude']) q.delete(key);
-  return { types, containers };
+  const route = routeFromQuery(url.searchParams);
+  for (const key of ['types', 'include', 'exclude']) url.searchParams.delete(key);
+  return route;
 }
 
 /** Reads and removes the buffer options from the URI's query. */

@@ -5,7 +5,7 @@
 
 import type { Logger } from 'pino';
 import type { BufferOptions } from '../pipeline/channel.js';
-import type { Envelope, RecordType } from '../pipeline/record.js';
+import type { Envelope, RecordType, SidekickRecord } from '../pipeline/record.js';
 import type { Selection } from '../pipeline/select.js';
 
 export interface Sink {
@@ -65,6 +65,11 @@ export interface SinkRoute {
   readonly types: ReadonlySet<RecordType> | undefined;
   /** Of the records of a container; records of no container always pass. */
   readonly containers: Selection;
+}
+
+export function routeTakes(route: SinkRoute, record: SidekickRecord): boolean {
+  if (route.types !== undefined && !route.types.has(record.type as RecordType)) return false;
+  return record.container === undefined || route.containers.all || route.containers.selects(record.container);
 }
 
 /** A sink as configured: what the factory made of its URI, its buffer and its route. */

@@ -69,7 +69,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 export function formatSyslog(e: Envelope, format: SyslogFormat, facility: number): string {
   const r = e.record;
   const pri = `<${facility * 8 + severityOf(r)}>`;
-  const app = header(r.container?.name ?? 'sidekick', format === 'rfc5424' ? 48 : 32);
+  const app = header(r.container?.tag ?? r.container?.name ?? 'sidekick', format === 'rfc5424' ? 48 : 32);
   const msg = r.type === 'log' || r.type === 'file' ? r.message : e.json;
   if (format === 'rfc3164') {
     // "Mmm dd hh:mm:ss": the record's time in UTC, day padded with a space.

@@ -89,6 +89,20 @@ describe('serialize', () => {
     assert.deepEqual(Object.keys(hostOnly), ['type', 'time', 'host', 'id', 'path', 'message', 'truncated']);
   });
 
+  it('writes a container’s tag and fields after it, and a JSON message also as json', () => {
+    const tagged = { ...meta, tag: 'shop/web', fields: { dc: 'ams1' } };
+    const record: LogRecord = { type: 'log', time: TIME, host: 'h', container: tagged, stream: 'stdout', seq: 1, message: '{"level":"info","n":1}', json: true };
+    const back = parsed(serialize(record));
+    assert.deepEqual(Object.keys(back), ['type', 'time', 'host', 'id', 'container', 'tag', 'fields', 'stream', 'message', 'json']);
+    assert.deepEqual(back['container'], expectedContainer);
+    assert.equal(back['tag'], 'shop/web');
+    assert.deepEqual(back['fields'], { dc: 'ams1' });
+    assert.equal(back['message'], '{"level":"info","n":1}');
+    assert.deepEqual(back['json'], { level: 'info', n: 1 });
+    const hostOnly: EventRecord = { type: 'event', time: TIME, host: 'h', object: 'daemon', action: 'reload', actor: { id: 'd', attributes: {} }, scope: 'local', fields: { dc: 'ams1' } };
+    assert.deepEqual(parsed(serialize(hostOnly))['fields'], { dc: 'ams1' });
+  });
+
   it('writes an event record, with and without a container', () => {
     const record: EventRecord = {
       type: 'event',
