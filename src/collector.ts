@@ -29,6 +29,8 @@ export interface CollectorOptions {
   readonly redactEnv: EnvRedaction;
   /** Masked in log lines. */
   readonly redactPatterns: RegExp | undefined;
+  /** Counts input from the daemon that could not be read. */
+  readonly malformed: (source: 'logs' | 'stats') => void;
   /** sidekick's own container id (full or 12-character prefix), never collected. */
   readonly selfId: string | undefined;
   readonly flow: Flow;
@@ -288,6 +290,7 @@ export class Collector {
               log: this.log,
               intervalMs: this.options.statsIntervalMs,
               emit: this.emit,
+              malformed: () => this.options.malformed('stats'),
             })
           : undefined;
       stats?.start();
@@ -313,6 +316,7 @@ export class Collector {
             maxLine: this.options.maxLine,
             multilineFlushMs: this.options.multilineFlushMs,
             redact: this.options.redactPatterns,
+            malformed: () => this.options.malformed('logs'),
           });
           w.cursor = target.cursor;
           w.following = undefined;

@@ -178,7 +178,10 @@ const SETTINGS = [
   { env: 'SIDEKICK_METRICS_TOKEN', default: undefined, help: 'bearer token required by /metrics, /status and /tap (/healthz, /readyz stay open)' },
 ] as const satisfies readonly Setting[];
 
-type SettingName = (typeof SETTINGS)[number]['env'];
+export type SettingName = (typeof SETTINGS)[number]['env'];
+
+/** Every setting's variable, in --help order. */
+export const SETTING_NAMES: readonly SettingName[] = SETTINGS.map((s) => s.env);
 
 /** DOCKER_HOST -> docker_host -> --docker-host; SIDEKICK_SINKS -> --sinks. */
 function flagOf(env: string): string {
@@ -254,10 +257,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
     dockerConcurrency: parseInteger('SIDEKICK_DOCKER_CONCURRENCY', raw('SIDEKICK_DOCKER_CONCURRENCY')!, 1, 1024),
     statsIntervalMs: parseInterval('SIDEKICK_STATS_INTERVAL', raw('SIDEKICK_STATS_INTERVAL')!),
     metricsAddr: parseListen('SIDEKICK_METRICS_ADDR', raw('SIDEKICK_METRICS_ADDR')!),
-    metricsLabels: (raw('SIDEKICK_METRICS_LABELS') ?? '')
-      .split(',')
-      .map((l) => l.trim())
-      .filter((l) => l !== ''),
+    metricsLabels: parseMetricsLabels(raw('SIDEKICK_METRICS_LABELS') ?? ''),
     stateDir: parseStateDir(raw('SIDEKICK_STATE_DIR')!),
     backlog: parseBacklog(raw('SIDEKICK_BACKLOG')!),
     maxLine: parseMaxLine(raw('SIDEKICK_MAX_LINE')!),
@@ -275,7 +275,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
     redactPatterns: guarded('SIDEKICK_REDACT_PATTERNS', raw('SIDEKICK_REDACT_PATTERNS') ?? '', parseRedactPatterns),
     parseJson: parseEnum('SIDEKICK_PARSE_JSON', raw('SIDEKICK_PARSE_JSON')!, ['true', 'false'] as const) === 'true',
     tap: parseEnum('SIDEKICK_TAP', raw('SIDEKICK_TAP')!, ['on', 'off'] as const) === 'on',
-    metricsToken: raw('SIDEKICK_METRICS_TOKEN'),
+    metricsToken: parseToken(raw('SIDEKICK_METRICS_TOKEN')),
   };
   if (config.tap && config.metricsToken === undefined) {
     throw new ConfigError('SIDEKICK_TAP', 'on', 'set SIDEKICK_METRICS_TOKEN too: /tap carries log contents and needs a bearer token');
@@ -429,7 +429,35 @@ function parseFiles(include: string | undefined, exclude: string, scan: string):
   if (scanMs === undefined || scanMs < 100) {
     throw new ConfigError('SIDEKICK_FILES_SCAN', scan, 'a duration of at least 100ms, like 5s');
   }
-  return { include: globs, exclude: globList(exclude), scanMs };
+  const excluded = globList(exclude);
+  for (const g of excluded) {
+    if (g.includes('/') && !g.startsWith('/')) {
+      throw new ConfigError('SIDEKICK_FILES_EXCLUDE', exclude, `"${g}": a file name glob (no /) or an absolute path glob`);
+    }
+  }
+  return { include: globs, exclude: excluded, scanMs };
+}
+
+/** Label keys, as Docker allows them: no spaces, no "=" (a key=value here is a mistake). */
+function parseMetricsLabels(value: string): string[] {
+  const keys = value
+    .split(',')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  for (const k of keys) {
+    if (/[\s=]/.test(k)) throw new ConfigError('SIDEKICK_METRICS_LABELS', value, `"${k}": a label key, without spaces or "="`);
+  }
+  return keys;
+}
+
+/** It goes in an HTTP header: printable, without spaces. */
+function parseToken(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[\x21-\x7e]+$/.test(value)) {
+    // The message must not show the token: it names what is wrong only.
+    throw new ConfigError('SIDEKICK_METRICS_TOKEN', '***', 'printable characters without spaces');
+  }
+  return value;
 }
 
 function parseStateDir(value: string): string | undefined {

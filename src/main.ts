@@ -124,6 +124,21 @@ async function run(config: Config, log: Logger): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  // SIGHUP: write the checkpoints now, match the file globs again now, and say how every sink is doing.
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    checkpoints.save();
+    void files?.rescan();
+    log.info(
+      {
+        routed: Object.fromEntries(router.routed),
+        sinks: channels.map((c) => ({ sink: c.sink.name, ...c.counts, buffer_records: c.depth.records, last_error: c.error ?? null })),
+        containers: collector?.activeCount ?? 0,
+        files: files?.count ?? 0,
+      },
+      'SIGHUP: checkpoints written, file globs matched again',
+    );
+  });
 
   if (server !== undefined) {
     const { address, port } = server.address() as AddressInfo;
@@ -140,8 +155,9 @@ async function run(config: Config, log: Logger): Promise<void> {
         onFailure: (err) => {
           if (warned) return;
           warned = true;
-          readiness = { ready: false, reason: `docker does not answer: ${err.message}` };
-          log.warn({ docker: config.dockerHost, err: err.message, kind: errorKind(err) }, 'docker does not answer; retrying');
+          const hint = api.explain(err);
+          readiness = { ready: false, reason: `docker does not answer: ${hint ?? err.message}` };
+          log.warn({ docker: config.dockerHost, err: err.message, kind: errorKind(err), hint }, 'docker does not answer; retrying');
         },
       });
       host = info.Name;
@@ -178,6 +194,7 @@ async function run(config: Config, log: Logger): Promise<void> {
       policy,
       redactEnv: config.redactEnv,
       redactPatterns: config.redactPatterns,
+      malformed: (source) => faults.malformed(source),
     },
     log,
   );
@@ -192,6 +209,7 @@ async function run(config: Config, log: Logger): Promise<void> {
         if (up && attachedOnce) faults.eventStreamReconnect();
         attachedOnce ||= up;
       },
+      malformed: () => faults.malformed('events'),
     },
     log,
   );

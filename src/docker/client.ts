@@ -3,6 +3,7 @@
 // hundreds of connections at the same instant. A streaming call holds its
 // place in the queue only until the daemon answers with headers.
 
+import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import Docker from 'dockerode';
 import PQueue from 'p-queue';
@@ -38,13 +39,31 @@ export class DockerApi {
   private readonly queue: PQueue;
 
   constructor(
-    options: Docker.DockerOptions,
+    private readonly options: Docker.DockerOptions,
     concurrency: number,
     /** Told of every failed call, by kind (for a counter). */
     private readonly onError: (kind: string) => void = () => undefined,
   ) {
     this.docker = new Docker(options);
     this.queue = new PQueue({ concurrency });
+  }
+
+  /**
+   * What to do about a failure the operator must fix, in words; undefined for
+   * the others. Permission denied on the socket names the socket's group.
+   */
+  explain(err: unknown): string | undefined {
+    const path = this.options.socketPath;
+    if ((err as { code?: unknown } | null)?.code !== 'EACCES' || typeof path !== 'string') return undefined;
+    let gid: number;
+    try {
+      gid = statSync(path).gid;
+    } catch {
+      return `permission denied on ${path}`;
+    }
+    const group = groupName(gid);
+    const named = group === undefined ? `gid ${gid}` : `group ${group}, gid ${gid}`;
+    return `permission denied on ${path} (${named}): run sidekick in that group (docker run --group-add ${gid}; systemd SupplementaryGroups=${group ?? gid})`;
   }
 
   /** Calls waiting for a place, and calls in flight. */
@@ -120,4 +139,17 @@ export function errorKind(err: unknown): string {
   if (typeof code === 'string') return code.toLowerCase();
   if ((err as Error | null)?.name === 'AbortError' || (err as Error | null)?.name === 'TimeoutError') return 'timeout';
   return 'other';
+}
+
+/** The name of a group id, from /etc/group. */
+function groupName(gid: number): string | undefined {
+  try {
+    for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [name, , id] = line.split(':');
+      if (id !== undefined && Number(id) === gid) return name;
+    }
+  } catch {
+    // no /etc/group (a distroless image has one; a scratch image may not)
+  }
+  return undefined;
 }

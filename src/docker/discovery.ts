@@ -22,6 +22,8 @@ export interface DiscoveryHandlers {
   running(containers: readonly ContainerSummary[]): void;
   /** The event stream is attached (true) or lost (false). */
   attached(up: boolean, reason?: string): void;
+  /** A line of the event stream that is not an event (skipped). */
+  malformed?(): void;
 }
 
 export class Discovery {
@@ -96,8 +98,9 @@ export class Discovery {
   private lost(err: Error): void {
     if (this.stopped) return;
     if (!this.down) {
-      this.log.warn({ err: err.message, kind: errorKind(err), docker: true }, 'docker event stream lost; reconnecting');
-      this.handlers.attached(false, err.message);
+      const hint = this.api.explain(err);
+      this.log.warn({ err: err.message, kind: errorKind(err), docker: true, hint }, 'docker event stream lost; reconnecting');
+      this.handlers.attached(false, hint ?? err.message);
     }
     this.down = true;
   }
@@ -115,9 +118,13 @@ export class Discovery {
   }
 
   private consume(stream: IncomingMessage): Promise<Error> {
+    let malformedSeen = 0;
     const parser = new EventStreamParser({
       event: (event) => this.received(event),
-      malformed: (line) => this.log.warn({ line }, 'docker event stream: a line that is not an event; skipped'),
+      malformed: (line) => {
+        this.handlers.malformed?.();
+        if (malformedSeen++ === 0) this.log.warn({ line }, 'docker event stream: a line that is not an event; skipped (said once per stream)');
+      },
     });
     return new Promise((resolve) => {
       let done = false;

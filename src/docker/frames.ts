@@ -11,6 +11,11 @@ export const STDERR = 2;
 export const SYSTEMERR = 3;
 
 const HEADER = 8;
+/**
+ * The largest frame kept. Docker's log frames hold one message of at most
+ * 16 KiB; a bigger size is garbage, and its bytes are skipped, not buffered.
+ */
+export const MAX_FRAME = 4 * 1024 * 1024;
 
 export type FrameHandler = (stream: number, payload: Buffer) => void;
 
@@ -20,8 +25,14 @@ export class FrameDemuxer {
   private payload: Buffer | undefined;
   private payloadFill = 0;
   private stream = 0;
+  /** Bytes of an oversized frame still to skip. */
+  private skip = 0;
 
-  constructor(private readonly onFrame: FrameHandler) {}
+  constructor(
+    private readonly onFrame: FrameHandler,
+    /** Told of a frame too big to be one (skipped). */
+    private readonly onOversized: (size: number) => void = () => undefined,
+  ) {}
 
   /** True while a frame has started but not finished. */
   get midFrame(): boolean {
@@ -32,6 +43,12 @@ export class FrameDemuxer {
     let at = 0;
     const end = chunk.length;
     while (at < end) {
+      if (this.skip > 0) {
+        const take = Math.min(this.skip, end - at);
+        this.skip -= take;
+        at += take;
+        continue;
+      }
       if (this.payload !== undefined) {
         at = this.fillPayload(chunk, at);
         continue;
@@ -40,7 +57,10 @@ export class FrameDemuxer {
         const stream = chunk[at]!;
         const size = chunk.readUInt32BE(at + 4);
         const start = at + HEADER;
-        if (end - start >= size) {
+        if (size > MAX_FRAME) {
+          this.oversized(size);
+          at = start;
+        } else if (end - start >= size) {
           this.onFrame(stream, chunk.subarray(start, start + size));
           at = start + size;
         } else {
@@ -57,9 +77,15 @@ export class FrameDemuxer {
         this.headerFill = 0;
         const size = this.header.readUInt32BE(4);
         if (size === 0) this.onFrame(this.header[0]!, Buffer.alloc(0));
+        else if (size > MAX_FRAME) this.oversized(size);
         else this.begin(this.header[0]!, size);
       }
     }
+  }
+
+  private oversized(size: number): void {
+    this.skip = size;
+    this.onOversized(size);
   }
 
   private begin(stream: number, size: number): void {

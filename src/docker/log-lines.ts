@@ -78,7 +78,12 @@ export class LogLineParser {
     private readonly handlers: LogLineHandlers,
     private readonly maxLine = DEFAULT_MAX_LINE,
   ) {
-    this.demuxer = tty ? undefined : new FrameDemuxer((stream, payload) => this.frame(stream, payload));
+    this.demuxer = tty
+      ? undefined
+      : new FrameDemuxer(
+          (stream, payload) => this.frame(stream, payload),
+          (size) => this.handlers.fault('malformed', `a frame of ${size} bytes (skipped)`),
+        );
   }
 
   push(chunk: Buffer): void {

@@ -21,6 +21,8 @@ export interface Observed {
 export interface FaultCounters {
   dockerApiError(kind: string): void;
   eventStreamReconnect(): void;
+  /** Input from the daemon that could not be read, skipped: a log frame, an event line, a stats answer. */
+  malformed(source: 'logs' | 'events' | 'stats'): void;
 }
 
 export function createRegistry(): Registry {
@@ -41,9 +43,16 @@ export function faultCounters(registry: Registry): FaultCounters {
     help: 'Times the Docker event stream was attached again after it was lost',
     registers: [registry],
   });
+  const malformed = new Counter({
+    name: 'sidekick_malformed_input_total',
+    help: 'Input from the Docker daemon that could not be read and was skipped, by source (logs, events, stats)',
+    labelNames: ['source'],
+    registers: [registry],
+  });
   return {
     dockerApiError: (kind) => apiErrors.inc({ kind }),
     eventStreamReconnect: () => reconnects.inc(),
+    malformed: (source) => malformed.inc({ source }),
   };
 }
 

@@ -119,6 +119,11 @@ export class FileSource {
     await Promise.all([...this.tails.values()].map((t) => t.tail.close()));
   }
 
+  /** Matches the globs again now (SIGHUP), besides the periodic scan and inotify. */
+  rescan(): Promise<void> {
+    return this.scan();
+  }
+
   private scan(): Promise<void> {
     this.scanning ??= this.matchGlobs().finally(() => {
       this.scanning = undefined;

@@ -50,6 +50,8 @@ export interface LogsContext {
   readonly multilineFlushMs: number;
   /** Masked in every line; undefined: nothing. */
   readonly redact?: RegExp | undefined;
+  /** Counts a frame that could not be read (skipped). */
+  readonly malformed?: () => void;
 }
 
 type StreamEnd = { readonly ok: true } | { readonly ok: false; readonly error: Error };
@@ -132,6 +134,7 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
       : new MultilineJoiner(target.multiline, ctx.multilineFlushMs, ctx.maxLine, (j) =>
           emit(j.stream, j.time, j.seq, j.message, j.truncated),
         );
+  let faults = 0;
   const parser = new LogLineParser(target.tty, {
     line(line: LogLine): void {
       let time = line.time;
@@ -154,7 +157,9 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
       else joiner.push(line.stream, time, seq, line.message, line.truncated);
     },
     fault(kind, detail): void {
-      ctx.log.warn({ container: meta.name, kind, detail }, 'log stream: the daemon reported a fault');
+      if (kind === 'malformed') ctx.malformed?.();
+      // Once per stream: a stream full of garbage must not flood sidekick's own log.
+      if (faults++ === 0) ctx.log.warn({ container: meta.name, kind, detail }, 'log stream: the daemon reported a fault (said once per stream)');
     },
   }, ctx.maxLine);
   return new Promise((resolve) => {

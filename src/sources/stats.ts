@@ -40,57 +40,78 @@ const NETWORK_FIELDS = [
   'tx_dropped',
 ] as const;
 
+/** A finite number, or undefined: an answer may hold anything where a number belongs. */
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** An object (not an array, not null), or undefined. */
+function obj(v: unknown): Readonly<Record<string, unknown>> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
 /** CPU % between two samples, as the Docker CLI computes it; null without a usable previous one. */
 export function cpuPercent(cur: CpuStats | undefined, prev: CpuStats | undefined): number | null {
-  const total = cur?.cpu_usage?.total_usage;
-  const prevTotal = prev?.cpu_usage?.total_usage;
-  const system = cur?.system_cpu_usage;
-  const prevSystem = prev?.system_cpu_usage;
+  const total = num(obj(cur?.cpu_usage)?.['total_usage']);
+  const prevTotal = num(obj(prev?.cpu_usage)?.['total_usage']);
+  const system = num(cur?.system_cpu_usage);
+  const prevSystem = num(prev?.system_cpu_usage);
   if (total === undefined || prevTotal === undefined || system === undefined || prevSystem === undefined) return null;
   const cpuDelta = total - prevTotal;
   const systemDelta = system - prevSystem;
-  const online = cur?.online_cpus || cur?.cpu_usage?.percpu_usage?.length || 0;
-  if (systemDelta <= 0 || cpuDelta < 0 || online === 0) return null;
+  const percpu = obj(cur?.cpu_usage)?.['percpu_usage'];
+  const online = num(cur?.online_cpus) || (Array.isArray(percpu) ? percpu.length : 0);
+  if (systemDelta <= 0 || cpuDelta < 0 || online <= 0) return null;
   return (cpuDelta / systemDelta) * online * 100;
 }
 
 /** Memory in use without reclaimable page cache: the CLI's "MEM USAGE" (v1 and v2). */
 export function workingSet(memory: DockerStats['memory_stats']): number {
-  const usage = memory?.usage ?? 0;
-  const stats = memory?.stats ?? {};
+  const m = obj(memory);
+  const usage = num(m?.['usage']) ?? 0;
+  const stats = obj(m?.['stats']);
   // cgroup v1 names it total_inactive_file; v2 inactive_file.
-  const inactive = stats['total_inactive_file'] ?? stats['inactive_file'] ?? 0;
+  const inactive = num(stats?.['total_inactive_file']) ?? num(stats?.['inactive_file']) ?? 0;
   return inactive < usage ? usage - inactive : usage;
 }
 
+/**
+ * The values of one stats answer. Whatever the answer holds (a field missing,
+ * null, of another type), the values are numbers: what cannot be read is 0.
+ */
 export function computeStats(cur: DockerStats, prevCpu: CpuStats | undefined): StatsValues {
   const used = workingSet(cur.memory_stats);
-  const limit = cur.memory_stats?.limit ?? 0;
+  const memory = obj(cur.memory_stats);
+  const limit = num(memory?.['limit']) ?? 0;
   const network: Record<string, Record<string, number>> = {};
-  for (const [iface, counters] of Object.entries(cur.networks ?? {})) {
+  for (const [iface, counters] of Object.entries(obj(cur.networks) ?? {})) {
+    const c = obj(counters);
     const n: Record<string, number> = {};
-    for (const f of NETWORK_FIELDS) n[f] = counters[f] ?? 0;
+    for (const f of NETWORK_FIELDS) n[f] = num(c?.[f]) ?? 0;
     network[iface] = n;
   }
   let read = 0;
   let write = 0;
-  for (const entry of cur.blkio_stats?.io_service_bytes_recursive ?? []) {
-    const op = entry.op?.toLowerCase();
-    if (op === 'read') read += entry.value ?? 0;
-    else if (op === 'write') write += entry.value ?? 0;
+  const entries = obj(cur.blkio_stats)?.['io_service_bytes_recursive'];
+  for (const entry of Array.isArray(entries) ? entries : []) {
+    const e = obj(entry);
+    const op = typeof e?.['op'] === 'string' ? e['op'].toLowerCase() : '';
+    if (op === 'read') read += num(e?.['value']) ?? 0;
+    else if (op === 'write') write += num(e?.['value']) ?? 0;
   }
+  const cpu = obj(cur.cpu_stats);
   return {
-    cpu_percent: cpuPercent(cur.cpu_stats, prevCpu),
-    cpu_seconds: (cur.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
+    cpu_percent: cpuPercent(cpu as CpuStats | undefined, prevCpu),
+    cpu_seconds: (num(obj(cpu?.['cpu_usage'])?.['total_usage']) ?? 0) / 1e9,
     memory: {
       usage: used,
-      raw_usage: cur.memory_stats?.usage ?? 0,
+      raw_usage: num(memory?.['usage']) ?? 0,
       limit,
       percent: limit > 0 ? (used / limit) * 100 : 0,
     },
     network,
     blkio: { read_bytes: read, write_bytes: write },
-    pids: cur.pids_stats?.current ?? 0,
+    pids: num(obj(cur.pids_stats)?.['current']) ?? 0,
   };
 }
 
@@ -100,6 +121,8 @@ export interface StatsContext {
   readonly log: Logger;
   readonly intervalMs: number;
   readonly emit: (record: StatsRecord) => void;
+  /** Told of an answer that is not a stats answer (counted). */
+  readonly malformed: () => void;
 }
 
 /** Samples one container every interval until stopped; the first at a random point, to spread the calls. */
@@ -138,17 +161,23 @@ export class StatsLoop {
       return this.schedule(this.ctx.intervalMs);
     }
     if (this.stopped) return;
+    if (obj(raw) === undefined) {
+      // Not a stats answer at all: counted, skipped; the next sample may be fine.
+      this.ctx.malformed();
+      return this.schedule(this.ctx.intervalMs);
+    }
     const stats = computeStats(raw, this.prevCpu);
-    this.prevCpu = raw.cpu_stats;
-    const time = raw.read !== undefined && !raw.read.startsWith('0001-') ? raw.read : new Date().toISOString();
+    this.prevCpu = obj(raw.cpu_stats) as CpuStats | undefined;
+    const read = typeof raw.read === 'string' ? raw.read : undefined;
+    const time = read !== undefined && !read.startsWith('0001-') ? read : new Date().toISOString();
     this.ctx.emit({ type: 'stats', time: normalizeTime(time), host: this.ctx.host, container: this.meta, stats });
     this.schedule(this.ctx.intervalMs);
   }
 }
 
-/** Docker's `read` has up to 9 fraction digits; records carry exactly 9. */
-function normalizeTime(time: string): string {
+/** Docker's `read` has up to 9 fraction digits; records carry exactly 9. Anything else: now. */
+export function normalizeTime(time: string): string {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(time);
-  if (m === null) return time;
+  if (m === null) return new Date().toISOString().slice(0, 23) + '000000Z';
   return `${m[1]}.${(m[2] ?? '').padEnd(9, '0').slice(0, 9)}Z`;
 }

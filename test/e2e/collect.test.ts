@@ -76,7 +76,8 @@ describe('collecting from the real engine', () => {
       for (const [time, message] of await dockerLogs(name, stream)) {
         // The id: the container, Docker's time, and the line's place at that time (1: no two lines share one here).
         const lineId = `${id.slice(0, 16)}-${time.replace(/\D/g, '')}-1`;
-        expected.push({ type: 'log', time, host, id: lineId, container, stream, message } as Json);
+        // The tag: SIDEKICK_TAG's default, {{.Name}}.
+        expected.push({ type: 'log', time, host, id: lineId, container, tag: name, stream, message } as Json);
       }
     }
     const byTime = (a: Json, b: Json): number => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0);

@@ -83,10 +83,11 @@ export class Sidekick {
   private rest = '';
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(env: Record<string, string> = {}, args: readonly string[] = []) {
+  constructor(env: Record<string, string> = {}, args: readonly string[] = [], user?: { readonly uid: number; readonly gid: number }) {
     this.child = spawn(process.execPath, [MAIN, ...args], {
       env: { PATH: process.env['PATH'] ?? '', SIDEKICK_LOG_LEVEL: 'debug', SIDEKICK_METRICS_ADDR: '127.0.0.1:0', SIDEKICK_STATE_DIR: 'off', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...user,
     });
     track(this.child);
     this.child.stdout!.setEncoding('utf8');

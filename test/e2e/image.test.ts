@@ -85,7 +85,7 @@ describe('the container image', () => {
     process.stdout.write(`# image size: ${(config!.Size / 1e6).toFixed(0)} MB (base from this machine's Node)\n`);
   });
 
-  it('run as the README says beside an app: its stdout, file lines, events and inspect arrive; healthy; docker stop flushes and exits 0', async () => {
+  it('run as the README says (and with a read-only root) beside an app: its stdout, file lines, events and inspect arrive; healthy; docker stop flushes and exits 0', async () => {
     const app = uniqueName('image-app');
     const sk = uniqueName('image-sidekick');
     await runContainer(app, ['-v', '/var/log/app'], 'i=1; while [ $i -le 100 ]; do echo "out $i"; echo "file $i" >> /var/log/app/app.log; i=$((i+1)); done; sleep 120');
@@ -93,7 +93,9 @@ describe('the container image', () => {
     await docker(
       'run', '-d', '--name', sk, '-l', RUN_LABEL,
       '--group-add', socketGroup,
+      '--read-only',
       '-v', '/var/run/docker.sock:/var/run/docker.sock:ro',
+      '-v', `${sk}-state:/var/lib/sidekick`,
       '--volumes-from', `${app}:ro`,
       '-e', 'SIDEKICK_FILES=/var/log/app/*.log',
       '--health-interval', '1s',
@@ -139,6 +141,9 @@ describe('the container image', () => {
     assert.ok(stoppedIn < 10_000, `stopped in ${stoppedIn} ms`);
     const { stderr } = await exec('docker', ['logs', sk], { maxBuffer: 64 * 1024 * 1024 });
     assert.match(stderr, /"msg":"stopped"/);
+    assert.doesNotMatch(stderr, /cannot write checkpoints/, 'a read-only root, and the state in its volume');
+    await docker('rm', '-f', sk);
+    await docker('volume', 'rm', `${sk}-state`);
   });
 
   it('starts from docker-compose.yml with `up -d`: the app’s stdout and file lines, /healthz, checkpoints in the state volume', async () => {
