@@ -291,6 +291,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
 }
 
 function parseDockerHost(value: string, tlsVerify: string, certPath: string): DockerOptions {
+  if (/^(0|false|no|off)$/i.test(tlsVerify.trim())) {
+    // As for the Docker CLI, any value turns TLS on: this one surely meant off.
+    throw new ConfigError('DOCKER_TLS_VERIFY', tlsVerify, 'any non-empty value turns TLS on; unset it to turn TLS off');
+  }
   if (value.startsWith('unix://')) {
     const socketPath = value.slice('unix://'.length);
     if (!socketPath.startsWith('/')) {

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { retryForever } from './backoff.js';
 import { Collector } from './collector.js';
@@ -12,18 +13,19 @@ import { DockerApi, errorKind } from './docker/client.js';
 import { Discovery } from './docker/discovery.js';
 import { VolumeOwners } from './docker/mounts.js';
 import { selfIdOfThisProcess } from './docker/self.js';
-import { FileSource } from './sources/files.js';
-import { createLogger } from './observe/logger.js';
 import { ContainerMetrics } from './observe/container-metrics.js';
+import { heapAdvice, heapLimitFor } from './observe/heap.js';
+import { createLogger } from './observe/logger.js';
 import { createRegistry, faultCounters, observePipeline } from './observe/metrics.js';
 import { startServer, type Readiness } from './observe/server.js';
+import { Taps } from './observe/tap.js';
 import { DEFAULT_BUFFER, SinkChannel } from './pipeline/channel.js';
 import { Checkpoints } from './pipeline/checkpoints.js';
 import { ContainerPolicy } from './pipeline/policy.js';
 import { routeFromQuery, Selection } from './pipeline/select.js';
-import { Taps } from './observe/tap.js';
 import { Flow } from './pipeline/flow.js';
 import { Router } from './pipeline/router.js';
+import { FileSource } from './sources/files.js';
 
 const SHUTDOWN_MS = 10_000;
 /** What shutdown leaves for the sinks to flush, of its 10 s. */
@@ -231,10 +233,23 @@ async function run(config: Config, log: Logger): Promise<void> {
   }
   void c.finishStopped(checkpoints.ids());
   if (!stopping) {
+    adviseHeap(config, log);
     log.info(
       { docker: config.dockerHost, host, sinks: config.sinks.map((s) => s.name), selfId, containers: c.activeCount },
       'sidekick is collecting',
     );
+  }
+}
+
+/** Says once at start whether the V8 heap limit fits the buffers (see observe/heap.ts). */
+function adviseHeap(config: Config, log: Logger): void {
+  const buffers = config.sinks.reduce((n, s) => n + s.buffer.bytes, 0);
+  const advice = heapAdvice(buffers, getHeapStatistics().heap_size_limit);
+  const hint = `NODE_OPTIONS=--max-old-space-size=${heapLimitFor(buffers)}`;
+  if (advice.kind === 'too-small') {
+    log.warn({ heap_limit_mib: advice.limitMiB, buffers_mib: Math.round(buffers / 2 ** 20), hint }, 'the heap limit is too small for full buffers; raise it');
+  } else if (advice.kind === 'unbounded') {
+    log.info({ heap_limit_mib: advice.limitMiB, buffers_mib: Math.round(buffers / 2 ** 20), hint }, 'no heap limit near the buffers: memory may grow to several times them under a flood');
   }
 }
 

@@ -1,0 +1,18 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { heapAdvice, heapLimitFor } from '../../../src/observe/heap.js';
+
+const MIB = 1024 * 1024;
+
+describe('heap advice', () => {
+  it('asks for twice the buffers plus 64 MiB', () => {
+    assert.equal(heapLimitFor(64 * MIB), 192);
+    assert.equal(heapLimitFor(16 * MIB), 96);
+  });
+
+  it('is content near that, warns below what full buffers need, and notes a limit far above', () => {
+    assert.deepEqual(heapAdvice(64 * MIB, 192 * MIB), { kind: 'ok' });
+    assert.deepEqual(heapAdvice(64 * MIB, 100 * MIB), { kind: 'too-small', limitMiB: 100, wantMiB: 192 });
+    assert.deepEqual(heapAdvice(64 * MIB, 2048 * MIB), { kind: 'unbounded', limitMiB: 2048, wantMiB: 192 });
+  });
+});
