@@ -47,6 +47,12 @@ describe('server', () => {
     assert.equal((await fetch(`${base}/metrics`, { headers: auth })).status, 200);
   });
 
+  it('takes no writes: anything but GET and HEAD is 405', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+      assert.equal((await fetch(`${base}/metrics`, { method, headers: auth })).status, 405, method);
+    }
+  });
+
   it('streams matching records on /tap while the client stays, and refuses a bad filter', async () => {
     const web = containerMeta('a'.repeat(64), '/web-1', 'img', {});
     const db = containerMeta('b'.repeat(64), '/db', 'img', {});

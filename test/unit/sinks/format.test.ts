@@ -2,9 +2,10 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { containerMeta, envelope, logId, type FileRecord, type LogRecord } from '../../../src/pipeline/record.js';
 import { formatBody } from '../../../src/sinks/http.js';
-import { formatSyslog } from '../../../src/sinks/syslog.js';
+import { formatSyslog, truncateUtf8 } from '../../../src/sinks/syslog.js';
 
 const TIME = '2026-01-02T03:04:05.123456789Z';
 const meta = containerMeta('a'.repeat(64), '/app', 'img', {});
@@ -20,6 +21,37 @@ describe('formatSyslog', () => {
     );
     assert.match(formatSyslog(envelope({ ...fileLine, container: meta }), 'rfc5424', 1), / app - file \[sidekick@32473 id="a{64}" name="app" image="img" path="[^"]*\\"b\\"\.log"\] hello$/);
     assert.match(formatSyslog(envelope(logLine), 'rfc5424', 1), /^<11>1 .* stream="stderr"\] oops$/);
+  });
+});
+
+describe('syslog from hostile output', () => {
+  const RFC5424 = /^<\d{1,3}>1 \S+ [\x21-\x7e]{1,255} [\x21-\x7e]{1,48} - [\x21-\x7e]+ (-|\[sidekick@32473( [a-z]+="([^"\\\]]|\\["\\\]])*")+\]) /s;
+
+  it('property: any container name, label, path and message give a well-formed header and structured data', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.string(), fc.string({ unit: 'binary' }), (name, image, path, message) => {
+        const m = containerMeta('a'.repeat(64), name, image, {});
+        const log = formatSyslog(envelope({ ...logLine, container: m, message }), 'rfc5424', 1);
+        assert.match(log, RFC5424);
+        assert.ok(log.endsWith(message));
+        const fromFile = formatSyslog(envelope({ ...fileLine, path, container: m, message }), 'rfc5424', 1);
+        assert.match(fromFile, RFC5424);
+        const old = formatSyslog(envelope({ ...logLine, container: m, message }), 'rfc3164', 1);
+        assert.match(old, /^<\d{1,3}>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [\x21-\x7e]+ [\x21-\x7e]{1,32}: /s);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: a UDP datagram cut to its size is still valid UTF-8', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.integer({ min: 0, max: 64 }), (text, max) => {
+        const cut = truncateUtf8(Buffer.from(text), max);
+        assert.ok(cut.length <= max);
+        assert.equal(Buffer.from(cut.toString('utf8')).equals(cut), true, 'no character split');
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
