@@ -116,20 +116,23 @@ export class LogLineParser {
     const stream: LogStream = kind === STDOUT ? 'stdout' : 'stderr';
     const sp = timeEnd(payload);
     const time = sp < 0 ? '' : payload.toString('latin1', 0, sp);
-    const text = payload.subarray(sp + 1);
-    const complete = text.length > 0 && text[text.length - 1] === NL;
+    const end = payload.length;
+    const complete = end > sp + 1 && payload[end - 1] === NL;
     const pending = this.partial[stream];
     if (pending === undefined && complete) {
-      const body = trimEol(text);
-      const truncated = body.length > this.maxLine;
+      // The common case, a whole line in one frame: decoded straight from the frame, no views made.
+      const last = end >= sp + 3 && payload[end - 2] === CR ? end - 2 : end - 1;
+      const length = last - (sp + 1);
+      const truncated = length > this.maxLine;
       this.handlers.line({
         stream,
         time,
-        message: (truncated ? body.subarray(0, this.maxLine) : body).toString('utf8'),
+        message: payload.toString('utf8', sp + 1, truncated ? sp + 1 + this.maxLine : last),
         truncated,
       });
       return;
     }
+    const text = payload.subarray(sp + 1);
     const p = pending ?? new Partial(time);
     p.add(complete ? trimEol(text) : text, this.maxLine);
     if (complete) {

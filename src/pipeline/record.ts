@@ -262,20 +262,18 @@ export function serialize(record: SidekickRecord): string {
  */
 export function logId(r: LogRecord): string {
   const t = r.time;
-  return (
-    r.container.id.slice(0, 16) +
-    '-' +
-    t.slice(0, 4) +
-    t.slice(5, 7) +
-    t.slice(8, 10) +
-    t.slice(11, 13) +
-    t.slice(14, 16) +
-    t.slice(17, 19) +
-    t.slice(20, t.length - 1) +
-    '-' +
-    r.seq
-  );
+  // Lines come in bursts within one second: its digits are worked out once.
+  const prefix = t.slice(0, 19);
+  if (prefix !== idPrefix) {
+    idPrefix = prefix;
+    idDigits = t.slice(0, 4) + t.slice(5, 7) + t.slice(8, 10) + t.slice(11, 13) + t.slice(14, 16) + t.slice(17, 19);
+  }
+  return r.container.id.slice(0, 16) + '-' + idDigits + t.slice(20, t.length - 1) + '-' + r.seq;
 }
+
+/** The last second logId saw ("2026-01-02T03:04:05"), and its digits. */
+let idPrefix = '';
+let idDigits = '';
 
 /**
  * A file line's deterministic id: the file's fingerprint and the line's byte
