@@ -95,7 +95,8 @@ const sidekick: CollectorKind = {
     const c = new Collector(
       process.execPath,
       [MAIN],
-      { SIDEKICK_SINKS: sinks, SIDEKICK_TYPES: 'log', SIDEKICK_METRICS_ADDR: 'off', SIDEKICK_LOG_LEVEL: 'info' },
+      // The heap limit the image and the systemd unit run with (one sink: 2 x 64 MiB + 64 MiB).
+      { SIDEKICK_SINKS: sinks, SIDEKICK_TYPES: 'log', SIDEKICK_METRICS_ADDR: 'off', SIDEKICK_LOG_LEVEL: 'info', NODE_OPTIONS: '--max-old-space-size=192' },
       (l) => onMessage(messageOf(l, 'message')),
     );
     c.child.once('exit', () => void closer?.());
@@ -344,6 +345,7 @@ async function scale(): Promise<void> {
       SIDEKICK_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
       SIDEKICK_STATS_INTERVAL: '10s',
       SIDEKICK_LOG_LEVEL: 'info',
+      NODE_OPTIONS: '--max-old-space-size=192',
     },
     () => undefined,
   );
