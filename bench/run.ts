@@ -3,10 +3,10 @@
 // figure is the median of the repetitions, with min and max. Prints markdown
 // tables and writes them, with the machine, to bench/RESULTS.md.
 //
-//   node dist/bench/run.js [--quick] [--only=ceiling,throughput,peers,latency,scale,stats]
+//   node dist/bench/run.js [--quick] [--only=ceiling,throughput,peers,logsource,latency,scale,stats]
 
+import { createReadStream, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   Collector,
@@ -277,6 +277,7 @@ async function main(): Promise<void> {
     print();
   }
 
+  if (wanted('logsource')) await logSource();
   if (wanted('latency')) await latency();
   if (wanted('scale') || wanted('stats')) await scale();
 
@@ -287,6 +288,54 @@ async function main(): Promise<void> {
   for (const [what, ok, measured] of targets) print(row([what, ok === undefined ? 'n/a' : ok ? 'PASS' : 'FAIL', measured]));
   print();
   if (!QUICK && ONLY === undefined) writeFileSync(RESULTS, out.join('\n') + '\n');
+}
+
+/**
+ * Where to read logs from: the logs API (dockerd reads its json-file back and
+ * frames it) or the json-file itself (/var/lib/docker/containers mounted
+ * read-only). Host CPU per line, the reader's and dockerd's, for an exited
+ * container's LINES lines.
+ */
+async function logSource(): Promise<void> {
+  const api: { reader: number; dockerd: number }[] = [];
+  const files: { reader: number; dockerd: number }[] = [];
+  for (let r = 0; r < REPS; r++) {
+    const n = name('src');
+    const id = await printer(n, 's-', LINES, 0);
+    await docker('wait', n);
+    const logPath = await docker('inspect', '-f', '{{.LogPath}}', n);
+    const dockerd = dockerdPid();
+
+    let cpu = process.cpuUsage();
+    let d0 = cpuSeconds(dockerd);
+    const viaApi = await rawFollow(id, false);
+    let used = process.cpuUsage(cpu);
+    api.push({ reader: (used.user + used.system) / viaApi.lines, dockerd: ((cpuSeconds(dockerd) - d0) * 1e6) / viaApi.lines });
+
+    cpu = process.cpuUsage();
+    d0 = cpuSeconds(dockerd);
+    let lines = 0;
+    let rest = '';
+    for await (const chunk of createReadStream(logPath, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
+      const parts = (rest + (chunk as string)).split('\n');
+      rest = parts.pop()!;
+      for (const line of parts) {
+        const entry = JSON.parse(line) as { log: string; stream: string; time: string };
+        if (entry.log.length >= 0) lines++;
+      }
+    }
+    used = process.cpuUsage(cpu);
+    files.push({ reader: (used.user + used.system) / lines, dockerd: ((cpuSeconds(dockerd) - d0) * 1e6) / lines });
+    await removeBenchContainers();
+  }
+  print(`## 7. Logs source: the logs API or the json-file, ${LINES.toLocaleString('en-US')} lines of an exited container`);
+  print();
+  print(row(['source', 'reader µs/line', 'dockerd µs/line', 'host µs/line']));
+  print(row(['---', '---:', '---:', '---:']));
+  for (const [label, runs] of [['logs API (frames only, no JSON)', api], ['json-file (JSON.parse a line)', files]] as const) {
+    print(row([label, fmt(stat(runs.map((x) => x.reader)), 2), fmt(stat(runs.map((x) => x.dockerd)), 2), fmt(stat(runs.map((x) => x.reader + x.dockerd)), 2)]));
+  }
+  print();
 }
 
 /** A line every 10 ms; delay from its Docker timestamp to its arrival on sidekick's stdout. */
