@@ -241,10 +241,16 @@ async function main(): Promise<void> {
       for (let r = 0; r < REPS; r++) runs.push(await throughput(k, sink, n));
       const s = (f: (x: Run) => number): Stat => stat(runs.map(f));
       const lps = s((x) => x.linesPerSec);
+      const label = sink === 'null' ? 'stdout' : sink === 'udp' ? 'syslog UDP' : 'HTTP ndjson';
+      if (runs.every((x) => x.linesPerSec <= 0)) {
+        // A collector that delivered nothing has no rate or cost per line to report.
+        print(row([k.label, label, String(n), 'not measured: it delivered no line in this harness', '', '', '', '', fmt(s((x) => x.peakRss)), fmt(s((x) => x.runSec), 2), fmt(s((x) => x.lost)), '']));
+        continue;
+      }
       print(
         row([
           k.label,
-          sink === 'null' ? 'stdout' : sink === 'udp' ? 'syslog UDP' : 'HTTP ndjson',
+          label,
           String(n),
           fmt(lps),
           fmt(s((x) => x.mbPerSec), 1),
