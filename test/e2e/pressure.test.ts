@@ -14,8 +14,9 @@ const BUFFER_MIB = 16;
 const STDOUT_BUFFER_MIB = 8;
 /**
  * The budget: records a full buffer holds stay alive long enough to reach V8's
- * old space, which grows to about twice its live data before a full collection;
- * so twice the buffers, plus a fixed margin for young space and stream buffers.
+ * old space, which grows to about twice its live data before a full collection
+ * (with the heap limit set to the same figure, as the README says); so twice
+ * the buffers, plus a fixed margin for young space and stream buffers.
  */
 const MARGIN_MIB = 64;
 const BUDGET_MIB = 2 * (BUFFER_MIB + STDOUT_BUFFER_MIB) + MARGIN_MIB;
@@ -33,6 +34,8 @@ describe('a sink that accepts nothing for a minute', () => {
       SIDEKICK_SINKS: `http://127.0.0.1:${port}/x?buffer=${BUFFER_MIB}MiB,stdout://?policy=block&buffer=${STDOUT_BUFFER_MIB}MiB`,
       SIDEKICK_TYPES: 'log',
       SIDEKICK_LOG_LEVEL: 'info',
+      // The heap limit the README gives for these buffers: 2 x (16 + 8) + 64 MiB.
+      NODE_OPTIONS: `--max-old-space-size=${BUDGET_MIB}`,
     });
     const name = uniqueName('flood');
     let peak = 0;
