@@ -45,6 +45,11 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
+/** `x`, or 0 if sums of absurd values overflowed. */
+function finite(x: number): number {
+  return Number.isFinite(x) ? x : 0;
+}
+
 /** An object (not an array, not null), or undefined. */
 function obj(v: unknown): Readonly<Record<string, unknown>> | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -62,7 +67,9 @@ export function cpuPercent(cur: CpuStats | undefined, prev: CpuStats | undefined
   const percpu = obj(cur?.cpu_usage)?.['percpu_usage'];
   const online = num(cur?.online_cpus) || (Array.isArray(percpu) ? percpu.length : 0);
   if (systemDelta <= 0 || cpuDelta < 0 || online <= 0) return null;
-  return (cpuDelta / systemDelta) * online * 100;
+  const percent = (cpuDelta / systemDelta) * online * 100;
+  // A tiny system delta in a malformed answer must not make it Infinity.
+  return Number.isFinite(percent) ? percent : null;
 }
 
 /** Memory in use without reclaimable page cache: the CLI's "MEM USAGE" (v1 and v2). */
@@ -107,10 +114,11 @@ export function computeStats(cur: DockerStats, prevCpu: CpuStats | undefined): S
       usage: used,
       raw_usage: num(memory?.['usage']) ?? 0,
       limit,
-      percent: limit > 0 ? (used / limit) * 100 : 0,
+      // Limits are whole bytes: a fraction of one is garbage, not a limit.
+      percent: limit >= 1 ? finite((used / limit) * 100) : 0,
     },
     network,
-    blkio: { read_bytes: read, write_bytes: write },
+    blkio: { read_bytes: finite(read), write_bytes: finite(write) },
     pids: num(obj(cur.pids_stats)?.['current']) ?? 0,
   };
 }
