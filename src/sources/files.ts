@@ -230,7 +230,7 @@ export class FileSource {
     // Read all the same: the position moves on, and an excluded owner's lines go nowhere.
     if (!t.collected) return;
     this.lines++;
-    const message = this.ctx.redact === undefined ? l.message : redactText(l.message, this.ctx.redact);
+    const message = redactText(l.message, this.ctx.redact);
     const r: Mutable<FileRecord> = { type: 'file', time: nowTime(), host: this.ctx.host, path: t.tail.path, message, file: l.file, start: l.start, end: l.end };
     if (t.owner !== undefined) r.container = t.owner;
     if (l.truncated) r.truncated = true;

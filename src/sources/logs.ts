@@ -122,7 +122,7 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
   const redact = ctx.redact;
   const parseJson = target.parseJson === true;
   const emit = (stream: LogStream, time: string, seq: number, line: string, truncated: boolean): void => {
-    const message = redact === undefined ? line : redactText(line, redact);
+    const message = redactText(line, redact);
     const r: Mutable<LogRecord> = { type: 'log', time, host, container: meta, stream, message, seq };
     if (truncated) r.truncated = true;
     if (parseJson && isJsonObject(message)) r.json = true;

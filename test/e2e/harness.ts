@@ -122,6 +122,20 @@ export class Sidekick {
     return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
   }
 
+  /** Samples the resident size every 200 ms until `stop()`; `peak` is the largest seen. */
+  sampleRss(): { readonly peak: number; stop(): void } {
+    let peak = 0;
+    const timer = setInterval(() => {
+      peak = Math.max(peak, this.rss());
+    }, 200);
+    return {
+      get peak() {
+        return peak;
+      },
+      stop: () => clearInterval(timer),
+    };
+  }
+
   /** The port of sidekick's HTTP server, from its log. */
   get metricsPort(): number {
     const m = /"port":(\d+),"msg":"serving \/metrics/.exec(this.stderr);

@@ -31,10 +31,7 @@ describe('hostile container output', () => {
       noisy: uniqueName('noisy'),
       quiet: uniqueName('quiet'),
     };
-    let peak = 0;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, sk.rss());
-    }, 200);
+    const sampler = sk.sampleRss();
     try {
       await sk.ready();
       await sleep(500);
@@ -75,9 +72,9 @@ describe('hostile container output', () => {
       );
       await sk.until(() => sk.logsOf(names.odd).length >= 4 && sk.logsOf(names.long).length >= 1, 30_000, 'the odd lines and the long line');
       await sleep(1000);
-      clearInterval(sampler);
+      sampler.stop();
 
-      const growth = (peak - baseline) / 1024 / 1024;
+      const growth = (sampler.peak - baseline) / 1024 / 1024;
       process.stdout.write(
         `# hostile: ${noisyLines} noisy lines in 8 s; quiet's longest stall ${longestStall} ms; RSS baseline ${(baseline / 1048576).toFixed(0)} MiB, growth ${growth.toFixed(0)} MiB\n`,
       );
@@ -102,7 +99,7 @@ describe('hostile container output', () => {
       );
       assert.ok(sk.logsOf(names.garbage).every((r) => typeof r['message'] === 'string'));
     } finally {
-      clearInterval(sampler);
+      sampler.stop();
       assert.equal((await sk.stop()).code, 0);
     }
   });

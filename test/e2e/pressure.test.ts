@@ -38,10 +38,7 @@ describe('a sink that accepts nothing for a minute', () => {
       NODE_OPTIONS: `--max-old-space-size=${BUDGET_MIB}`,
     });
     const name = uniqueName('flood');
-    let peak = 0;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, sk.rss());
-    }, 200);
+    const sampler = sk.sampleRss();
     try {
       await sk.ready();
       await sleep(500);
@@ -60,9 +57,9 @@ describe('a sink that accepts nothing for a minute', () => {
         rx.records().reduce((n, r) => n + (r.type === 'gap' ? (r['dropped'] as number) : r.type === 'log' ? 1 : 0), 0);
       await sk.until(() => accounted() >= LINES, 30_000, 'the recovered sink to deliver its buffer and report its gap');
       await sleep(500);
-      clearInterval(sampler);
-      const growth = (peak - baseline) / 1024 / 1024;
-      process.stdout.write(`# RSS baseline ${(baseline / 1048576).toFixed(1)} MiB, peak ${(peak / 1048576).toFixed(1)} MiB, growth ${growth.toFixed(1)} MiB\n`);
+      sampler.stop();
+      const growth = (sampler.peak - baseline) / 1024 / 1024;
+      process.stdout.write(`# RSS baseline ${(baseline / 1048576).toFixed(1)} MiB, peak ${(sampler.peak / 1048576).toFixed(1)} MiB, growth ${growth.toFixed(1)} MiB\n`);
       assert.ok(growth <= BUDGET_MIB, `RSS grew ${growth.toFixed(1)} MiB, more than the budget, ${BUDGET_MIB} MiB`);
       const delivered = rx.records().filter((r) => r.type === 'log' && r.container?.name === name).length;
       const dropped = rx.records()
@@ -71,7 +68,7 @@ describe('a sink that accepts nothing for a minute', () => {
       assert.ok(dropped > 0, 'the dead sink dropped records');
       assert.equal(delivered + dropped, LINES, 'what the recovered sink got and what it was told it lost add up');
     } finally {
-      clearInterval(sampler);
+      sampler.stop();
       const exit = await sk.stop();
       await rx.down();
       assert.equal(exit.code, 0);
