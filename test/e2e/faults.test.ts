@@ -3,9 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { removeTestContainers, runContainer, Sidekick, sleep, uniqueName, waitExit } from './harness.js';
@@ -22,7 +23,14 @@ describe('faults', () => {
   after(removeTestContainers);
 
   it('permission denied on the socket: says which group to join, keeps trying, /readyz 503', async () => {
-    const sk = new Sidekick({}, [], { uid: 65532, gid: 65532 });
+    // The single-file bundle, in a folder anyone may read: the checkout itself may be private to root.
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-nonroot-'));
+    chmodSync(dir, 0o755);
+    const script = join(dir, 'sidekick.cjs');
+    await exec(process.execPath, [fileURLToPath(new URL('../../../scripts/bundle.mjs', import.meta.url)), script], {
+      cwd: fileURLToPath(new URL('../../../', import.meta.url)),
+    });
+    const sk = new Sidekick({}, [], { uid: 65532, gid: 65532, script });
     try {
       await sk.until(() => sk.stderr.includes('permission denied'), 15_000, 'the permission error');
       const { stdout: gid } = await exec('stat', ['-c', '%g', '/var/run/docker.sock']);
@@ -33,6 +41,7 @@ describe('faults', () => {
       assert.equal(sk.stderr.split('\n').filter((l) => l.includes('permission denied')).length, 1, 'said once, not at every retry');
     } finally {
       assert.equal((await sk.stop()).code, 0);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

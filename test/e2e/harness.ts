@@ -83,8 +83,10 @@ export class Sidekick {
   private rest = '';
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(env: Record<string, string> = {}, args: readonly string[] = [], user?: { readonly uid: number; readonly gid: number }) {
-    this.child = spawn(process.execPath, [MAIN, ...args], {
+  /** `as`: run as another user, from a script that user can read (the checkout may be private to root). */
+  constructor(env: Record<string, string> = {}, args: readonly string[] = [], as?: { readonly uid: number; readonly gid: number; readonly script: string }) {
+    const user = as === undefined ? undefined : { uid: as.uid, gid: as.gid };
+    this.child = spawn(process.execPath, [as?.script ?? MAIN, ...args], {
       env: { PATH: process.env['PATH'] ?? '', SIDEKICK_LOG_LEVEL: 'debug', SIDEKICK_METRICS_ADDR: '127.0.0.1:0', SIDEKICK_STATE_DIR: 'off', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...user,
