@@ -1,42 +1,46 @@
 // stdout://: one JSON record a line on standard output. The collector's own
 // logs go to stderr, so the two never mix.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { write } from 'node:fs';
 import type { Envelope } from '../pipeline/record.js';
 import { checkQueryKeys, type Sink, type SinkFactory } from './sink.js';
 
-class StdoutSink implements Sink {
-  // process.stdout writes to a pipe synchronously on Linux, so a slow reader
-  // would stall the whole collector; a file stream writes from the thread pool.
-  private out: WriteStream | undefined;
+/** How long to wait before trying again when the pipe is full and non-blocking (EAGAIN). */
+const FULL_PIPE_WAIT_MS = 5;
 
+function writeSome(fd: number, buf: Buffer, offset: number): Promise<number> {
+  return new Promise((resolve, reject) => write(fd, buf, offset, buf.length - offset, null, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+class StdoutSink implements Sink {
   constructor(readonly name: string) {}
 
-  async start(): Promise<void> {
-    if (this.out !== undefined) return;
-    this.out = createWriteStream('', { fd: 1, autoClose: false });
-    // A failed write (EPIPE: the reader went away) also reaches its callback,
-    // which fails the batch for the channel to retry and count; without a
-    // listener the stream's 'error' event would end the process.
-    this.out.on('error', () => undefined);
-  }
+  async start(): Promise<void> {}
 
+  /**
+   * Written with fs.write, from the thread pool: process.stdout writes to a
+   * pipe synchronously on Linux, so a slow reader would stall the whole
+   * collector. Done only once all of it is written to the descriptor: a
+   * checkpoint must never count lines still queued in this process, which a
+   * kill would lose. A failed write (EPIPE: the reader went away) fails the
+   * batch, for the channel to retry and count.
+   */
   async write(batch: readonly Envelope[]): Promise<void> {
-    const out = this.out;
-    if (out === undefined) throw new Error('stdout sink written before start');
     // One flat string (join copies once; += would build a rope to flatten later).
-    const text = batch.map((e) => e.json).join('\n') + '\n';
-    // Done only once written to the descriptor: a checkpoint must never count
-    // lines still queued in this process, which a kill would lose.
-    await new Promise<void>((resolve, reject) => out.write(text, (err) => (err ? reject(err) : resolve())));
+    const buf = Buffer.from(batch.map((e) => e.json).join('\n') + '\n');
+    let at = 0;
+    while (at < buf.length) {
+      try {
+        at += await writeSome(1, buf, at);
+      } catch (err) {
+        // fd 1 is non-blocking once anything in the process has touched process.stdout.
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        await new Promise((resolve) => setTimeout(resolve, FULL_PIPE_WAIT_MS));
+      }
+    }
   }
 
-  async stop(): Promise<void> {
-    const out = this.out;
-    this.out = undefined;
-    if (out !== undefined && out.writableLength > 0) await once(out, 'drain');
-  }
+  async stop(): Promise<void> {}
 }
 
 export const stdoutSink: SinkFactory = {
