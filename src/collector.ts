@@ -3,20 +3,25 @@
 // record tagged with the container's metadata. Idempotent per container, so a
 // start seen both in a list and in the event stream is collected once.
 
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Logger } from 'pino';
 import { statusOf, type ContainerSummary, type DockerApi } from './docker/client.js';
 import type { DockerEvent } from './docker/events.js';
 import type { VolumeOwners } from './docker/mounts.js';
-import type { Backlog } from './config.js';
-import type { LogPosition } from './pipeline/channel.js';
+import type { Backlog, LogsSource } from './config.js';
+import type { FilePosition, LogPosition } from './pipeline/channel.js';
 import type { Flow } from './pipeline/flow.js';
 import type { ContainerPolicy } from './pipeline/policy.js';
 import type { ContainerMeta, RecordType, SidekickRecord } from './pipeline/record.js';
 import type { EnvRedaction } from './pipeline/redact.js';
 import { eventRecord, metaFromEvent } from './sources/events.js';
 import { inspectRecord, metaFromInspect } from './sources/inspect.js';
-import { followLogs, type LogCursor, type LogsTarget } from './sources/logs.js';
+import type { LogCursor, LogsTarget } from './sources/log-intake.js';
+import { followLogFile } from './sources/json-file.js';
+import { followLogs } from './sources/logs.js';
 import { startPattern } from './sources/multiline.js';
 import { StatsLoop } from './sources/stats.js';
 
@@ -40,6 +45,8 @@ export interface CollectorOptions {
   readonly backlog: Backlog;
   /** Where each container's logs were read up to, by an earlier run of sidekick. */
   readonly checkpoints: { get(id: string): LogPosition | undefined; forget(id: string): void };
+  /** Where logs are read: the API, or the json-file where it can be. */
+  readonly logsSource: LogsSource;
   readonly maxLine: number;
   /** Multiline for containers without a `sidekick.multiline.pattern` label. */
   readonly multiline: RegExp | undefined;
@@ -67,6 +74,10 @@ interface Watch {
   died: (() => void) | undefined;
   /** The log stream being followed, with its live cursor. */
   following: LogsTarget | undefined;
+  /** Where its json-file was read up to (with `cursor`), when logs are read from files. */
+  logFile: FilePosition | undefined;
+  /** How its logs are read now. */
+  source: 'api' | 'file' | undefined;
 }
 
 export interface ContainerStatus {
@@ -121,6 +132,16 @@ export class Collector {
     const backlog = !this.listedOnce;
     this.listedOnce = true;
     for (const c of containers) this.collect(c.Id, backlog);
+    // A die missed while the event stream was down: what waits for one stops waiting.
+    const listed = new Set(containers.map((c) => c.Id));
+    for (const [id, w] of this.watches) if (!listed.has(id)) w.died?.();
+  }
+
+  /** Log streams followed now, by how they are read. */
+  logStreams(): { api: number; file: number } {
+    const n = { api: 0, file: 0 };
+    for (const w of this.watches.values()) if (w.following !== undefined && w.source !== undefined) n[w.source]++;
+    return n;
   }
 
   async event(event: DockerEvent): Promise<void> {
@@ -179,6 +200,8 @@ export class Collector {
         destroyed: false,
         died: undefined,
         following: undefined,
+        logFile: undefined,
+        source: undefined,
       };
       this.watches.set(id, w);
     }
@@ -306,18 +329,18 @@ export class Collector {
             parseJson: this.options.policy.parsesJson(meta),
           };
           w.following = target;
-          await followLogs(target, {
-            api: this.api,
-            host: this.options.host,
-            log: this.log,
-            emit: this.emit,
-            signal: this.abort.signal,
-            flow: this.options.flow,
-            maxLine: this.options.maxLine,
-            multilineFlushMs: this.options.multilineFlushMs,
-            redact: this.options.redactPatterns,
-            malformed: () => this.options.malformed('logs'),
-          });
+          const logPath = await this.logFileOf(info, meta);
+          w.source = logPath === undefined ? 'api' : 'file';
+          if (logPath === undefined) {
+            w.logFile = undefined;
+            await followLogs(target, this.logsContext());
+          } else {
+            const exited = this.untilDies(w);
+            // It may have died since it was inspected: look again once the wait is set.
+            if (!running || (await this.inspect(id))?.State?.Running !== true) w.died?.();
+            w.logFile = await followLogFile(target, { path: logPath, exited, from: w.logFile }, this.logsContext());
+            w.died?.();
+          }
           w.cursor = target.cursor;
           w.following = undefined;
         } else if (stats !== undefined) {
@@ -330,6 +353,46 @@ export class Collector {
         stats?.stop();
       }
     } while (w.again && !this.abort.signal.aborted);
+  }
+
+  private logsContext() {
+    return {
+      api: this.api,
+      host: this.options.host,
+      log: this.log,
+      emit: this.emit,
+      signal: this.abort.signal,
+      flow: this.options.flow,
+      maxLine: this.options.maxLine,
+      multilineFlushMs: this.options.multilineFlushMs,
+      redact: this.options.redactPatterns,
+      malformed: () => this.options.malformed('logs'),
+    };
+  }
+
+  /**
+   * The json-file to read the container's logs from, when SIDEKICK_LOGS_SOURCE
+   * allows it, the container logs with the json-file driver, and its folder
+   * can be read here; else undefined (the logs API).
+   */
+  private async logFileOf(info: ContainerInspectInfo, meta: ContainerMeta): Promise<string | undefined> {
+    const source = this.options.logsSource;
+    if (source === 'api') return undefined;
+    const driver = info.HostConfig?.LogConfig?.Type;
+    const path = info.LogPath;
+    let why: string | undefined;
+    if (driver !== 'json-file') why = `its log driver is ${driver ?? 'unknown'}, not json-file`;
+    else if (path === undefined || path === '') why = 'Docker gives no log path';
+    else {
+      try {
+        await access(dirname(path), constants.R_OK | constants.X_OK);
+        return path;
+      } catch (err) {
+        why = `${dirname(path)} cannot be read here (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); mount /var/lib/docker/containers read-only at the same path`;
+      }
+    }
+    if (source === 'files') this.log.warn({ container: meta.name, id: meta.id, why }, 'logs read through the API: the json-file cannot be');
+    return undefined;
   }
 
   /** Resolves when the container dies, or sidekick stops. */

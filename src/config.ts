@@ -20,6 +20,9 @@ import { parseDuration, parseSize } from './units.js';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const LOGS_SOURCES = ['api', 'auto', 'files'] as const;
+export type LogsSource = (typeof LOGS_SOURCES)[number];
+
 export interface Config {
   /** Where the Docker API is, as dockerode takes it. */
   readonly docker: Readonly<DockerOptions>;
@@ -41,6 +44,8 @@ export interface Config {
   readonly stateDir: string | undefined;
   /** What to read of a running container seen for the first time, without a checkpoint. */
   readonly backlog: Backlog;
+  /** Where container logs are read: the logs API, the engine's json-files, or those where readable. */
+  readonly logsSource: LogsSource;
   /** The longest line kept whole, in bytes; longer ones are cut and marked. */
   readonly maxLine: number;
   /** Multiline for every container without its own label; undefined: off. */
@@ -135,6 +140,11 @@ const SETTINGS = [
     env: 'SIDEKICK_BACKLOG',
     default: 'tail:1000',
     help: 'what to read of a running container first seen without a checkpoint: tail:N, all, none, or a duration (10m)',
+  },
+  {
+    env: 'SIDEKICK_LOGS_SOURCE',
+    default: 'api',
+    help: 'where container logs are read: api (the logs API), auto (the json-file where readable, else the API), files (as auto, warning for each container that falls back)',
   },
   { env: 'SIDEKICK_MAX_LINE', default: '1MiB', help: 'longest line kept whole (a longer one is cut and marked truncated)' },
   {
@@ -273,6 +283,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
     staticFields,
     redactEnv: guarded('SIDEKICK_REDACT_ENV', raw('SIDEKICK_REDACT_ENV')!, parseEnvRedaction),
     redactPatterns: guarded('SIDEKICK_REDACT_PATTERNS', raw('SIDEKICK_REDACT_PATTERNS') ?? '', parseRedactPatterns),
+    logsSource: parseEnum('SIDEKICK_LOGS_SOURCE', raw('SIDEKICK_LOGS_SOURCE')!, LOGS_SOURCES),
     parseJson: parseEnum('SIDEKICK_PARSE_JSON', raw('SIDEKICK_PARSE_JSON')!, ['true', 'false'] as const) === 'true',
     tap: parseEnum('SIDEKICK_TAP', raw('SIDEKICK_TAP')!, ['on', 'off'] as const) === 'on',
     metricsToken: parseToken(raw('SIDEKICK_METRICS_TOKEN')),

@@ -69,6 +69,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     router,
     channels,
     containers: () => collector?.activeCount ?? 0,
+    logStreams: () => collector?.logStreams() ?? { api: 0, file: 0 },
     files: () => ({ tailed: files?.count ?? 0, errors: files?.errors ?? 0 }),
     checkpointWriteErrors: () => checkpoints.writeErrors,
   });
@@ -189,6 +190,7 @@ async function run(config: Config, log: Logger): Promise<void> {
       statsIntervalMs: config.statsIntervalMs,
       backlog: config.backlog,
       checkpoints,
+      logsSource: config.logsSource,
       maxLine: config.maxLine,
       multiline: config.multiline,
       multilineFlushMs: config.multilineFlushMs,

@@ -11,6 +11,7 @@ export interface Observed {
   readonly channels: readonly SinkChannel[];
   /** Containers being collected now. */
   readonly containers: () => number;
+  readonly logStreams: () => { readonly api: number; readonly file: number };
   /** Files tailed now, and read errors so far (SIDEKICK_FILES). */
   readonly files: () => { readonly tailed: number; readonly errors: number };
   /** Checkpoint writes that failed (a full or read-only disk). */
@@ -114,6 +115,17 @@ export function observePipeline(registry: Registry, o: Observed): void {
     registers,
     collect() {
       this.set(o.containers());
+    },
+  });
+  new Gauge({
+    name: 'sidekick_log_streams',
+    help: 'Container log streams followed now, by where they are read (api: the logs API, file: the json-file)',
+    labelNames: ['source'],
+    registers,
+    collect() {
+      const n = o.logStreams();
+      this.set({ source: 'api' }, n.api);
+      this.set({ source: 'file' }, n.file);
     },
   });
   new Counter({

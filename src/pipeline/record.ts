@@ -328,6 +328,12 @@ export function timeToNanos(time: string): string | undefined {
   return String(ms / 1000) + fraction.padEnd(9, '0').slice(0, 9);
 }
 
+/** The `since` form of Docker's API (`seconds[.fraction]`) to RFC 3339 nano. */
+export function sinceToTime(since: string): string {
+  const [seconds = '0', fraction = ''] = since.split('.');
+  return nanosToTime(seconds + fraction.padEnd(9, '0').slice(0, 9));
+}
+
 /**
  * Docker's RFC 3339 nano UTC time to the `since` form its API takes
  * (`seconds.nanoseconds`). Returns undefined for a time it cannot read.

@@ -39,6 +39,21 @@ export interface TailOptions {
   /** A deleted file is closed after it has not come back for this long. */
   readonly goneMs: number;
   readonly line: (line: TailLine) => void;
+  /**
+   * Called when the file was rotated, once the old one is read to its end and
+   * the new one is open but not read yet: where files rotated between the two
+   * (more than one rotation since the last read) can be read. `finished` is
+   * the old file (undefined if it had no line); `next` the new one (undefined
+   * if there is none yet).
+   */
+  readonly rotated?: (finished: TailedFile | undefined, next: NextFile | undefined) => Promise<void>;
+}
+
+/** The file opened after a rotation: its fingerprint is undefined while its first line is not whole. */
+export interface NextFile {
+  readonly dev: number;
+  readonly ino: number;
+  readonly fingerprint: string | undefined;
 }
 
 export type PollResult = 'idle' | 'more' | 'closed';
@@ -47,10 +62,16 @@ export type PollResult = 'idle' | 'more' | 'closed';
 export async function fingerprintOf(fh: FileHandle, force: boolean): Promise<string | undefined> {
   const buf = Buffer.alloc(FINGERPRINT_BYTES);
   const { bytesRead } = await fh.read(buf, 0, FINGERPRINT_BYTES, 0);
-  const nl = buf.subarray(0, bytesRead).indexOf(NL);
-  const end = nl >= 0 ? nl + 1 : bytesRead;
-  if (nl < 0 && bytesRead < FINGERPRINT_BYTES && (!force || bytesRead === 0)) return undefined;
-  return createHash('sha256').update(buf.subarray(0, end)).digest('hex');
+  return fingerprintOfStart(buf.subarray(0, bytesRead), force);
+}
+
+/** The fingerprint of a file that starts with `head` (its first 256 bytes, or all of it if shorter). */
+export function fingerprintOfStart(head: Buffer, force = true): string | undefined {
+  const start = head.subarray(0, FINGERPRINT_BYTES);
+  const nl = start.indexOf(NL);
+  const end = nl >= 0 ? nl + 1 : start.length;
+  if (nl < 0 && start.length < FINGERPRINT_BYTES && (!force || start.length === 0)) return undefined;
+  return createHash('sha256').update(start.subarray(0, end)).digest('hex');
 }
 
 function isMissing(err: unknown): boolean {
@@ -97,6 +118,21 @@ export class FileTail {
     await this.openCurrent();
   }
 
+  /** Opens the file at `saved` only if the path still holds that very file; false (and nothing open) if not. */
+  async resume(saved: FilePosition): Promise<boolean> {
+    return this.openAt(this.path, saved);
+  }
+
+  /**
+   * Reads on from a file already open (found at the path when it was opened,
+   * and maybe renamed since): a rotation is then noticed at the first poll,
+   * and the old file finished through this handle.
+   */
+  adopt(fh: FileHandle, dev: number, ino: number, offset: number, fingerprint: string | undefined): void {
+    this.take(fh, dev, ino, offset);
+    if (fingerprint !== undefined) this.identify(fingerprint);
+  }
+
   /** Reads what is new; 'more' when the read budget ran out with more to read. */
   async poll(now = Date.now()): Promise<PollResult> {
     if (this.closed) return 'closed';
@@ -119,8 +155,14 @@ export class FileTail {
         // Rotated: the rest of the old file first, then the new one from its start.
         await this.read(Infinity);
         this.flushLine(true);
-        await this.closeHandle();
+        const finished = this.file;
+        const old = this.fh;
+        this.fh = undefined;
         await this.openCurrent();
+        // The old file is still open while the hook looks for it: its inode cannot be reused meanwhile.
+        const next = this.fh === undefined ? undefined : { dev: this.dev, ino: this.ino, fingerprint: await fingerprintOf(this.fh, false) };
+        await this.options.rotated?.(finished, next);
+        await old?.close().catch(() => undefined);
       } else if (await this.wasTruncated(current.size)) {
         this.flushLine(true);
         this.restart();
@@ -133,6 +175,11 @@ export class FileTail {
       this.error = (err as Error).message;
       return 'idle';
     }
+  }
+
+  /** Where the next run goes on from: after the last line sent (undefined until the file has a line). */
+  position(): FilePosition | undefined {
+    return this.file === undefined ? undefined : { ...this.file, offset: this.lineStart };
   }
 
   /** Stops reading; a line not yet ended is read again by the next run. */

@@ -11,45 +11,16 @@ import { retryForever } from '../backoff.js';
 import { errorKind, statusOf, type DockerApi } from '../docker/client.js';
 import { LogLineParser, type LogLine } from '../docker/log-lines.js';
 import type { Flow } from '../pipeline/flow.js';
-import { nowTime, timeToSince, type ContainerMeta, type LogRecord, type LogStream, type Mutable } from '../pipeline/record.js';
-import { isJsonObject } from '../pipeline/policy.js';
-import { redactText } from '../pipeline/redact.js';
-import { MultilineJoiner } from './multiline.js';
+import { timeToSince } from '../pipeline/record.js';
+import { LogIntake, type IntakeContext, type LogsTarget } from './log-intake.js';
 
 
-/** The newest line delivered: its time, and how many lines carried that time. */
-export interface LogCursor {
-  time: string;
-  count: number;
-}
-
-export interface LogsTarget {
-  readonly meta: ContainerMeta;
-  readonly tty: boolean;
-  /** Where to start when there is no cursor: `seconds.nanoseconds` and/or the last `tail` lines; neither: the first line. */
-  readonly since: string | undefined;
-  readonly tail?: number;
-  /** Joins multiline records: a line matching this starts a new one. */
-  readonly multiline?: RegExp;
-  /** Messages that are JSON objects are marked to go also as `json`. */
-  readonly parseJson?: boolean;
-  /** Shared with later runs for the same container, so a restart resumes. */
-  cursor: LogCursor | undefined;
-}
-
-export interface LogsContext {
+export interface LogsContext extends IntakeContext {
   readonly api: DockerApi;
-  readonly host: string;
   readonly log: Logger;
-  readonly emit: (record: LogRecord) => void;
   readonly signal: AbortSignal;
   /** Paused while a sink under the `block` policy is full. */
   readonly flow: Flow;
-  /** The longest line (or multiline record) kept whole, in bytes. */
-  readonly maxLine: number;
-  readonly multilineFlushMs: number;
-  /** Masked in every line; undefined: nothing. */
-  readonly redact?: RegExp | undefined;
   /** Counts a frame that could not be read (skipped). */
   readonly malformed?: () => void;
 }
@@ -115,46 +86,11 @@ function startOf(target: LogsTarget): { since?: string; tail?: number } {
 
 function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContext): Promise<StreamEnd> {
   const { meta } = target;
-  const host = ctx.host;
-  // Lines at the cursor's time that a resumed stream repeats.
-  const resumeAt = target.cursor?.time;
-  let repeats = target.cursor?.count ?? 0;
-  const redact = ctx.redact;
-  const parseJson = target.parseJson === true;
-  const emit = (stream: LogStream, time: string, seq: number, line: string, truncated: boolean): void => {
-    const message = redactText(line, redact);
-    const r: Mutable<LogRecord> = { type: 'log', time, host, container: meta, stream, message, seq };
-    if (truncated) r.truncated = true;
-    if (parseJson && isJsonObject(message)) r.json = true;
-    ctx.emit(r);
-  };
-  const joiner =
-    target.multiline === undefined
-      ? undefined
-      : new MultilineJoiner(target.multiline, ctx.multilineFlushMs, ctx.maxLine, (j) =>
-          emit(j.stream, j.time, j.seq, j.message, j.truncated),
-        );
+  const intake = new LogIntake(target, ctx, target.cursor);
   let faults = 0;
   const parser = new LogLineParser(target.tty, {
     line(line: LogLine): void {
-      let time = line.time;
-      let seq = 1;
-      if (time === '') {
-        time = nowTime();
-      } else {
-        if (resumeAt !== undefined && time <= resumeAt) {
-          if (time < resumeAt) return;
-          if (repeats > 0) {
-            repeats--;
-            return;
-          }
-        }
-        const cursor = target.cursor;
-        if (cursor === undefined || time > cursor.time) target.cursor = { time, count: 1 };
-        else if (time === cursor.time) seq = ++cursor.count;
-      }
-      if (joiner === undefined) emit(line.stream, time, seq, line.message, line.truncated);
-      else joiner.push(line.stream, time, seq, line.message, line.truncated);
+      intake.line(line.stream, line.time, line.message, line.truncated);
     },
     fault(kind, detail): void {
       if (kind === 'malformed') ctx.malformed?.();
@@ -174,10 +110,7 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
       ctx.signal.removeEventListener('abort', abort);
       // A line cut off by a stop or a broken connection is read again on resume.
       if (end.ok) parser.end();
-      // A multiline record waiting for more: sent now, unless sidekick is stopping
-      // (then it is read again on restart, from the checkpoint before it).
-      if (ctx.signal.aborted) joiner?.discard();
-      else joiner?.end();
+      intake.end(ctx.signal.aborted);
       resolve(end);
     };
     const flow = ctx.flow;

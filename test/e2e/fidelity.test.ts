@@ -1,7 +1,8 @@
 // Odd output, read exactly: lines around Docker's 16 KiB split, very long
 // lines cut at SIDEKICK_MAX_LINE and marked, stack traces joined by the
 // multiline label, invalid UTF-8 replaced (not dropped), a TTY's \r\n trimmed;
-// and a burst of short-lived containers, every line once.
+// and a burst of short-lived containers, every line once. All of it through
+// the logs API and through the json-file (SIDEKICK_LOGS_SOURCE=files).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -9,11 +10,11 @@ import { docker, IMAGE, removeTestContainers, RUN_LABEL, runContainer, Sidekick,
 
 const KIB = 1024;
 
-describe('log fidelity', () => {
+for (const [source, burst] of [['api', 500], ['files', 200]] as const) describe(`log fidelity, logs read from ${source}`, () => {
   let sk: Sidekick;
 
   before(async () => {
-    sk = new Sidekick({ SIDEKICK_TYPES: 'log,event', SIDEKICK_LOG_LEVEL: 'info' });
+    sk = new Sidekick({ SIDEKICK_TYPES: 'log,event', SIDEKICK_LOG_LEVEL: 'info', SIDEKICK_LOGS_SOURCE: source });
     await sk.ready();
   });
 
@@ -21,6 +22,7 @@ describe('log fidelity', () => {
     const exit = await sk.stop();
     await removeTestContainers();
     assert.equal(exit.code, 0);
+    if (source === 'files') assert.doesNotMatch(sk.stderr, /logs read through the API/, 'every container read from its json-file');
   });
 
   it('joins lines Docker split at 16 KiB, and cuts a 2 MiB line at 1 MiB, marked', async () => {
@@ -92,9 +94,9 @@ describe('log fidelity', () => {
     );
   });
 
-  it('collects a burst of 500 short-lived containers: every one of their 5,000 lines once', async () => {
+  it(`collects a burst of ${burst} short-lived containers: every one of their ${burst * 10} lines once`, async () => {
     const prefix = uniqueName('burst');
-    const names = Array.from({ length: 500 }, (_, i) => `${prefix}-${i}`);
+    const names = Array.from({ length: burst }, (_, i) => `${prefix}-${i}`);
     const started = Date.now();
     // As many at once as the engine takes: 25 docker clients at a time.
     for (let i = 0; i < names.length; i += 25) {
@@ -104,18 +106,18 @@ describe('log fidelity', () => {
         ),
       );
     }
-    process.stdout.write(`# started 500 containers in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(`# started ${burst} containers in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     const all = (): string[] => sk.records.filter((r) => r.type === 'log' && r.container?.name.startsWith(prefix)).map((r) => r['message'] as string);
     const lines = (): number => all().length;
     try {
-      await sk.until(() => lines() >= 5000, 120_000, 'all 5,000 lines');
+      await sk.until(() => lines() >= burst * 10, 120_000, `all ${burst * 10} lines`);
     } catch (err) {
       const got = new Set(all().map((m) => Number(m.split('-')[0])));
       const missing = names.map((_, i) => i).filter((i) => !got.has(i));
       assert.fail(`${lines()} lines; no lines from ${missing.length} containers, e.g. ${missing.slice(0, 5).join(', ')}: ${(err as Error).message.slice(0, 300)}`);
     }
     const got = all();
-    assert.equal(new Set(got).size, 5000, 'each line once');
-    assert.equal(got.length, 5000, 'none twice');
+    assert.equal(new Set(got).size, burst * 10, 'each line once');
+    assert.equal(got.length, burst * 10, 'none twice');
   });
 });

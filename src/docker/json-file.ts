@@ -1,0 +1,130 @@
+// Reads the engine's `json-file` log driver format: one JSON object a line,
+// {"log":"text\n","stream":"stdout","time":"2024-01-02T03:04:05.123456789Z"}
+// (sometimes with "attrs"). A message longer than 16 KiB is written as
+// several entries of one time whose "log" does not end in "\n"; they are
+// joined back into one line. Times are written with trailing zeros trimmed;
+// they are padded to 9 digits, as the logs API gives them, so that times
+// compare as strings and a cursor from either source resumes the other.
+
+import { millisToTime, type LogStream } from '../pipeline/record.js';
+import type { LogLine } from './log-lines.js';
+
+export interface JsonFileHandlers {
+  line(line: LogLine): void;
+  /** An entry that is not what the driver writes (skipped). */
+  malformed(detail: string): void;
+}
+
+const ZEROS = '000000000';
+const UTC_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
+
+/** Docker's time padded to 9 fractional digits; '' if it is not a time. */
+export function normalizeTime(time: string): string {
+  const n = time.length;
+  if (!UTC_TIME.test(time)) {
+    const ms = Date.parse(time);
+    return Number.isFinite(ms) ? millisToTime(ms) : '';
+  }
+  const dot = time.indexOf('.', 19);
+  if (dot < 0) return time.slice(0, n - 1) + '.' + ZEROS + 'Z';
+  const digits = n - 1 - (dot + 1);
+  return digits === 9 ? time : digits > 9 ? time.slice(0, dot + 10) + 'Z' : time.slice(0, n - 1) + ZEROS.slice(digits) + 'Z';
+}
+
+interface Entry {
+  log?: unknown;
+  stream?: unknown;
+  time?: unknown;
+}
+
+class Partial {
+  readonly parts: string[] = [];
+  length = 0;
+  truncated = false;
+  constructor(readonly time: string) {}
+}
+
+/** Parses one container's json-file entries, line by line, in the order written. */
+export class JsonFileParser {
+  private readonly partial: { stdout: Partial | undefined; stderr: Partial | undefined } = {
+    stdout: undefined,
+    stderr: undefined,
+  };
+
+  constructor(
+    private readonly handlers: JsonFileHandlers,
+    private readonly maxLine: number,
+  ) {}
+
+  push(line: string): void {
+    let entry: Entry | null;
+    try {
+      entry = JSON.parse(line) as Entry | null;
+    } catch {
+      this.handlers.malformed(`an entry that is not JSON (${line.length} bytes)`);
+      return;
+    }
+    if (typeof entry !== 'object' || entry === null) {
+      this.handlers.malformed('an entry that is not a JSON object');
+      return;
+    }
+    const { log, stream } = entry;
+    if (typeof log !== 'string' || (stream !== 'stdout' && stream !== 'stderr') || typeof entry.time !== 'string') {
+      this.handlers.malformed('an entry without log, stream or time');
+      return;
+    }
+    const time = normalizeTime(entry.time);
+    const complete = log.length > 0 && log.charCodeAt(log.length - 1) === 0x0a;
+    const pending = this.partial[stream];
+    if (pending === undefined && complete) {
+      this.emit(stream, time, trimEol(log), false);
+      return;
+    }
+    const p = pending ?? new Partial(time);
+    const text = complete ? trimEol(log) : log;
+    const room = this.maxLine - p.length;
+    if (text.length > room) p.truncated = true;
+    if (room > 0) {
+      const kept = text.length > room ? text.slice(0, room) : text;
+      p.parts.push(kept);
+      p.length += kept.length;
+    }
+    if (complete) {
+      this.partial[stream] = undefined;
+      this.emitPartial(stream, p);
+    } else {
+      this.partial[stream] = p;
+    }
+  }
+
+  /** The file is read to its end and will not grow: lines still waiting for their end are sent. */
+  end(): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const p = this.partial[stream];
+      if (p === undefined) continue;
+      this.partial[stream] = undefined;
+      this.emitPartial(stream, p);
+    }
+  }
+
+  private emitPartial(stream: LogStream, p: Partial): void {
+    // The "\r" of a "\r\n" may end one part and the "\n" come alone in the next.
+    this.emit(stream, p.time, trimEol(p.parts.join('')), p.truncated);
+  }
+
+  private emit(stream: LogStream, time: string, message: string, truncated: boolean): void {
+    // The maximum is in bytes, as for the logs API: counted only when it may matter.
+    if (message.length * 3 > this.maxLine && Buffer.byteLength(message) > this.maxLine) {
+      message = Buffer.from(message).subarray(0, this.maxLine).toString('utf8');
+      truncated = true;
+    }
+    this.handlers.line({ stream, time, message, truncated });
+  }
+}
+
+function trimEol(text: string): string {
+  let end = text.length;
+  if (end > 0 && text.charCodeAt(end - 1) === 0x0a) end--;
+  if (end > 0 && text.charCodeAt(end - 1) === 0x0d) end--;
+  return end === text.length ? text : text.slice(0, end);
+}
