@@ -31,6 +31,28 @@ export function normalizeTime(time: string): string {
   return digits === 9 ? time : digits > 9 ? time.slice(0, dot + 10) + 'Z' : time.slice(0, n - 1) + ZEROS.slice(digits) + 'Z';
 }
 
+const LOG_START = '{"log":"'.length;
+const STREAM_KEY = '","stream":"';
+const TIME_KEY = '","time":"';
+
+/**
+ * Where the text of an entry of the common kind ends, so that it is read
+ * without JSON.parse: {"log":"<text without escapes>\n","stream":"stdout",
+ * "time":"…"}. An escape in the text (a quote, a backslash, a control
+ * character, "<", ">", "&", U+2028, invalid UTF-8), a part of a longer line,
+ * or "attrs": -1 (JSON.parse reads it). In the text every quote is escaped,
+ * so the first `","stream":"` ends it.
+ */
+function plainEntry(line: string): number {
+  if (!line.startsWith('{"log":"')) return -1;
+  const streamAt = line.indexOf(STREAM_KEY, LOG_START);
+  // The only escape is the final "\n" (two characters: a backslash and an n).
+  if (streamAt < LOG_START + 2 || line.indexOf('\\', LOG_START) !== streamAt - 2 || line.charCodeAt(streamAt - 1) !== 0x6e) return -1;
+  const s = streamAt + STREAM_KEY.length;
+  if (!(line.startsWith('stdout', s) || line.startsWith('stderr', s)) || !line.startsWith(TIME_KEY, s + 6) || !line.endsWith('"}')) return -1;
+  return streamAt - 2;
+}
+
 interface Entry {
   log?: unknown;
   stream?: unknown;
@@ -57,31 +79,48 @@ export class JsonFileParser {
   ) {}
 
   push(line: string): void {
-    let entry: Entry | null;
-    try {
-      entry = JSON.parse(line) as Entry | null;
-    } catch {
-      this.handlers.malformed(`an entry that is not JSON (${line.length} bytes)`);
-      return;
+    /** The text without its line end. */
+    let text: string;
+    /** The text ended the line (else: a part of a longer line). */
+    let complete: boolean;
+    let stream: LogStream;
+    let rawTime: string;
+    const textEnd = plainEntry(line);
+    if (textEnd >= 0) {
+      text = line.slice(LOG_START, textEnd);
+      complete = true;
+      const s = textEnd + 2 + STREAM_KEY.length;
+      stream = line.charCodeAt(s + 3) === 0x6f /* stdout */ ? 'stdout' : 'stderr';
+      rawTime = line.slice(s + 6 + TIME_KEY.length, line.length - 2);
+    } else {
+      let entry: Entry | null;
+      try {
+        entry = JSON.parse(line) as Entry | null;
+      } catch {
+        this.handlers.malformed(`an entry that is not JSON (${line.length} bytes)`);
+        return;
+      }
+      if (typeof entry !== 'object' || entry === null) {
+        this.handlers.malformed('an entry that is not a JSON object');
+        return;
+      }
+      const e = entry;
+      if (typeof e.log !== 'string' || (e.stream !== 'stdout' && e.stream !== 'stderr') || typeof e.time !== 'string') {
+        this.handlers.malformed('an entry without log, stream or time');
+        return;
+      }
+      complete = e.log.length > 0 && e.log.charCodeAt(e.log.length - 1) === 0x0a;
+      text = complete ? trimEol(e.log) : e.log;
+      stream = e.stream;
+      rawTime = e.time;
     }
-    if (typeof entry !== 'object' || entry === null) {
-      this.handlers.malformed('an entry that is not a JSON object');
-      return;
-    }
-    const { log, stream } = entry;
-    if (typeof log !== 'string' || (stream !== 'stdout' && stream !== 'stderr') || typeof entry.time !== 'string') {
-      this.handlers.malformed('an entry without log, stream or time');
-      return;
-    }
-    const time = normalizeTime(entry.time);
-    const complete = log.length > 0 && log.charCodeAt(log.length - 1) === 0x0a;
+    const time = normalizeTime(rawTime);
     const pending = this.partial[stream];
     if (pending === undefined && complete) {
-      this.emit(stream, time, trimEol(log), false);
+      this.emit(stream, time, text, false);
       return;
     }
     const p = pending ?? new Partial(time);
-    const text = complete ? trimEol(log) : log;
     const room = this.maxLine - p.length;
     if (text.length > room) p.truncated = true;
     if (room > 0) {

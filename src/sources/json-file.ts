@@ -29,6 +29,8 @@ import { LogIntake, type IntakeContext, type LogCursor, type LogsTarget } from '
 const MAX_ENTRY = 256 * 1024;
 /** Looked at even without a change notice, in case one is missed. */
 const SAFETY_POLL_MS = 1000;
+/** After a change notice, how long to wait for more before reading (well under the latency budget). */
+const COALESCE_MS = 10;
 /** Without change notices (inotify unavailable): how often the file is looked at. */
 const POLL_MS = 250;
 const NL = 0x0a;
@@ -133,6 +135,9 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
       // Removed with its container; or exited, and read to the end after that.
       if (result === 'closed' || (finishing && error === undefined)) break;
       await wake.next(SAFETY_POLL_MS);
+      // A container printing fast changes its file thousands of times a second:
+      // what it writes meanwhile is read in one go, not a read per change.
+      await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
     }
     if (!ctx.signal.aborted) parser.end();
     intake?.end(ctx.signal.aborted);
