@@ -10,6 +10,24 @@ import { build } from 'esbuild';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const outfile = process.argv[2] ?? 'dist/sidekick.cjs';
 
+/** Replaces modules (by the path they resolve to, without .js) with a function that says it is not there. */
+function leaveOut(modules) {
+  return {
+    name: 'leave-out',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/(ssh|session)(\.js)?$/ }, (args) => {
+        const name = args.path.slice(2).replace(/\.js$/, '');
+        const key = Object.keys(modules).find((m) => `${args.resolveDir}/${name}`.endsWith(`node_modules/${m}`));
+        return key === undefined ? undefined : { path: key, namespace: 'left-out' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
+        contents: `module.exports = () => { throw new Error(${JSON.stringify(`${modules[args.path]}: not available in sidekick`)}); };`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 await build({
   entryPoints: ['src/main.ts'],
   outfile,
@@ -22,7 +40,9 @@ await build({
   // ES module dependencies (fdir) ask for import.meta.url: this file's URL.
   banner: { js: "const sidekickFileUrl = require('node:url').pathToFileURL(__filename).href;" },
   define: { SIDEKICK_VERSION: JSON.stringify(pkg.version), 'import.meta.url': 'sidekickFileUrl' },
-  // ssh2 (dockerode's ssh:// transport, unused) tries native addons and falls back without them.
+  // dockerode's ssh:// transport and BuildKit sessions (ssh2, gRPC), which sidekick never
+  // uses, are left out: src/docker/lean.ts does the same when running from node_modules.
+  plugins: [leaveOut({ 'docker-modem/lib/ssh': 'ssh:// DOCKER_HOST', 'dockerode/lib/session': 'BuildKit sessions' })],
   external: ['cpu-features', '*.node'],
   logLevel: 'warning',
 });

@@ -2,6 +2,8 @@
 // Wiring: config -> sinks behind their buffers -> collector fed by discovery.
 // SIGTERM/SIGINT stop the sources, flush the sinks and exit 0 within 10 s.
 
+// First: keeps dockerode's unused SSH and gRPC stacks out of memory (see lean.ts).
+import './docker/lean.js';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { getHeapStatistics } from 'node:v8';

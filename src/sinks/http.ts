@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { recordId, timeToNanos, type Envelope, type SidekickRecord } from '../pipeline/record.js';
 import { parseDuration, parseSize } from '../units.js';
 import { checkQueryKeys, SinkError, type Batching, type Sink, type SinkFactory } from './sink.js';
@@ -115,6 +115,8 @@ class HttpSink implements Sink {
   }
 
   async start(): Promise<void> {
+    // Loaded only when an HTTP sink is configured: undici is a fifth of sidekick's resident memory.
+    const { Pool } = await import('undici');
     this.pool ??= new Pool(this.o.origin, {
       connections: this.o.batching.inFlight,
       headersTimeout: this.o.timeoutMs,
