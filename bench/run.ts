@@ -39,6 +39,8 @@ const ONLY = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).
 const REPS = QUICK ? 1 : 3;
 const LINES = QUICK ? 100_000 : 500_000;
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+/** The single-file build the container image runs (`npm run bench` builds it). */
+const BUNDLE = fileURLToPath(new URL('../sidekick.cjs', import.meta.url));
 const PEERS = fileURLToPath(new URL('../../bench/peers/', import.meta.url));
 const RESULTS = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
 
@@ -77,8 +79,9 @@ interface CollectorKind {
   start(sink: Sink, onMessage: (m: string) => void): Promise<Collector>;
 }
 
-const sidekick: CollectorKind = {
-  label: 'sidekick',
+/** sidekick reading logs through the logs API, or from the engine's json-files. */
+const sidekickReading = (source: 'api' | 'files'): CollectorKind => ({
+  label: source === 'api' ? 'sidekick (logs API)' : 'sidekick (json-file)',
   async start(sink, onMessage) {
     // The benchmark itself reads stdout: block rather than drop when it reads slower than sidekick writes.
     let sinks = 'stdout://?policy=block';
@@ -96,14 +99,23 @@ const sidekick: CollectorKind = {
       process.execPath,
       [MAIN],
       // The heap limit the image and the systemd unit run with (one sink: 2 x 64 MiB + 64 MiB).
-      { SIDEKICK_SINKS: sinks, SIDEKICK_TYPES: 'log', SIDEKICK_METRICS_ADDR: 'off', SIDEKICK_LOG_LEVEL: 'info', NODE_OPTIONS: '--max-old-space-size=192' },
+      {
+        SIDEKICK_SINKS: sinks,
+        SIDEKICK_TYPES: 'log',
+        SIDEKICK_LOGS_SOURCE: source,
+        SIDEKICK_METRICS_ADDR: 'off',
+        SIDEKICK_LOG_LEVEL: 'info',
+        NODE_OPTIONS: '--max-old-space-size=192',
+      },
       (l) => onMessage(messageOf(l, 'message')),
     );
     c.child.once('exit', () => void closer?.());
     await c.until(() => c.stderr.includes('sidekick is collecting'), 20_000);
     return c;
   },
-};
+});
+const sidekickApi = sidekickReading('api');
+const sidekickFiles = sidekickReading('files');
 
 const loghose: CollectorKind = {
   label: 'docker-loghose',
@@ -223,10 +235,11 @@ async function main(): Promise<void> {
   }
 
   if (wanted('throughput') || wanted('peers')) {
-    const kinds: CollectorKind[] = wanted('peers') ? [sidekick, loghose, logagent] : [sidekick];
+    const ours = [sidekickApi, sidekickFiles];
+    const kinds: CollectorKind[] = wanted('peers') ? [...ours, loghose, logagent] : ours;
     const plans: [CollectorKind, Sink, number][] = [];
     for (const k of kinds) {
-      if (k === sidekick) {
+      if (ours.includes(k)) {
         for (const sink of ['null', 'udp', 'http'] as const) for (const n of [1, 10]) plans.push([k, sink, n]);
       } else {
         plans.push([k, 'null', 1], [k, 'null', 10]);
@@ -263,18 +276,19 @@ async function main(): Promise<void> {
           fmt(s((x) => x.duplicates)),
         ]),
       );
-      if (k === sidekick && n === 1) {
+      if (ours.includes(k) && n === 1) {
         const cpu = s((x) => x.cpuUsPerLine).median;
         const lost = s((x) => x.lost).max;
+        const via = k === sidekickApi ? 'logs API' : 'json-file';
         if (sink === 'null') {
-          targets.push(['null sink ≥ 75% of the ceiling', ceil === undefined ? undefined : lps.median >= 0.75 * ceil.running.median, `${(lps.median / (ceil?.running.median ?? NaN)).toFixed(2)} × ceiling`]);
-          targets.push(['≤ 3 µs CPU a line to the null sink', cpu <= 3, `${cpu.toFixed(1)} µs`]);
-          targets.push(['container runs ≤ 10% longer with sidekick', ceil === undefined ? undefined : s((x) => x.runSec).median <= 1.1 * ceil.alone.median, `${s((x) => x.runSec).median.toFixed(2)} s vs ${ceil?.alone.median.toFixed(2)} s`]);
-          targets.push(['0 lines lost (null sink)', lost === 0, `${lost} lost`]);
+          targets.push([`null sink ≥ 75% of the ceiling (${via})`, ceil === undefined ? undefined : lps.median >= 0.75 * ceil.running.median, `${(lps.median / (ceil?.running.median ?? NaN)).toFixed(2)} × ceiling`]);
+          targets.push([`≤ 3 µs CPU a line to the null sink (${via})`, cpu <= 3, `${cpu.toFixed(1)} µs`]);
+          targets.push([`container runs ≤ 10% longer with sidekick (${via})`, ceil === undefined ? undefined : s((x) => x.runSec).median <= 1.1 * ceil.alone.median, `${s((x) => x.runSec).median.toFixed(2)} s vs ${ceil?.alone.median.toFixed(2)} s`]);
+          targets.push([`0 lines lost (null sink, ${via})`, lost === 0, `${lost} lost`]);
         }
         if (sink === 'udp') {
-          targets.push(['UDP syslog ≥ 120k lines/s', lps.median >= 120_000, `${Math.round(lps.median)} lines/s`]);
-          targets.push(['≤ 6 µs CPU a line to UDP syslog', cpu <= 6, `${cpu.toFixed(1)} µs`]);
+          targets.push([`UDP syslog ≥ 120k lines/s (${via})`, lps.median >= 120_000, `${Math.round(lps.median)} lines/s`]);
+          targets.push([`≤ 6 µs CPU a line to UDP syslog (${via})`, cpu <= 6, `${cpu.toFixed(1)} µs`]);
         }
       }
     }
@@ -346,36 +360,40 @@ async function logSource(): Promise<void> {
 
 /** A line every 10 ms; delay from its Docker timestamp to its arrival on sidekick's stdout. */
 async function latency(): Promise<void> {
-  const delays: number[] = [];
-  const c = await sidekick.start('null', () => undefined);
-  c.child.stdout!.removeAllListeners('data');
-  let rest = '';
-  const n = name('lat');
-  c.child.stdout!.setEncoding('utf8').on('data', (t: string) => {
-    // Sub-millisecond wall clock: Docker's timestamps have nanoseconds.
-    const now = (performance.timeOrigin + performance.now()) / 1000;
-    const lines = (rest + t).split('\n');
-    rest = lines.pop()!;
-    for (const l of lines) {
-      if (!l.includes(`"name":"${n}"`)) continue;
-      delays.push((now - epochSeconds(messageOf(l, 'time'))) * 1000);
-    }
-  });
   const count = QUICK ? 500 : 2000;
-  await docker('run', '-d', '--name', n, '-l', LABEL, IMAGE, 'sh', '-c', `i=0; while [ $i -lt ${count} ]; do i=$((i+1)); echo "l-$i"; usleep 10000; done`);
-  await docker('wait', n);
-  await c.until(() => delays.length >= count, 10_000);
-  await c.stop();
-  await removeBenchContainers();
-  const p50 = percentile(delays, 50);
-  const p99 = percentile(delays, 99);
+  const rows: string[] = [];
+  for (const kind of [sidekickApi, sidekickFiles]) {
+    const delays: number[] = [];
+    const c = await kind.start('null', () => undefined);
+    c.child.stdout!.removeAllListeners('data');
+    let rest = '';
+    const n = name('lat');
+    c.child.stdout!.setEncoding('utf8').on('data', (t: string) => {
+      // Sub-millisecond wall clock: Docker's timestamps have nanoseconds.
+      const now = (performance.timeOrigin + performance.now()) / 1000;
+      const lines = (rest + t).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) {
+        if (!l.includes(`"name":"${n}"`)) continue;
+        delays.push((now - epochSeconds(messageOf(l, 'time'))) * 1000);
+      }
+    });
+    await docker('run', '-d', '--name', n, '-l', LABEL, IMAGE, 'sh', '-c', `i=0; while [ $i -lt ${count} ]; do i=$((i+1)); echo "l-$i"; usleep 10000; done`);
+    await docker('wait', n);
+    await c.until(() => delays.length >= count, 10_000);
+    await c.stop();
+    await removeBenchContainers();
+    const p50 = percentile(delays, 50);
+    const p99 = percentile(delays, 99);
+    rows.push(row([kind.label, String(delays.length), p50.toFixed(1), p99.toFixed(1), Math.max(...delays).toFixed(1)]));
+    targets.push([`p99 latency ≤ 250 ms at 100 lines/s (${kind === sidekickApi ? 'logs API' : 'json-file'})`, p99 <= 250, `${p99.toFixed(1)} ms`]);
+  }
   print('## 5. Latency: a line every 10 ms, from its Docker timestamp to sidekick’s stdout');
   print();
-  print(row(['lines', 'p50 ms', 'p99 ms', 'max ms']));
-  print(row(['---:', '---:', '---:', '---:']));
-  print(row([String(delays.length), p50.toFixed(1), p99.toFixed(1), Math.max(...delays).toFixed(1)]));
+  print(row(['collector', 'lines', 'p50 ms', 'p99 ms', 'max ms']));
+  print(row(['---', '---:', '---:', '---:', '---:']));
+  for (const r of rows) print(r);
   print();
-  targets.push(['p99 latency ≤ 250 ms at 100 lines/s', p99 <= 250, `${p99.toFixed(1)} ms`]);
 }
 
 /** 200 idle and 20 chatty containers: memory, idle CPU, attach time, descriptors; then the stats cost. */
@@ -390,15 +408,47 @@ async function scale(): Promise<void> {
   }
   await Promise.all(starts);
   const total = idle + chatty;
+  const scaleRows: string[] = [];
+  const statsRows: string[] = [];
+  const runs = [
+    ['api', MAIN, 'sidekick (logs API), dist/'],
+    ['files', MAIN, 'sidekick (json-file), dist/'],
+    ['api', BUNDLE, 'sidekick (logs API), the image’s bundle'],
+    ['files', BUNDLE, 'sidekick (json-file), the image’s bundle'],
+  ] as const;
+  for (const [source, main, label] of runs) {
+    const m = await watchMany(total, source, main);
+    scaleRows.push(row([label, m.attachSec.toFixed(1), m.rss.toFixed(0), m.cpuPct.toFixed(1), String(m.fds), String(m.sockets)]));
+    statsRows.push(row([label, m.callsPerMin.toFixed(0), m.cpuPct.toFixed(1), m.dockerdPct.toFixed(1)]));
+    targets.push([`RSS ≤ 64 MiB with ${total} containers watched: ${label}`, m.rss <= 64, `${m.rss.toFixed(0)} MiB`]);
+  }
+  await removeBenchContainers();
+  print(`## 4. Scale: ${idle} idle and ${chatty} chatty containers (a line every 100 ms each)`);
+  print();
+  print(row(['collector', 'all streams attached after s', 'RSS MiB', 'CPU % (logs + stats)', 'open fds', 'sockets (Docker connections)']));
+  print(row(['---', '---:', '---:', '---:', '---:', '---:']));
+  for (const r of scaleRows) print(r);
+  print();
+  print(`## 6. Stats cost: ${total} containers at the default 10 s interval`);
+  print();
+  print(row(['collector', 'stats calls/min', 'sidekick CPU % (all work)', 'dockerd CPU %']));
+  print(row(['---', '---:', '---:', '---:']));
+  for (const r of statsRows) print(r);
+  print();
+}
+
+/** sidekick watching the `total` containers running now: attach time, then resources at rest. */
+async function watchMany(total: number, source: 'api' | 'files', main: string): Promise<{ attachSec: number; rss: number; fds: number; sockets: number; cpuPct: number; dockerdPct: number; callsPerMin: number }> {
   const metricsPort = 19324;
   const t0 = performance.now();
   const c = new Collector(
     process.execPath,
-    [MAIN],
+    [main],
     {
       SIDEKICK_SINKS: 'stdout://',
       SIDEKICK_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
       SIDEKICK_STATS_INTERVAL: '10s',
+      SIDEKICK_LOGS_SOURCE: source,
       SIDEKICK_LOG_LEVEL: 'info',
       NODE_OPTIONS: '--max-old-space-size=192',
     },
@@ -426,20 +476,7 @@ async function scale(): Promise<void> {
   const dockerdPct = ((cpuSeconds(dockerdPid()) - d0) / window) * 100;
   const callsPerMin = ((await statsRecords(metricsPort)) - records0) * (60 / window);
   await c.stop();
-  await removeBenchContainers();
-  print(`## 4. Scale: ${idle} idle and ${chatty} chatty containers (a line every 100 ms each)`);
-  print();
-  print(row(['all streams attached after s', 'RSS MiB', 'CPU % (logs + stats)', 'open fds', 'sockets (Docker connections)']));
-  print(row(['---:', '---:', '---:', '---:', '---:']));
-  print(row([attachSec.toFixed(1), rss.toFixed(0), cpuPct.toFixed(1), String(fds.fds), String(fds.sockets)]));
-  print();
-  print(`## 6. Stats cost: ${total} containers at the default 10 s interval`);
-  print();
-  print(row(['stats calls/min', 'sidekick CPU % (all work)', 'dockerd CPU %']));
-  print(row(['---:', '---:', '---:']));
-  print(row([callsPerMin.toFixed(0), cpuPct.toFixed(1), dockerdPct.toFixed(1)]));
-  print();
-  targets.push([`RSS ≤ 64 MiB with ${total} containers watched`, rss <= 64, `${rss.toFixed(0)} MiB`]);
+  return { attachSec, rss, fds: fds.fds, sockets: fds.sockets, cpuPct, dockerdPct, callsPerMin };
 }
 
 async function statsRecords(port: number): Promise<number> {
