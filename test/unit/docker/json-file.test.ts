@@ -203,6 +203,26 @@ describe('JsonFileParser', () => {
     assert.deepEqual(got.malformed, []);
   });
 
+  it('reads Go\'s escapes and the text that looks like the next key, as JSON.parse would', () => {
+    const got = parse([
+      `{"log":"\\u003chtml\\u003e \\u0026 \\u2028\\n","stream":"stdout","time":"${written('1')}"}`,
+      `{"log":"a \\",\\"stream\\":\\"stderr b\\n","stream":"stdout","time":"${written('2')}"}`,
+      `{"log":"ends in a backslash \\\\\\n","stream":"stderr","time":"${written('3')}"}`,
+      `{"log":"plain é ✓\\n","stream":"stderr","time":"${written('4')}"}`,
+      `{"log":"no newline","stream":"stdout","time":"${written('5')}"}`,
+      `{"log":"next\\n","stream":"stdout","time":"${written('6')}"}`,
+      `{"log":"odd stream\\n","stream":"stdin","time":"${written('7')}"}`,
+    ]);
+    assert.deepEqual(got.lines, [
+      line('stdout', full('1'), '<html> & \u2028'),
+      line('stdout', full('2'), 'a ","stream":"stderr b'),
+      line('stderr', full('3'), 'ends in a backslash \\'),
+      line('stderr', full('4'), 'plain é ✓'),
+      line('stdout', full('5'), 'no newlinenext'),
+    ]);
+    assert.equal(got.malformed.length, 1, 'the stdin entry');
+  });
+
   it('property: gives the lines the logs API gives for the same messages', () => {
     // Multi-byte characters, or "\r": see the report for a "\r" where a joined line is cut amid multi-byte text.
     const alphabet = fc.constantFrom(['a', 'é', '€', '😀', ' '], ['a', 'b', '\r', ' ']);
