@@ -12,7 +12,7 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { Envelope, SidekickRecord } from '../pipeline/record.js';
+import type { ContainerMeta, Envelope, SidekickRecord } from '../pipeline/record.js';
 import { checkQueryKeys, SinkError, type Sink, type SinkFactory } from './sink.js';
 
 export const FACILITIES: Readonly<Record<string, number>> = {
@@ -65,26 +65,53 @@ function sdValue(text: string): string {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
+/** What every message of one container starts with, worked out once per container. */
+interface ContainerHeader {
+  readonly app5424: string;
+  readonly app3164: string;
+  /** RFC 5424 structured-data parameters naming the container. */
+  readonly params: string;
+}
+
+const containerHeaders = new WeakMap<ContainerMeta, ContainerHeader>();
+
+function containerHeader(c: ContainerMeta): ContainerHeader {
+  let h = containerHeaders.get(c);
+  if (h === undefined) {
+    const app = c.tag ?? c.name;
+    h = { app5424: header(app, 48), app3164: header(app, 32), params: ` id="${c.id}" name="${sdValue(c.name)}" image="${sdValue(c.image)}"` };
+    containerHeaders.set(c, h);
+  }
+  return h;
+}
+
+/** The last host name seen, as a header field: every record of a run has the same. */
+let hostSeen = '';
+let hostField = '-';
+
 /** One record as one syslog message (no framing). */
 export function formatSyslog(e: Envelope, format: SyslogFormat, facility: number): string {
   const r = e.record;
   const pri = `<${facility * 8 + severityOf(r)}>`;
-  const app = header(r.container?.tag ?? r.container?.name ?? 'sidekick', format === 'rfc5424' ? 48 : 32);
+  const c = r.container === undefined ? undefined : containerHeader(r.container);
+  if (r.host !== hostSeen) {
+    hostSeen = r.host;
+    hostField = header(r.host, 255);
+  }
   const msg = r.type === 'log' || r.type === 'file' ? r.message : e.json;
   if (format === 'rfc3164') {
     // "Mmm dd hh:mm:ss": the record's time in UTC, day padded with a space.
     const month = MONTHS[Number(r.time.slice(5, 7)) - 1] ?? 'Jan';
     const day = r.time.slice(8, 10).replace(/^0/, ' ');
-    return `${pri}${month} ${day} ${r.time.slice(11, 19)} ${header(r.host, 255)} ${app}: ${msg}`;
+    return `${pri}${month} ${day} ${r.time.slice(11, 19)} ${hostField} ${c?.app3164 ?? 'sidekick'}: ${msg}`;
   }
   // RFC 5424 allows at most 6 digits of fractional seconds.
   const time = r.time.length > 27 ? r.time.slice(0, 26) + 'Z' : r.time;
-  const c = r.container;
-  let params = c === undefined ? '' : ` id="${c.id}" name="${sdValue(c.name)}" image="${sdValue(c.image)}"`;
+  let params = c === undefined ? '' : c.params;
   if (r.type === 'log') params += ` stream="${r.stream}"`;
   else if (r.type === 'file') params += ` path="${sdValue(r.path)}"`;
   const sd = params === '' ? '-' : `[${SD_ID}${params}]`;
-  return `${pri}1 ${time} ${header(r.host, 255)} ${app} - ${r.type} ${sd} ${msg}`;
+  return `${pri}1 ${time} ${hostField} ${c?.app5424 ?? 'sidekick'} - ${r.type} ${sd} ${msg}`;
 }
 
 /** Cuts UTF-8 text to at most `max` bytes without splitting a character. */
@@ -114,7 +141,7 @@ class UdpSyslogSink implements Sink {
 
   async write(batch: readonly Envelope[]): Promise<void> {
     const socket = await this.open();
-    const sends: Promise<void>[] = [];
+    const datagrams: Buffer[] = [];
     for (const e of batch) {
       let buf: Buffer = Buffer.from(formatSyslog(e, this.o.format, this.o.facility));
       if (buf.length > this.o.max) {
@@ -125,17 +152,20 @@ class UdpSyslogSink implements Sink {
           this.warn('syslog over UDP: messages longer than max are cut (counted)', { max: this.o.max });
         }
       }
-      sends.push(
-        new Promise((resolve) => {
-          socket.send(buf, this.o.port, this.address!.address, (err) => {
-            // A datagram has no delivery to wait for; a send error is counted, not retried.
-            if (err) this.counts.sendErrors++;
-            resolve();
-          });
-        }),
-      );
+      datagrams.push(buf);
     }
-    await Promise.all(sends);
+    if (datagrams.length === 0) return;
+    // Sends finish in order: the last one's callback means all are sent. A
+    // datagram has no delivery to wait for; a failed send is counted (the
+    // others' errors reach the socket's 'error' handler), not retried.
+    await new Promise<void>((resolve) => {
+      const last = datagrams.length - 1;
+      for (let i = 0; i < last; i++) socket.send(datagrams[i]!);
+      socket.send(datagrams[last]!, (err) => {
+        if (err) this.counts.sendErrors++;
+        resolve();
+      });
+    });
   }
 
   private async open(): Promise<UdpSocket> {
@@ -150,6 +180,20 @@ class UdpSyslogSink implements Sink {
       this.counts.sendErrors++;
     });
     socket.unref();
+    // Connected: each send skips the address lookup and the kernel's route lookup.
+    const address = this.address.address;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.connect(this.o.port, address, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      socket.close();
+      throw new SinkError(`cannot connect to ${address}:${this.o.port}: ${(err as Error).message}`, 'network', true);
+    }
     this.socket = socket;
     return socket;
   }
