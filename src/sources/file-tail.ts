@@ -36,6 +36,12 @@ export interface TailOptions {
   readonly maxLine: number;
   /** A last line without "\n" is sent after the file has not grown for this long. */
   readonly idleMs: number;
+  /**
+   * The writer only appends, and rotates by renaming (the engine's json-file):
+   * the path is looked at only when the file has nothing new, and truncation
+   * (copytruncate) is not looked for.
+   */
+  readonly renameOnly?: boolean;
   /** A deleted file is closed after it has not come back for this long. */
   readonly goneMs: number;
   readonly line: (line: TailLine) => void;
@@ -56,7 +62,8 @@ export interface NextFile {
   readonly fingerprint: string | undefined;
 }
 
-export type PollResult = 'idle' | 'more' | 'closed';
+/** idle: all read, the path looked at; more: the read budget ran out; grew: all read, the path not looked at (renameOnly); closed: gone. */
+export type PollResult = 'idle' | 'more' | 'grew' | 'closed';
 
 /** Hex SHA-256 of a file's first line (at most 256 bytes); undefined while it has no full line yet and `force` is false. */
 export async function fingerprintOf(fh: FileHandle, force: boolean): Promise<string | undefined> {
@@ -139,14 +146,21 @@ export class FileTail {
     try {
       if (this.fh === undefined) {
         if (!(await this.openCurrent())) return this.missing(now);
+      } else if (this.options.renameOnly === true) {
+        // Still growing: not rotated since (a rotated file stops growing), so no need to look at the path.
+        const read = await this.read();
+        if (read >= READ_BUDGET) return 'more';
+        if (read > 0) {
+          this.error = undefined;
+          return 'grew';
+        }
       }
       const current = await stat(this.path).catch((err: unknown) => {
         if (isMissing(err)) return undefined;
         throw err;
       });
       if (current === undefined) {
-        const more = await this.read();
-        if (more) return 'more';
+        if ((await this.read()) >= READ_BUDGET) return 'more';
         this.flushIdle(now, true);
         return this.missing(now);
       }
@@ -163,11 +177,11 @@ export class FileTail {
         const next = this.fh === undefined ? undefined : { dev: this.dev, ino: this.ino, fingerprint: await fingerprintOf(this.fh, false) };
         await this.options.rotated?.(finished, next);
         await old?.close().catch(() => undefined);
-      } else if (await this.wasTruncated(current.size)) {
+      } else if (this.options.renameOnly !== true && (await this.wasTruncated(current.size))) {
         this.flushLine(true);
         this.restart();
       }
-      const more = await this.read();
+      const more = (await this.read()) >= READ_BUDGET;
       if (!more) this.flushIdle(now, false);
       this.error = undefined;
       return more ? 'more' : 'idle';
@@ -284,15 +298,16 @@ export class FileTail {
   }
 
   /** Reads up to `budget` bytes; true if it stopped with more to read. */
-  private async read(budget = READ_BUDGET): Promise<boolean> {
+  /** Reads up to `budget` bytes (and the rest of a chunk); how many it read. */
+  private async read(budget = READ_BUDGET): Promise<number> {
     const fh = this.fh;
-    if (fh === undefined) return false;
+    if (fh === undefined) return 0;
     let total = 0;
     // One buffer per file for its whole life: an idle poll allocates nothing.
     const buf = (this.chunk ??= Buffer.allocUnsafe(CHUNK));
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, CHUNK, this.offset);
-      if (bytesRead === 0) return false;
+      if (bytesRead === 0) return total;
       this.grewAt = Date.now();
       if (this.file === undefined) {
         const fingerprint = await fingerprintOf(fh, false);
@@ -300,7 +315,8 @@ export class FileTail {
       }
       this.split(buf.subarray(0, bytesRead));
       total += bytesRead;
-      if (total >= budget) return true;
+      // A short read is the end of the file for now: no second read to learn it.
+      if (total >= budget || bytesRead < CHUNK) return total;
     }
   }
 

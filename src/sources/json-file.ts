@@ -27,8 +27,8 @@ import { LogIntake, type IntakeContext, type LogCursor, type LogsTarget } from '
 
 /** An entry is at most a 16 KiB message, escaped, and its fields. */
 const MAX_ENTRY = 256 * 1024;
-/** Looked at even without a change notice, in case one is missed. */
-const SAFETY_POLL_MS = 1000;
+/** Looked at even without a change notice, in case one is missed (inotify is reliable on local disks). */
+const SAFETY_POLL_MS = 5000;
 /** After a change notice, how long to wait for more before reading (well under the latency budget). */
 const COALESCE_MS = 10;
 /** Without change notices (inotify unavailable): how often the file is looked at. */
@@ -88,6 +88,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
     maxLine: MAX_ENTRY,
     idleMs: Infinity,
     goneMs: 5000,
+    renameOnly: true,
     line: (l) => parser.push(l.message),
     rotated: (finished, next) => (intake === undefined ? Promise.resolve() : readSkipped(file.path, finished, next, target, intake, parser, ctx, wake)),
   });
@@ -131,9 +132,9 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
         error = tail.error;
         if (error !== undefined) ctx.log.warn({ container: target.meta.name, path: file.path, err: error }, 'json-file cannot be read; trying again');
       }
-      if (result === 'more') continue;
-      // Removed with its container; or exited, and read to the end after that.
-      if (result === 'closed' || (finishing && error === undefined)) break;
+      if (result === 'more' || (result === 'grew' && finishing)) continue;
+      // Removed with its container; or exited, and read to the end (and rotations followed) after that.
+      if (result === 'closed' || (finishing && result === 'idle' && error === undefined)) break;
       await wake.next(SAFETY_POLL_MS);
       // A container printing fast changes its file thousands of times a second:
       // what it writes meanwhile is read in one go, not a read per change.
