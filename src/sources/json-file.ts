@@ -370,19 +370,20 @@ class Wake {
   private watcher: FSWatcher | undefined;
   private waiting: (() => void) | undefined;
   private pending = false;
-  private readonly onAbort = (): void => this.notify();
+  /** Bound once: the folder watch and the abort signal both call it. */
+  private readonly wakeUp = (): void => this.notify();
 
   constructor(
     path: string,
     private readonly signal: AbortSignal,
   ) {
     try {
-      this.watcher = watch(dirname(path), { persistent: false }, this.onAbort);
+      this.watcher = watch(dirname(path), { persistent: false }, this.wakeUp);
       this.watcher.on('error', () => this.closeWatcher());
     } catch {
       this.watcher = undefined;
     }
-    signal.addEventListener('abort', this.onAbort, { once: true });
+    signal.addEventListener('abort', this.wakeUp, { once: true });
   }
 
   notify(): void {
@@ -411,7 +412,7 @@ class Wake {
   }
 
   close(): void {
-    this.signal.removeEventListener('abort', this.onAbort);
+    this.signal.removeEventListener('abort', this.wakeUp);
     this.closeWatcher();
     this.notify();
   }
