@@ -13,6 +13,7 @@
 // to the end.
 
 import { watch, type FSWatcher } from 'node:fs';
+import { Readable } from 'node:stream';
 import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
@@ -108,7 +109,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
       const start = startOf(target);
       intake = new LogIntake(target, ctx, start.skipTo);
       const plan = await planRead(file.path, start);
-      for (const r of plan.rotated) await readRotated(r, parser, ctx, wake);
+      for (const r of plan.rotated) await readRotated(r, parser, intake, target, ctx, wake);
       const c = plan.current;
       if (c === undefined) await tail.open(undefined);
       else tail.adopt(c.fh, c.dev, c.ino, c.offset, c.fingerprint);
@@ -326,13 +327,38 @@ async function readSkipped(
     ctx.log.warn({ container: target.meta.name, path }, 'json-file rotated out before it was read: lines may be missing (raise max-file or max-size)');
   }
   intake.skipThrough(target.cursor);
-  for (const r of between) await readRotated(r, parser, ctx, wake);
+  for (const r of between) await readRotated(r, parser, intake, target, ctx, wake);
   intake.skipThrough(undefined);
 }
 
-async function readRotated(r: Rotated, parser: JsonFileParser, ctx: LogFileContext, wake: Wake): Promise<void> {
-  const raw = r.fh.createReadStream({ start: 0, autoClose: true });
-  const stream = r.gzip ? raw.pipe(createGunzip()) : raw;
+/** Reads a rotated file whole; a .gz that ends early (still being compressed) is read again once it is done. */
+async function readRotated(r: Rotated, parser: JsonFileParser, intake: LogIntake, target: LogsTarget, ctx: LogFileContext, wake: Wake): Promise<void> {
+  try {
+    for (let attempt = 1; !ctx.signal.aborted; attempt++) {
+      if (await readOnce(r, parser, ctx, wake, attempt < COMPRESSING_TRIES)) return;
+      // Read again from its start: what this read sent is skipped by the cursor it moved.
+      intake.skipThrough(target.cursor);
+      await new Promise((resolve) => setTimeout(resolve, COMPRESSING_WAIT_MS));
+    }
+  } finally {
+    await r.fh.close().catch(() => undefined);
+  }
+}
+
+async function* chunksOf(fh: FileHandle): AsyncGenerator<Buffer> {
+  for (let at = 0; ; ) {
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, at);
+    if (bytesRead === 0) return;
+    at += bytesRead;
+    yield buf.subarray(0, bytesRead);
+  }
+}
+
+/** One read of a rotated file to its end; false if a .gz ended early and `retry` allows another. */
+async function readOnce(r: Rotated, parser: JsonFileParser, ctx: LogFileContext, wake: Wake, retry: boolean): Promise<boolean> {
+  const source = Readable.from(chunksOf(r.fh));
+  const stream = r.gzip ? source.pipe(createGunzip()) : source;
   let rest: Buffer | undefined;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -347,10 +373,14 @@ async function readRotated(r: Rotated, parser: JsonFileParser, ctx: LogFileConte
       rest = buf.length === 0 ? undefined : Buffer.from(buf);
       await whilePaused(ctx, wake);
     }
+    return true;
   } catch (err) {
+    if (r.gzip && retry && /unexpected end/.test((err as Error).message)) return false;
     ctx.log.warn({ err: (err as Error).message }, 'a rotated json-file could not be read to its end');
+    return true;
   } finally {
-    raw.destroy();
+    source.destroy();
+    stream.destroy();
   }
 }
 
