@@ -297,7 +297,6 @@ export class FileTail {
     return now !== undefined && now !== this.file.fingerprint;
   }
 
-  /** Reads up to `budget` bytes; true if it stopped with more to read. */
   /** Reads up to `budget` bytes (and the rest of a chunk); how many it read. */
   private async read(budget = READ_BUDGET): Promise<number> {
     const fh = this.fh;

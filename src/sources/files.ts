@@ -162,8 +162,19 @@ export class FileSource {
       reported: undefined,
     };
     this.tails.set(path, t);
+    // A change seen meanwhile waits for the open: a read during it would start
+    // on the file at the path while the open settles on the saved one.
+    t.running = this.open(t).finally(() => {
+      t.running = undefined;
+    });
+    await t.running;
+    this.kick(t);
+  }
+
+  private async open(t: Tailing): Promise<void> {
+    const path = t.tail.path;
     try {
-      await tail.open(this.ctx.positions.file(path));
+      await t.tail.open(this.ctx.positions.file(path));
     } catch (err) {
       // Opened on the next poll; reported there if it still fails.
       this.ctx.log.debug({ path, err: (err as Error).message }, 'cannot open file yet');
@@ -171,7 +182,6 @@ export class FileSource {
     this.watchDir(dirname(path));
     this.own(t, await this.ctx.owners.resolve(path));
     this.ctx.log.debug({ path, container: t.owner?.name }, 'tailing file');
-    this.kick(t);
   }
 
   /** Reads the file now, or once more after the read in progress. */

@@ -1,10 +1,11 @@
 // FileSource: globs, exclusions, files that appear later, owners and positions.
 
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fingerprintOfStart } from '../../../src/sources/file-tail.js';
 import { pino } from 'pino';
 import { VolumeOwners } from '../../../src/docker/mounts.js';
 import type { FilePosition } from '../../../src/pipeline/channel.js';
@@ -13,7 +14,7 @@ import { Flow } from '../../../src/pipeline/flow.js';
 import { ContainerPolicy } from '../../../src/pipeline/policy.js';
 import { Selection } from '../../../src/pipeline/select.js';
 import { containerMeta, type FileRecord } from '../../../src/pipeline/record.js';
-import { FileSource, globBase } from '../../../src/sources/files.js';
+import { FileSource, globBase, type FileSourceContext } from '../../../src/sources/files.js';
 import { waitFor } from '../wait.js';
 
 const log = pino({ level: 'silent' });
@@ -27,6 +28,26 @@ describe('globBase', () => {
   });
 });
 
+function context(records: FileRecord[], owners: VolumeOwners, positions: FileSourceContext['positions']): FileSourceContext {
+  return {
+    host: 'h',
+    log,
+    emit: (r) => records.push(r),
+    flow: new Flow(),
+    maxLine: 1024,
+    owners,
+    positions,
+    policy: new ContainerPolicy({
+      types: new Set(['file']),
+      containers: new Selection(),
+      decor: { tag: compileTag('{{.Name}}'), fields: [], staticFields: {} },
+      parseJson: false,
+      badLabel: () => undefined,
+    }),
+    redact: undefined,
+  };
+}
+
 describe('FileSource', () => {
   it('tails matching files, skips excluded ones, picks up files created later, tags the owner, forgets deleted files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-files-'));
@@ -38,26 +59,9 @@ describe('FileSource', () => {
     const forgotten: string[] = [];
     const owners = new VolumeOwners();
     owners.set(containerMeta('a'.repeat(64), '/app', 'img', {}), [{ Source: join(dir, 'app'), Destination: '/logs' }]);
-    const saved = new Map<string, FilePosition>();
     const source = new FileSource(
       { include: [join(dir, '**', '*.log*')], exclude: ['*.gz', '*.[0-9]'], scanMs: 60_000 },
-      {
-        host: 'h',
-        log,
-        emit: (r) => records.push(r),
-        flow: new Flow(),
-        maxLine: 1024,
-        owners,
-        positions: { file: (p) => saved.get(p), forgetFile: (p) => forgotten.push(p) },
-        policy: new ContainerPolicy({
-          types: new Set(['file']),
-          containers: new Selection(),
-          decor: { tag: compileTag('{{.Name}}'), fields: [], staticFields: {} },
-          parseJson: false,
-          badLabel: () => undefined,
-        }),
-        redact: undefined,
-      },
+      context(records, owners, { file: () => undefined, forgetFile: (p) => forgotten.push(p) }),
     );
     try {
       await source.start();
@@ -73,6 +77,38 @@ describe('FileSource', () => {
       unlinkSync(join(dir, 'app', 'b.log'));
       await waitFor('the deleted file given up', () => forgotten.length === 1, 10_000);
       assert.deepEqual(forgotten, [join(dir, 'app', 'b.log')]);
+    } finally {
+      await source.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads nothing while a file is being opened: a file rotated while sidekick was down is finished once, from its position, before the new one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-files-'));
+    const app = join(dir, 'app.log');
+    writeFileSync(`${app}.1`, '1\n2\n3\n');
+    writeFileSync(app, '4\n');
+    const rotated = statSync(`${app}.1`);
+    const saved: FilePosition = { path: app, dev: rotated.dev, ino: rotated.ino, fingerprint: fingerprintOfStart(Buffer.from('1\n'))!, generation: -1, offset: 4 };
+    const records: FileRecord[] = [];
+    const positions = {
+      file: (p: string): FilePosition | undefined => {
+        // The app writes while the file is opened: inotify asks for a read meanwhile.
+        appendFileSync(app, '5\n');
+        return p === app ? saved : undefined;
+      },
+      forgetFile: () => undefined,
+    };
+    const source = new FileSource({ include: [join(dir, '*.log')], exclude: [], scanMs: 60_000 }, context(records, new VolumeOwners(), positions));
+    try {
+      await source.start();
+      await waitFor('the lines after the position', () => records.length >= 3);
+      appendFileSync(app, '6\n');
+      await waitFor('a line written later', () => records.some((r) => r.message === '6'));
+      assert.deepEqual(
+        records.map((r) => r.message),
+        ['3', '4', '5', '6'],
+      );
     } finally {
       await source.stop();
       rmSync(dir, { recursive: true, force: true });
