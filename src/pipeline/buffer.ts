@@ -188,6 +188,11 @@ export class RecordBuffer {
     return out;
   }
 
+  /** The oldest record still waiting from one source (a container's log: its id; a file: its source key). */
+  firstPositioned(key: string): PositionedRecord | undefined {
+    return this.lanes.get(key)?.firstPositioned();
+  }
+
   /** For each source (a container's log, a file), the oldest of its records still waiting. */
   oldestPositioned(): Map<string, PositionedRecord> {
     const out = new Map<string, PositionedRecord>();

@@ -81,7 +81,7 @@ export class SinkChannel {
   private droppingSince: number | undefined;
   private pendingSince: number | undefined;
   private lastError: string | undefined;
-  private readonly settledListeners: (() => void)[] = [];
+  private readonly settledListeners: ((batch: readonly Envelope[]) => void)[] = [];
 
   constructor(
     readonly sink: Sink,
@@ -129,14 +129,27 @@ export class SinkChannel {
     const logs = new Map<string, LogPosition>();
     const files = new Map<string, FilePosition>();
     for (const [key, last] of this.lastPositioned) {
-      const waiting = oldest.get(key);
-      if (last.type === 'log') {
-        logs.set(key, waiting?.type === 'log' ? { time: waiting.time, count: waiting.seq - 1 } : { time: last.time, count: last.seq });
-      } else {
-        files.set(last.path, waiting?.type === 'file' ? { ...waiting.file, offset: waiting.start } : { ...last.file, offset: last.end });
-      }
+      const p = positionOf(last, oldest.get(key));
+      if (last.type === 'log') logs.set(key, p as LogPosition);
+      else files.set(last.path, p as FilePosition);
     }
     return { logs, files };
+  }
+
+  /**
+   * done() for one source (what a batch moved), without the work of all the
+   * others: with hundreds of containers, a batch of one line costs one.
+   */
+  doneWith(key: string): LogPosition | FilePosition | undefined {
+    const last = this.lastPositioned.get(key);
+    if (last === undefined) return undefined;
+    let oldest = this.buffer.firstPositioned(key);
+    for (const batch of this.batches) {
+      for (const { record: r } of batch) {
+        if (isPositioned(r) && sourceKey(r) === key && (oldest === undefined || before(r, oldest))) oldest = r;
+      }
+    }
+    return positionOf(last, oldest);
   }
 
   /** Whether this sink takes the record, by its route. */
@@ -144,8 +157,8 @@ export class SinkChannel {
     return this.route === undefined || routeTakes(this.route, record);
   }
 
-  /** Calls `listener` each time a batch is done with: delivered, rejected or given up. */
-  onSettled(listener: () => void): void {
+  /** Calls `listener` with each batch done with: delivered, rejected or given up. */
+  onSettled(listener: (batch: readonly Envelope[]) => void): void {
     this.settledListeners.push(listener);
   }
 
@@ -200,7 +213,7 @@ export class SinkChannel {
       await this.deliver(batch);
       this.batches.delete(batch);
       this.inFlight -= batch.length;
-      for (const listener of this.settledListeners) listener();
+      for (const listener of this.settledListeners) listener(batch);
     }
   }
 
@@ -353,6 +366,12 @@ function before(a: PositionedRecord, b: PositionedRecord): boolean {
 
 function fileBefore(a: FileRecord, b: FileRecord): boolean {
   return a.file.generation < b.file.generation || (a.file.generation === b.file.generation && a.start < b.start);
+}
+
+/** Where a source's lines are done with: just before the oldest still waiting or in flight, else after the last pushed. */
+function positionOf(last: PositionedRecord, waiting: PositionedRecord | undefined): LogPosition | FilePosition {
+  if (last.type === 'log') return waiting?.type === 'log' ? { time: waiting.time, count: waiting.seq - 1 } : { time: last.time, count: last.seq };
+  return waiting?.type === 'file' ? { ...waiting.file, offset: waiting.start } : { ...last.file, offset: last.end };
 }
 
 function gapRecord(g: Gap): GapRecord {

@@ -16,6 +16,7 @@ import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FilePosition, LogPosition, SinkChannel } from './channel.js';
+import { fileSourceKey, isPositioned, sourceKey, type Envelope } from './record.js';
 
 const SNAPSHOT = 'checkpoints.json';
 const JOURNAL = 'checkpoints.journal';
@@ -78,6 +79,8 @@ export class Checkpoints {
   private timer: NodeJS.Timeout | undefined;
   private journalFd: number | undefined;
   private written = '';
+  /** A position moved since the snapshot was last written. */
+  private moved = true;
   private failing = false;
   /** Failed writes (a full or read-only disk), for metrics. */
   writeErrors = 0;
@@ -87,7 +90,7 @@ export class Checkpoints {
     private readonly channels: readonly SinkChannel[],
     private readonly log: Logger,
   ) {
-    for (const c of channels) c.onSettled(() => this.journal());
+    for (const c of channels) c.onSettled((batch) => this.journal(batch));
   }
 
   /** Reads what the last run left. Missing files are a first start; a broken snapshot is reported and ignored. */
@@ -130,8 +133,8 @@ export class Checkpoints {
 
   /** A file that is gone: its position is of no more use. */
   forgetFile(path: string): void {
-    this.files.delete(path);
-    for (const c of this.channels) c.forget(`file:${path}`);
+    if (this.files.delete(path)) this.moved = true;
+    for (const c of this.channels) c.forget(fileSourceKey(path));
     if (this.filesOnDisk.delete(path)) this.append(`${JSON.stringify({ file: path, forget: true } satisfies JournalEntry)}\n`);
   }
 
@@ -144,7 +147,7 @@ export class Checkpoints {
 
   /** A destroyed container: its position is of no more use. */
   forget(id: string): void {
-    this.positions.delete(id);
+    if (this.positions.delete(id)) this.moved = true;
     for (const c of this.channels) c.forget(id);
     if (this.onDisk.delete(id)) this.append(`${JSON.stringify({ id, forget: true } satisfies JournalEntry)}\n`);
   }
@@ -152,7 +155,7 @@ export class Checkpoints {
   /** Takes what the sinks are done with, and writes a snapshot if it changed; the journal starts over. */
   save(): void {
     this.update();
-    if (this.dir === undefined) return;
+    if (this.dir === undefined || (!this.moved && this.journalFd !== undefined)) return;
     const files = this.files.size === 0 ? undefined : Object.fromEntries([...this.files].map(([path, p]) => [path, filePosition(p)]));
     const text = JSON.stringify({ version: VERSION, containers: Object.fromEntries(this.positions), files } satisfies FileShape);
     if (text === this.written && this.journalFd !== undefined) return;
@@ -167,6 +170,7 @@ export class Checkpoints {
       // After the rename: a kill between the two leaves a journal the snapshot already covers.
       this.journalFd ??= openSync(join(this.dir, JOURNAL), 'a');
       ftruncateSync(this.journalFd, 0);
+      this.moved = false;
       this.markOnDisk();
       this.recovered();
     } catch (err) {
@@ -183,23 +187,44 @@ export class Checkpoints {
   }
 
   /** A sink is done with a batch: the positions it advanced go to the journal at once. */
-  private journal(): void {
+  private journal(batch: readonly Envelope[]): void {
     if (this.journalFd === undefined) return;
-    this.update();
     let text = '';
-    for (const [id, p] of this.positions) {
-      const old = this.onDisk.get(id);
-      if (old !== undefined && !later(p, old)) continue;
-      text += `${JSON.stringify({ id, time: p.time, count: p.count } satisfies JournalEntry)}\n`;
-      this.onDisk.set(id, p);
-    }
-    for (const [path, p] of this.files) {
-      const old = this.filesOnDisk.get(path);
-      if (old !== undefined && sameFilePosition(p, old)) continue;
-      text += `${JSON.stringify({ file: path, ...filePosition(p) } satisfies JournalEntry)}\n`;
-      this.filesOnDisk.set(path, p);
+    const keys = new Set<string>();
+    for (const { record: r } of batch) {
+      if (!isPositioned(r)) continue;
+      const key = sourceKey(r);
+      if (keys.has(key)) continue;
+      keys.add(key);
+      const least = this.least(key);
+      if (r.type === 'log') {
+        if (least !== undefined) this.advance(key, least as LogPosition);
+        const p = this.positions.get(key);
+        const old = this.onDisk.get(key);
+        if (p === undefined || (old !== undefined && !later(p, old))) continue;
+        text += `${JSON.stringify({ id: key, time: p.time, count: p.count } satisfies JournalEntry)}\n`;
+        this.onDisk.set(key, p);
+      } else {
+        if (least !== undefined) this.advanceFile(r.path, least as FilePosition);
+        const p = this.files.get(r.path);
+        const old = this.filesOnDisk.get(r.path);
+        if (p === undefined || (old !== undefined && sameFilePosition(p, old))) continue;
+        text += `${JSON.stringify({ file: r.path, ...filePosition(p) } satisfies JournalEntry)}\n`;
+        this.filesOnDisk.set(r.path, p);
+      }
     }
     if (text !== '') this.append(text);
+  }
+
+  /** The least advanced position of one source among the sinks that take it. */
+  private least(key: string): LogPosition | FilePosition | undefined {
+    let least: LogPosition | FilePosition | undefined;
+    for (const channel of this.channels) {
+      const p = channel.doneWith(key);
+      if (p === undefined) continue;
+      if (least === undefined || ('time' in p ? later(least as LogPosition, p) : fileLater(least as FilePosition, p as FilePosition))) least = p;
+    }
+    return least;
   }
 
   private markOnDisk(): void {
@@ -282,13 +307,23 @@ export class Checkpoints {
         if (seen === undefined || fileLater(seen, p)) leastFiles.set(path, p);
       }
     }
-    for (const [id, p] of least) {
-      const old = this.positions.get(id);
-      if (old === undefined || later(p, old)) this.positions.set(id, p);
-    }
-    for (const [path, p] of leastFiles) {
-      const old = this.files.get(path);
-      if (old === undefined || old.generation < 0 || fileLater(p, old)) this.files.set(path, p);
-    }
+    for (const [id, p] of least) this.advance(id, p);
+    for (const [path, p] of leastFiles) this.advanceFile(path, p);
+  }
+
+  /** Takes `p` as the container's position if it is further on. */
+  private advance(id: string, p: LogPosition): void {
+    const old = this.positions.get(id);
+    if (old !== undefined && !later(p, old)) return;
+    this.positions.set(id, p);
+    this.moved = true;
+  }
+
+  /** Takes `p` as the file's position if it is further on, or the first of this run. */
+  private advanceFile(path: string, p: FilePosition): void {
+    const old = this.files.get(path);
+    if (old !== undefined && old.generation >= 0 && !fileLater(p, old)) return;
+    this.files.set(path, p);
+    this.moved = true;
   }
 }

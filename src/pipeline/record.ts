@@ -137,7 +137,11 @@ export function isPositioned(r: SidekickRecord): r is PositionedRecord {
 
 /** The source a positioned record comes from: a container's log, or a path. */
 export function sourceKey(r: PositionedRecord): string {
-  return r.type === 'log' ? r.container.id : `file:${r.path}`;
+  return r.type === 'log' ? r.container.id : fileSourceKey(r.path);
+}
+
+export function fileSourceKey(path: string): string {
+  return `file:${path}`;
 }
 
 /** A record with its JSON form, built once and shared by every sink. */

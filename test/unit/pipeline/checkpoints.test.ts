@@ -35,6 +35,8 @@ describe('SinkChannel.done', () => {
     for (const e of [line(a, T1, 1), line(a, T1, 2), line(a, T2, 1), line(b, T1, 1)]) ch.push(e);
     await waitFor('the sink', () => sink.received.length === 4);
     assert.deepEqual(Object.fromEntries(ch.done().logs), { [a.id]: { time: T2, count: 1 }, [b.id]: { time: T1, count: 1 } });
+    assert.deepEqual(ch.doneWith(b.id), { time: T1, count: 1 }, 'one source alone');
+    assert.equal(ch.doneWith('c'.repeat(64)), undefined, 'a source not seen');
     await ch.close(Date.now() + 100);
   });
 
@@ -47,12 +49,16 @@ describe('SinkChannel.done', () => {
     ch.push(line(a, T1, 1));
     ch.push(line(a, T1, 2));
     await new Promise((r) => setTimeout(r, 10));
+    ch.push(line(b, T1, 1));
     ch.push(line(a, T2, 1));
     assert.deepEqual(ch.done().logs.get(a.id), { time: T1, count: 0 }, 'nothing of a is done yet');
+    assert.deepEqual(ch.doneWith(a.id), { time: T1, count: 0 }, 'one source alone: the same');
+    assert.deepEqual(ch.doneWith(b.id), { time: T1, count: 0 });
     hold.open();
     sink.delay = undefined;
-    await waitFor('the sink', () => sink.received.length === 3);
+    await waitFor('the sink', () => sink.received.length === 4);
     assert.deepEqual(ch.done().logs.get(a.id), { time: T2, count: 1 });
+    assert.deepEqual(ch.doneWith(a.id), { time: T2, count: 1 });
     await ch.close(Date.now() + 100);
   });
 
