@@ -68,8 +68,18 @@ export function peakRssMiB(pid: number): number {
 }
 
 export function rssMiB(pid: number): number {
+  return residentMiB(pid).rss;
+}
+
+/**
+ * Resident memory, and how much of it is anonymous (heaps, buffers: the
+ * process's own) and file-backed (the executable's pages, which every process
+ * of that executable on the host shares).
+ */
+export function residentMiB(pid: number): { rss: number; anon: number; file: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) / 1024;
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 export function openFds(pid: number): { fds: number; sockets: number } {

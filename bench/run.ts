@@ -24,7 +24,7 @@ import {
   printer,
   rawFollow,
   removeBenchContainers,
-  rssMiB,
+  residentMiB,
   runSeconds,
   SequenceCounter,
   sleep,
@@ -43,6 +43,10 @@ const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const BUNDLE = fileURLToPath(new URL('../sidekick.cjs', import.meta.url));
 const PEERS = fileURLToPath(new URL('../../bench/peers/', import.meta.url));
 const RESULTS = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
+/** As the image and the systemd unit run sidekick. */
+const HEAP_LIMIT = '--max-old-space-size=192';
+/** The low-memory setting the README offers: V8's young generation capped at 2 × 1 MiB. */
+const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1';
 
 const out: string[] = [];
 function print(line = ''): void {
@@ -105,7 +109,7 @@ const sidekickReading = (source: 'api' | 'files'): CollectorKind => ({
         SIDEKICK_LOGS_SOURCE: source,
         SIDEKICK_METRICS_ADDR: 'off',
         SIDEKICK_LOG_LEVEL: 'info',
-        NODE_OPTIONS: '--max-old-space-size=192',
+        NODE_OPTIONS: HEAP_LIMIT,
       },
       (l) => onMessage(messageOf(l, 'message')),
     );
@@ -410,24 +414,29 @@ async function scale(): Promise<void> {
   const total = idle + chatty;
   const scaleRows: string[] = [];
   const statsRows: string[] = [];
-  const runs = [
-    ['api', MAIN, 'sidekick (logs API), dist/'],
-    ['files', MAIN, 'sidekick (json-file), dist/'],
-    ['api', BUNDLE, 'sidekick (logs API), the image’s bundle'],
-    ['files', BUNDLE, 'sidekick (json-file), the image’s bundle'],
-  ] as const;
-  for (const [source, main, label] of runs) {
-    const m = await watchMany(total, source, main);
-    scaleRows.push(row([label, m.attachSec.toFixed(1), m.rss.toFixed(0), m.cpuPct.toFixed(1), String(m.fds), String(m.sockets)]));
+  const runs: [source: 'api' | 'files', main: string, label: string, nodeOptions: string][] = [
+    ['api', MAIN, 'sidekick (logs API), dist/', HEAP_LIMIT],
+    ['files', MAIN, 'sidekick (json-file), dist/', HEAP_LIMIT],
+    ['api', BUNDLE, 'sidekick (logs API), the image’s bundle', HEAP_LIMIT],
+    ['files', BUNDLE, 'sidekick (json-file), the image’s bundle', HEAP_LIMIT],
+    ['api', MAIN, `sidekick (logs API), dist/, with ${SMALL_YOUNG_GENERATION}`, `${HEAP_LIMIT} ${SMALL_YOUNG_GENERATION}`],
+  ];
+  for (const [source, main, label, nodeOptions] of runs) {
+    const m = await watchMany(total, source, main, nodeOptions);
+    scaleRows.push(row([label, m.attachSec.toFixed(1), m.rss.toFixed(0), m.anon.toFixed(0), m.file.toFixed(0), m.cpuPct.toFixed(1), String(m.fds), String(m.sockets)]));
     statsRows.push(row([label, m.callsPerMin.toFixed(0), m.cpuPct.toFixed(1), m.dockerdPct.toFixed(1)]));
     targets.push([`RSS ≤ 64 MiB with ${total} containers watched: ${label}`, m.rss <= 64, `${m.rss.toFixed(0)} MiB`]);
   }
   await removeBenchContainers();
+  const floor = await bareNode();
   print(`## 4. Scale: ${idle} idle and ${chatty} chatty containers (a line every 100 ms each)`);
   print();
-  print(row(['collector', 'all streams attached after s', 'RSS MiB', 'CPU % (logs + stats)', 'open fds', 'sockets (Docker connections)']));
-  print(row(['---', '---:', '---:', '---:', '---:', '---:']));
+  print(row(['collector', 'all streams attached after s', 'RSS MiB', 'anonymous MiB', 'file-backed MiB', 'CPU % (logs + stats)', 'open fds', 'sockets (Docker connections)']));
+  print(row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
   for (const r of scaleRows) print(r);
+  print(row(['`node` itself, an empty timer loop (the floor)', '', floor.rss.toFixed(0), floor.anon.toFixed(0), floor.file.toFixed(0), '', '', '']));
+  print();
+  print('File-backed pages are the `node` executable’s, shared by every Node process on the host.');
   print();
   print(`## 6. Stats cost: ${total} containers at the default 10 s interval`);
   print();
@@ -438,7 +447,21 @@ async function scale(): Promise<void> {
 }
 
 /** sidekick watching the `total` containers running now: attach time, then resources at rest. */
-async function watchMany(total: number, source: 'api' | 'files', main: string): Promise<{ attachSec: number; rss: number; fds: number; sockets: number; cpuPct: number; dockerdPct: number; callsPerMin: number }> {
+/** What `node` itself keeps resident, doing nothing: the part of every figure no JavaScript can save. */
+async function bareNode(): Promise<{ rss: number; anon: number; file: number }> {
+  const c = new Collector(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {}, () => undefined);
+  await sleep(2000);
+  const m = residentMiB(c.pid);
+  await c.stop();
+  return m;
+}
+
+async function watchMany(
+  total: number,
+  source: 'api' | 'files',
+  main: string,
+  nodeOptions: string,
+): Promise<{ attachSec: number; rss: number; anon: number; file: number; fds: number; sockets: number; cpuPct: number; dockerdPct: number; callsPerMin: number }> {
   const metricsPort = 19324;
   const t0 = performance.now();
   const c = new Collector(
@@ -450,7 +473,7 @@ async function watchMany(total: number, source: 'api' | 'files', main: string): 
       SIDEKICK_STATS_INTERVAL: '10s',
       SIDEKICK_LOGS_SOURCE: source,
       SIDEKICK_LOG_LEVEL: 'info',
-      NODE_OPTIONS: '--max-old-space-size=192',
+      NODE_OPTIONS: nodeOptions,
     },
     () => undefined,
   );
@@ -465,7 +488,7 @@ async function watchMany(total: number, source: 'api' | 'files', main: string): 
   while ((await following()) < total && performance.now() - t0 < 120_000) await sleep(100);
   const attachSec = (performance.now() - t0) / 1000;
   await sleep(15_000);
-  const rss = rssMiB(c.pid);
+  const { rss, anon, file } = residentMiB(c.pid);
   const fds = openFds(c.pid);
   const cpu0 = cpuSeconds(c.pid);
   const d0 = cpuSeconds(dockerdPid());
@@ -476,7 +499,7 @@ async function watchMany(total: number, source: 'api' | 'files', main: string): 
   const dockerdPct = ((cpuSeconds(dockerdPid()) - d0) / window) * 100;
   const callsPerMin = ((await statsRecords(metricsPort)) - records0) * (60 / window);
   await c.stop();
-  return { attachSec, rss, fds: fds.fds, sockets: fds.sockets, cpuPct, dockerdPct, callsPerMin };
+  return { attachSec, rss, anon, file, fds: fds.fds, sockets: fds.sockets, cpuPct, dockerdPct, callsPerMin };
 }
 
 async function statsRecords(port: number): Promise<number> {

@@ -19,6 +19,13 @@ const CR = 0x0d;
 const CHUNK = 64 * 1024;
 /** Bytes read at most per call of `poll`, so one busy file does not starve the others. */
 const READ_BUDGET = 1024 * 1024;
+/**
+ * Read buffers, shared by all files (a buffer per file would keep 64 KiB for
+ * each of hundreds of idle containers): taken for a read that has data,
+ * given back after it; this many are kept for the next reads.
+ */
+const SPARE_CHUNKS = 8;
+const spareChunks: Buffer[] = [];
 /** The fingerprint covers the first line, up to this many bytes. */
 const FINGERPRINT_BYTES = 256;
 
@@ -102,7 +109,6 @@ export class FileTail {
   private grewAt = Date.now();
   private goneSince: number | undefined;
   private closed = false;
-  private chunk: Buffer | undefined;
   /** Why the file could not be read, until it can again (for the caller to report once). */
   error: string | undefined;
 
@@ -199,7 +205,6 @@ export class FileTail {
   /** Stops reading; a line not yet ended is read again by the next run. */
   async close(): Promise<void> {
     this.closed = true;
-    this.chunk = undefined;
     await this.closeHandle();
   }
 
@@ -301,21 +306,27 @@ export class FileTail {
   private async read(budget = READ_BUDGET): Promise<number> {
     const fh = this.fh;
     if (fh === undefined) return 0;
-    let total = 0;
-    // One buffer per file for its whole life: an idle poll allocates nothing.
-    const buf = (this.chunk ??= Buffer.allocUnsafe(CHUNK));
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, this.offset);
-      if (bytesRead === 0) return total;
-      this.grewAt = Date.now();
-      if (this.file === undefined) {
-        const fingerprint = await fingerprintOf(fh, false);
-        if (fingerprint !== undefined) this.identify(fingerprint);
+    // Most polls of most files find nothing new: they take no buffer.
+    if ((await fh.stat()).size <= this.offset) return 0;
+    const buf = spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK);
+    try {
+      let total = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, CHUNK, this.offset);
+        if (bytesRead === 0) return total;
+        this.grewAt = Date.now();
+        if (this.file === undefined) {
+          const fingerprint = await fingerprintOf(fh, false);
+          if (fingerprint !== undefined) this.identify(fingerprint);
+        }
+        this.split(buf.subarray(0, bytesRead));
+        total += bytesRead;
+        // A short read is the end of the file for now: no second read to learn it.
+        if (total >= budget || bytesRead < CHUNK) return total;
       }
-      this.split(buf.subarray(0, bytesRead));
-      total += bytesRead;
-      // A short read is the end of the file for now: no second read to learn it.
-      if (total >= budget || bytesRead < CHUNK) return total;
+    } finally {
+      // split() keeps nothing of it: lines leave as strings, a partial one as a copy.
+      if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(buf);
     }
   }
 
