@@ -234,4 +234,26 @@ describe('FileTail', () => {
     );
     await b.tail.close();
   });
+
+  it('reads many files at once, each its own bytes, though their read buffers are shared', async () => {
+    const FILES = 24;
+    const tails = Array.from({ length: FILES }, (_, f) => {
+      const lines: string[] = [];
+      const file = join(dir, `f${f}.log`);
+      // Lines long enough that each read fills a 64 KiB buffer, and spans several.
+      writeFileSync(file, Array.from({ length: 300 }, (_, i) => `${f}:${i}:${'x'.repeat(500)}`).join('\n') + '\n');
+      const tail = new FileTail(file, { maxLine: 1024, idleMs: 1000, goneMs: 5000, line: (l) => lines.push(l.message) });
+      return { tail, lines, f };
+    });
+    await Promise.all(tails.map(({ tail }) => tail.open(undefined)));
+    await Promise.all(tails.map(({ tail }) => drain(tail)));
+    for (const { lines, f } of tails) {
+      assert.deepEqual(
+        lines,
+        Array.from({ length: 300 }, (_, i) => `${f}:${i}:${'x'.repeat(500)}`),
+        `file ${f}`,
+      );
+    }
+    await Promise.all(tails.map(({ tail }) => tail.close()));
+  });
 });
