@@ -19,10 +19,12 @@ const CR = 0x0d;
 const CHUNK = 64 * 1024;
 /** Bytes read at most per call of `poll`, so one busy file does not starve the others. */
 const READ_BUDGET = 1024 * 1024;
+/** Each file's own read buffer: enough for what a quiet file adds between two polls. */
+const SMALL_CHUNK = 4 * 1024;
 /**
- * Read buffers, shared by all files (a buffer per file would keep 64 KiB for
- * each of hundreds of idle containers): taken for a read that has data,
- * given back after it; this many are kept for the next reads.
+ * Big read buffers, shared by all files (one per file would keep 64 KiB for
+ * each of hundreds of idle containers): taken by a read that has more than a
+ * small buffer holds, given back after it; this many are kept.
  */
 const SPARE_CHUNKS = 8;
 const spareChunks: Buffer[] = [];
@@ -109,6 +111,7 @@ export class FileTail {
   private grewAt = Date.now();
   private goneSince: number | undefined;
   private closed = false;
+  private small: Buffer | undefined;
   /** Why the file could not be read, until it can again (for the caller to report once). */
   error: string | undefined;
 
@@ -306,13 +309,14 @@ export class FileTail {
   private async read(budget = READ_BUDGET): Promise<number> {
     const fh = this.fh;
     if (fh === undefined) return 0;
-    // Most polls of most files find nothing new: they take no buffer.
-    if ((await fh.stat()).size <= this.offset) return 0;
-    const buf = spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK);
+    // A quiet file (most polls find nothing or a line) is read into its own
+    // small buffer; more than fits takes a big one from the shared spares.
+    let buf = (this.small ??= Buffer.allocUnsafe(SMALL_CHUNK));
+    let big: Buffer | undefined;
     try {
       let total = 0;
       for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, CHUNK, this.offset);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
         if (bytesRead === 0) return total;
         this.grewAt = Date.now();
         if (this.file === undefined) {
@@ -322,11 +326,12 @@ export class FileTail {
         this.split(buf.subarray(0, bytesRead));
         total += bytesRead;
         // A short read is the end of the file for now: no second read to learn it.
-        if (total >= budget || bytesRead < CHUNK) return total;
+        if (total >= budget || bytesRead < buf.length) return total;
+        buf = big ??= spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK);
       }
     } finally {
       // split() keeps nothing of it: lines leave as strings, a partial one as a copy.
-      if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(buf);
+      if (big !== undefined && spareChunks.length < SPARE_CHUNKS) spareChunks.push(big);
     }
   }
 
