@@ -10,6 +10,8 @@ import { gunzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
+/** The heap limit the image and the systemd unit run sidekick with. */
+export const HEAP_LIMIT = '--max-old-space-size=192';
 export const IMAGE = process.env['SIDEKICK_TEST_IMAGE'] ?? 'sidekick-test/busybox:latest';
 export const LABEL = `sidekick.bench=${process.pid}`;
 /** Pads every line to about 100 bytes. */

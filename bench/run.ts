@@ -15,6 +15,7 @@ import {
   dockerdPid,
   epochSeconds,
   fmt,
+  HEAP_LIMIT,
   httpReceiver,
   IMAGE,
   LABEL,
@@ -43,8 +44,6 @@ const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const BUNDLE = fileURLToPath(new URL('../sidekick.cjs', import.meta.url));
 const PEERS = fileURLToPath(new URL('../../bench/peers/', import.meta.url));
 const RESULTS = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
-/** As the image and the systemd unit run sidekick. */
-const HEAP_LIMIT = '--max-old-space-size=192';
 /** The low-memory setting the README offers: V8's young generation capped at 2 × 1 MiB. */
 const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1';
 
@@ -446,7 +445,6 @@ async function scale(): Promise<void> {
   print();
 }
 
-/** sidekick watching the `total` containers running now: attach time, then resources at rest. */
 /** What `node` itself keeps resident, doing nothing: the part of every figure no JavaScript can save. */
 async function bareNode(): Promise<{ rss: number; anon: number; file: number }> {
   const c = new Collector(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {}, () => undefined);
@@ -456,6 +454,7 @@ async function bareNode(): Promise<{ rss: number; anon: number; file: number }> 
   return m;
 }
 
+/** sidekick watching the `total` containers running now: attach time, then resources at rest. */
 async function watchMany(
   total: number,
   source: 'api' | 'files',
