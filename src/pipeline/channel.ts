@@ -14,6 +14,7 @@ import {
   envelope,
   isPositioned,
   nowTime,
+  sameSource,
   sourceKey,
   type Envelope,
   type FileRecord,
@@ -146,7 +147,7 @@ export class SinkChannel {
     let oldest = this.buffer.firstPositioned(key);
     for (const batch of this.batches) {
       for (const { record: r } of batch) {
-        if (isPositioned(r) && sourceKey(r) === key && (oldest === undefined || before(r, oldest))) oldest = r;
+        if (isPositioned(r) && sameSource(r, last) && (oldest === undefined || before(r, oldest))) oldest = r;
       }
     }
     return positionOf(last, oldest);

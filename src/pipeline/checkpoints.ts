@@ -16,7 +16,7 @@ import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FilePosition, LogPosition, SinkChannel } from './channel.js';
-import { fileSourceKey, isPositioned, sourceKey, type Envelope } from './record.js';
+import { fileSourceKey, isPositioned, sameSource, sourceKey, type Envelope, type PositionedRecord } from './record.js';
 
 const SNAPSHOT = 'checkpoints.json';
 const JOURNAL = 'checkpoints.journal';
@@ -191,8 +191,11 @@ export class Checkpoints {
     if (this.journalFd === undefined) return;
     let text = '';
     const keys = new Set<string>();
+    let previous: PositionedRecord | undefined;
     for (const { record: r } of batch) {
-      if (!isPositioned(r)) continue;
+      // A batch is runs of one source's lines: only a new run is looked up.
+      if (!isPositioned(r) || (previous !== undefined && sameSource(r, previous))) continue;
+      previous = r;
       const key = sourceKey(r);
       if (keys.has(key)) continue;
       keys.add(key);

@@ -140,6 +140,12 @@ export function sourceKey(r: PositionedRecord): string {
   return r.type === 'log' ? r.container.id : fileSourceKey(r.path);
 }
 
+/** Whether two positioned records come from one source (sourceKey without building it). */
+export function sameSource(a: PositionedRecord, b: PositionedRecord): boolean {
+  if (a.type === 'log') return b.type === 'log' && a.container.id === b.container.id;
+  return b.type === 'file' && a.path === b.path;
+}
+
 export function fileSourceKey(path: string): string {
   return `file:${path}`;
 }
