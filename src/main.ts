@@ -18,7 +18,7 @@ import { selfIdOfThisProcess } from './docker/self.js';
 import { ContainerMetrics } from './observe/container-metrics.js';
 import { heapAdvice, heapLimitFor } from './observe/heap.js';
 import { createLogger } from './observe/logger.js';
-import { createRegistry, faultCounters, observePipeline } from './observe/metrics.js';
+import { createRegistry, faultCounters, observePipeline, statsCallTimer } from './observe/metrics.js';
 import { startServer, type Readiness } from './observe/server.js';
 import { Taps } from './observe/tap.js';
 import { DEFAULT_BUFFER, SinkChannel } from './pipeline/channel.js';
@@ -46,7 +46,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   const startup = new AbortController();
   const registry = createRegistry();
   const faults = faultCounters(registry);
-  const api = new DockerApi(config.docker, config.dockerConcurrency, faults.dockerApiError);
+  const api = new DockerApi(config.docker, config.dockerConcurrency, faults.dockerApiError, statsCallTimer(registry));
   const flow = new Flow();
   const channels = config.sinks.map((spec) => new SinkChannel(spec.create({ log }), log, flow, spec.buffer, spec.route));
   if (config.metricsAddr !== undefined && config.types.has('stats') && config.statsIntervalMs > 0) {

@@ -43,6 +43,8 @@ export class DockerApi {
     concurrency: number,
     /** Told of every failed call, by kind (for a counter). */
     private readonly onError: (kind: string) => void = () => undefined,
+    /** Told how long each stats call took, in seconds, waiting for a place included. */
+    private readonly onStatsCall: (seconds: number) => void = () => undefined,
   ) {
     this.docker = new Docker(options);
     this.queue = new PQueue({ concurrency });
@@ -95,7 +97,10 @@ export class DockerApi {
   /** One stats sample, at once (`one-shot`: no second sample a second later). */
   stats(id: string): Promise<unknown> {
     const opts = { stream: false, 'one-shot': true, abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) };
-    return this.call(() => this.docker.getContainer(id).stats(opts as unknown as { stream: false }));
+    const started = performance.now();
+    return this.call(() => this.docker.getContainer(id).stats(opts as unknown as { stream: false })).finally(() =>
+      this.onStatsCall((performance.now() - started) / 1000),
+    );
   }
 
   /** Follows a container's logs, stdout and stderr, with Docker's timestamps. */

@@ -2,7 +2,7 @@
 // and labels. Values kept by components as plain counters (cheap on the
 // per-record path) are read when Prometheus scrapes.
 
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SinkChannel } from '../pipeline/channel.js';
 import type { Router } from '../pipeline/router.js';
 
@@ -55,6 +55,17 @@ export function faultCounters(registry: Registry): FaultCounters {
     eventStreamReconnect: () => reconnects.inc(),
     malformed: (source) => malformed.inc({ source }),
   };
+}
+
+/** Times each stats call: a round (one call a container each interval) costs their sum over the concurrency. */
+export function statsCallTimer(registry: Registry): (seconds: number) => void {
+  const h = new Histogram({
+    name: 'sidekick_stats_call_seconds',
+    help: 'How long a Docker stats call took, waiting for a place among the concurrent calls included',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  return (seconds) => h.observe(seconds);
 }
 
 /** Registers the metrics read from the pipeline at scrape time. */

@@ -77,6 +77,8 @@ describe('container metrics scraped by a real Prometheus', () => {
     await eventually('sidekick_records_total{type="stats"}', (r) => r.length === 1 && r[0]!.value > 0, 'records by type');
     await eventually('sidekick_sink_records_sent_total{sink="stdout://"}', (r) => r.length === 1 && r[0]!.value > 0, 'sent per sink');
     await eventually('sidekick_containers_watched', (r) => r.length === 1 && r[0]!.value >= 1, 'containers watched');
+    await eventually('sidekick_stats_call_seconds_count', (r) => r.length === 1 && r[0]!.value > 0, 'stats calls timed');
+    await eventually('sidekick_stats_call_seconds_sum / sidekick_stats_call_seconds_count', (r) => r.length === 1 && r[0]!.value > 0 && r[0]!.value < 5, 'a stats call’s mean time, within its timeout');
     await eventually('sidekick_process_resident_memory_bytes', (r) => r.length === 1, 'process metrics');
     const status = JSON.parse((await sk.get('/status')).body) as {
       containers: { name: string; state: string }[];

@@ -45,6 +45,30 @@ describe('DockerApi', () => {
     }
   });
 
+  it('tells how long each stats call took, failed ones too', async () => {
+    const path = join(tmpdir(), `sidekick-api-stats-${process.pid}.sock`);
+    rmSync(path, { force: true });
+    const server = createServer((req, res) => {
+      setTimeout(() => {
+        res.statusCode = req.url?.includes('/gone/') === true ? 404 : 200;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ read: '2026-01-01T00:00:00Z' }));
+      }, 30);
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      const took: number[] = [];
+      const api = new DockerApi({ socketPath: path }, 4, undefined, (s) => took.push(s));
+      await api.stats('c1');
+      await api.stats('gone').catch(() => undefined);
+      assert.equal(took.length, 2);
+      assert.ok(took.every((s) => s >= 0.025 && s < 5), `about 30 ms each, not ${took.join(', ')} s`);
+    } finally {
+      server.close();
+      rmSync(path, { force: true });
+    }
+  });
+
   it('classifies failures by HTTP status or system error code', async () => {
     const api = new DockerApi({ socketPath: '/nonexistent/docker.sock' }, 1);
     const err = await api.inspect('x').then(
