@@ -98,7 +98,11 @@ export class DockerApi {
   stats(id: string): Promise<unknown> {
     const opts = { stream: false, 'one-shot': true, abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) };
     const started = performance.now();
-    return this.call(() => this.docker.getContainer(id).stats(opts as unknown as { stream: false })).finally(() =>
+    // Not through the queue: the engine answers at its next sampling tick, up
+    // to a second later, and 220 containers' samples would keep every place
+    // taken, with the inspects of new containers waiting behind them. Each
+    // container has one sample in flight at most, spread over the interval.
+    return this.counted(this.docker.getContainer(id).stats(opts as unknown as { stream: false })).finally(() =>
       this.onStatsCall((performance.now() - started) / 1000),
     );
   }
@@ -123,7 +127,11 @@ export class DockerApi {
   }
 
   private call<T>(fn: () => Promise<T>): Promise<T> {
-    return this.queue.add(fn, { throwOnTimeout: true }).catch((err: unknown) => {
+    return this.counted(this.queue.add(fn, { throwOnTimeout: true }));
+  }
+
+  private counted<T>(p: Promise<T>): Promise<T> {
+    return p.catch((err: unknown) => {
       this.onError(errorKind(err));
       throw err;
     });

@@ -69,6 +69,31 @@ describe('DockerApi', () => {
     }
   });
 
+  it('answers stats calls beside the queue: slow inspects do not hold them up', async () => {
+    const path = join(tmpdir(), `sidekick-api-beside-${process.pid}.sock`);
+    rmSync(path, { force: true });
+    const server = createServer((req, res) => {
+      const slow = req.url?.endsWith('/json') === true;
+      setTimeout(() => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ Id: 'c', Name: '/c', Config: { Image: 'x' } }));
+      }, slow ? 300 : 5);
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      const took: number[] = [];
+      const api = new DockerApi({ socketPath: path }, 1, undefined, (s) => took.push(s));
+      const inspects = Promise.all([api.inspect('a'), api.inspect('b'), api.inspect('c')]);
+      await api.stats('c');
+      assert.ok(took[0]! < 0.25, `a stats call waited ${took[0]} s for the queue`);
+      assert.deepEqual(api.pending, { queued: 2, running: 1 }, 'the inspects still queued');
+      await inspects;
+    } finally {
+      server.close();
+      rmSync(path, { force: true });
+    }
+  });
+
   it('classifies failures by HTTP status or system error code', async () => {
     const api = new DockerApi({ socketPath: '/nonexistent/docker.sock' }, 1);
     const err = await api.inspect('x').then(
