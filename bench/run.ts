@@ -3,9 +3,10 @@
 // figure is the median of the repetitions, with min and max. Prints markdown
 // tables and writes them, with the machine, to bench/RESULTS.md.
 //
-//   node dist/bench/run.js [--quick] [--only=ceiling,throughput,peers,logsource,latency,scale,stats]
+//   node dist/bench/run.js [--quick] [--only=ceiling,throughput,peers,logsource,latency,jobs,scale,stats]
 
 import { createReadStream, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
@@ -83,8 +84,8 @@ interface CollectorKind {
 }
 
 /** sidekick reading logs through the logs API, or from the engine's json-files. */
-const sidekickReading = (source: 'api' | 'files'): CollectorKind => ({
-  label: source === 'api' ? 'sidekick (logs API)' : 'sidekick (json-file)',
+const sidekickReading = (source: 'api' | 'files' | 'auto'): CollectorKind => ({
+  label: source === 'api' ? 'sidekick (logs API)' : source === 'files' ? 'sidekick (json-file)' : 'sidekick (default: auto)',
   async start(sink, onMessage) {
     // The benchmark itself reads stdout: block rather than drop when it reads slower than sidekick writes.
     let sinks = 'stdout://?policy=block';
@@ -119,6 +120,7 @@ const sidekickReading = (source: 'api' | 'files'): CollectorKind => ({
 });
 const sidekickApi = sidekickReading('api');
 const sidekickFiles = sidekickReading('files');
+const sidekickDefault = sidekickReading('auto');
 
 const loghose: CollectorKind = {
   label: 'docker-loghose',
@@ -302,6 +304,7 @@ async function main(): Promise<void> {
 
   if (wanted('logsource')) await logSource();
   if (wanted('latency')) await latency();
+  if (wanted('jobs')) await shortJobs();
   if (wanted('scale') || wanted('stats')) await scale();
 
   print('## Targets');
@@ -397,6 +400,99 @@ async function latency(): Promise<void> {
   print(row(['---', '---:', '---:', '---:', '---:']));
   for (const r of rows) print(r);
   print();
+}
+
+/**
+ * The engine's limit through the API for short jobs: a client that does
+ * nothing but ask for a container's logs the moment its start event arrives.
+ * Counts each job whose lines it read.
+ */
+function minimalClient(): { readonly caught: () => number; close(): void } {
+  const jobs = new Set<string>();
+  const follows: Promise<unknown>[] = [];
+  let rest = '';
+  const filters = encodeURIComponent(JSON.stringify({ type: ['container'], event: ['start'], label: [LABEL] }));
+  const req = request({ socketPath: '/var/run/docker.sock', path: `/events?filters=${filters}` }, (res) => {
+    res.setEncoding('utf8').on('data', (t: string) => {
+      const lines = (rest + t).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) {
+        const id = (JSON.parse(l) as { id: string }).id;
+        follows.push(rawFollow(id, true).then((r) => r.lines > 0 && jobs.add(id), () => undefined));
+      }
+    });
+  });
+  req.on('error', () => undefined).end();
+  return { caught: () => jobs.size, close: () => req.destroy() };
+}
+
+/** Short `--rm` jobs (two lines each, started back to back): how many each reader catches. */
+async function shortJobs(): Promise<void> {
+  const jobs = QUICK ? 30 : 100;
+  const run = async (tag: string): Promise<void> => {
+    for (let i = 1; i <= jobs; i++) {
+      await docker('run', '-d', '--rm', '-l', LABEL, IMAGE, 'sh', '-c', `echo ${tag}-a-${i}; echo ${tag}-b-${i}`);
+    }
+  };
+  /** Waits until what `caught` counts has not moved for 2 s (at most 20 s). */
+  const settled = async (caught: () => number): Promise<number> => {
+    let last = -1;
+    for (let since = Date.now(), end = Date.now() + 20_000; Date.now() < end; await sleep(200)) {
+      const now = caught();
+      if (now !== last) [last, since] = [now, Date.now()];
+      else if (Date.now() - since >= 2000) break;
+    }
+    return caught();
+  };
+  const rows: [string, Stat][] = [];
+  const results = new Map<string, number>();
+  const minimal: number[] = [];
+  for (let r = 0; r < REPS; r++) {
+    const tag = name('job');
+    const client = minimalClient();
+    await sleep(300);
+    await run(tag);
+    minimal.push(await settled(client.caught));
+    client.close();
+  }
+  rows.push(['minimal API client (logs asked at the start event)', stat(minimal)]);
+  results.set('minimal', stat(minimal).median);
+  for (const kind of [sidekickApi, sidekickDefault]) {
+    const caught: number[] = [];
+    for (let r = 0; r < REPS; r++) {
+      const tag = name('job');
+      const byJob = new Map<string, number>();
+      const c = await kind.start('null', () => undefined);
+      c.child.stdout!.removeAllListeners('data');
+      let rest = '';
+      c.child.stdout!.setEncoding('utf8').on('data', (t: string) => {
+        const lines = (rest + t).split('\n');
+        rest = lines.pop()!;
+        for (const l of lines) {
+          const m = messageOf(l, 'message');
+          if (!m.startsWith(`${tag}-`)) continue;
+          const job = m.slice(m.lastIndexOf('-') + 1);
+          byJob.set(job, (byJob.get(job) ?? 0) + 1);
+        }
+      });
+      await run(tag);
+      caught.push(await settled(() => [...byJob.values()].filter((n) => n === 2).length));
+      await c.stop();
+    }
+    rows.push([kind.label, stat(caught)]);
+    results.set(kind.label, stat(caught).median);
+  }
+  await removeBenchContainers();
+  print(`## 8. Short --rm jobs: ${jobs} jobs of 2 lines, started back to back; jobs whose lines arrived`);
+  print();
+  print(row(['reader', 'jobs caught', 'rate']));
+  print(row(['---', '---:', '---:']));
+  for (const [label, s] of rows) print(row([label, fmt(s), `${((100 * s.median) / jobs).toFixed(0)}%`]));
+  print();
+  const api = results.get(sidekickApi.label)!;
+  const ceilingJobs = results.get('minimal')!;
+  targets.push(['every short job caught with the default settings (json-files)', results.get(sidekickDefault.label) === jobs, `${results.get(sidekickDefault.label)} of ${jobs}`]);
+  targets.push(['short jobs through the API ≥ 0.9 × the minimal client', api >= 0.9 * ceilingJobs, `${api} vs ${ceilingJobs} of ${jobs}`]);
 }
 
 /** 200 idle and 20 chatty containers: memory, idle CPU, attach time, descriptors; then the stats cost. */

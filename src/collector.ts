@@ -5,7 +5,7 @@
 
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Logger } from 'pino';
 import { statusOf, type ContainerSummary, type DockerApi } from './docker/client.js';
@@ -53,6 +53,22 @@ export interface CollectorOptions {
   readonly multilineFlushMs: number;
   /** Told each inspected container's mounts, so tailed files find their container. */
   readonly owners: VolumeOwners;
+  /**
+   * The engine's data root (`DockerRootDir`): where a json-file is before
+   * Docker says so (an inspect of a created container has no `LogPath` yet).
+   */
+  readonly dockerRoot: string | undefined;
+  /** Counts a container gone before its logs could be read. */
+  readonly missed: () => void;
+}
+
+async function readable(dir: string): Promise<boolean> {
+  try {
+    await access(dir, constants.R_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A container's own multiline setting: a preset name or a regular expression. */
@@ -78,12 +94,24 @@ interface Watch {
   logFile: FilePosition | undefined;
   /** How its logs are read now. */
   source: 'api' | 'file' | undefined;
+  /**
+   * An inspect made when its create (or start) event arrived, not yet used
+   * by a run: a start reads its logs at once, without asking again, so a
+   * `--rm` job that is removed a moment later is still read.
+   */
+  inspected: { readonly info: ContainerInspectInfo; readonly atStart: boolean } | undefined;
+  /** Running, as the event stream (and lists) tell: a run that waits for its death checks this first. */
+  running: boolean;
+  /** The inspect started when its create event arrived, while earlier events were still being handled. */
+  inspecting: Promise<ContainerInspectInfo | undefined> | undefined;
 }
 
 export interface ContainerStatus {
   readonly id: string;
   readonly name: string;
   readonly state: 'following' | 'collected' | 'idle';
+  /** How its logs are read: the logs API or the json-file (null: not read now). */
+  readonly source: 'api' | 'file' | null;
   /** Docker's time of the last line delivered. */
   readonly last_line: string | null;
   /** Now minus that time. */
@@ -94,6 +122,7 @@ export class Collector {
   private readonly watches = new Map<string, Watch>();
   private readonly abort = new AbortController();
   private listedOnce = false;
+  private toldNoFiles = false;
 
   constructor(
     private readonly api: DockerApi,
@@ -119,6 +148,7 @@ export class Collector {
         id,
         name: w.meta?.name ?? '',
         state: w.following !== undefined ? 'following' : w.active !== undefined ? 'collected' : 'idle',
+        source: w.following !== undefined ? (w.source ?? null) : null,
         last_line: last ?? null,
         lag_seconds: last === undefined ? null : Math.max(0, (now - Date.parse(last)) / 1000),
       });
@@ -131,10 +161,17 @@ export class Collector {
     // Later lists (after a reconnect) hold what started in the gap: read from the first line.
     const backlog = !this.listedOnce;
     this.listedOnce = true;
-    for (const c of containers) this.collect(c.Id, backlog);
+    for (const c of containers) {
+      if (!this.isSelf(c.Id)) this.watch(c.Id).running = true;
+      this.collect(c.Id, backlog, false);
+    }
     // A die missed while the event stream was down: what waits for one stops waiting.
     const listed = new Set(containers.map((c) => c.Id));
-    for (const [id, w] of this.watches) if (!listed.has(id)) w.died?.();
+    for (const [id, w] of this.watches) {
+      if (listed.has(id)) continue;
+      w.running = false;
+      w.died?.();
+    }
   }
 
   /** Log streams followed now, by how they are read. */
@@ -142,6 +179,16 @@ export class Collector {
     const n = { api: 0, file: 0 };
     for (const w of this.watches.values()) if (w.following !== undefined && w.source !== undefined) n[w.source]++;
     return n;
+  }
+
+  /**
+   * A container created: inspected at once, not after the events ahead of it,
+   * so that its start finds it known and reads its logs without a round trip.
+   */
+  arrived(event: DockerEvent): void {
+    if (event.type !== 'container' || event.action !== 'create' || this.isSelf(event.actorId) || this.abort.signal.aborted) return;
+    const w = this.watch(event.actorId);
+    if (w.meta === undefined) w.inspecting ??= this.inspect(event.actorId);
   }
 
   async event(event: DockerEvent): Promise<void> {
@@ -155,9 +202,16 @@ export class Collector {
     const meta = await this.metaForEvent(event);
     const types = this.watches.get(id)?.types ?? this.options.policy.typesOf(meta);
     if (types.has('event')) this.emit(eventRecord(event, this.options.host, meta));
-    if (event.action === 'start') this.collect(id, false);
-    else if (event.action === 'die') this.watches.get(id)?.died?.();
-    else if (event.action === 'destroy') this.forget(id);
+    if (event.action === 'start') {
+      const w = this.watch(id);
+      w.running = true;
+      w.meta ??= meta;
+      this.collect(id, false, true);
+    } else if (event.action === 'die') {
+      const w = this.watches.get(id);
+      if (w !== undefined) w.running = false;
+      w?.died?.();
+    } else if (event.action === 'destroy') this.forget(id);
   }
 
   /**
@@ -170,7 +224,7 @@ export class Collector {
       if (this.watches.get(id)?.active !== undefined || this.isSelf(id)) continue;
       try {
         const info = await this.api.inspect(id);
-        if (info.State?.Running !== true) this.collect(id, false);
+        if (info.State?.Running !== true) this.collect(id, false, false);
       } catch (err) {
         if (statusOf(err) === 404) this.forget(id);
       }
@@ -202,23 +256,34 @@ export class Collector {
         following: undefined,
         logFile: undefined,
         source: undefined,
+        inspected: undefined,
+        running: false,
+        inspecting: undefined,
       };
       this.watches.set(id, w);
     }
     return w;
   }
 
-  /** Metadata for an event: known, or inspected now, or (once removed) from the event. */
+  /**
+   * Metadata for an event: known, or inspected now, or (once removed) from
+   * the event. What a create or start is inspected for is kept for the run
+   * that reads the container's logs.
+   */
   private async metaForEvent(event: DockerEvent): Promise<ContainerMeta> {
     const id = event.actorId;
     const known = this.watches.get(id)?.meta;
     if (known !== undefined) return known;
     if (event.action !== 'destroy' && !this.isSelf(id)) {
-      const info = await this.inspect(id);
+      const w = this.watches.get(id);
+      const early = w?.inspecting;
+      if (w !== undefined) w.inspecting = undefined;
+      const info = await (early ?? this.inspect(id));
       if (info !== undefined) {
         const w = this.watch(id);
         w.meta = this.metaOf(info);
         w.types = this.options.policy.typesOf(w.meta);
+        if (event.action === 'create' || event.action === 'start') w.inspected = { info, atStart: event.action === 'start' };
         return w.meta;
       }
     }
@@ -245,9 +310,10 @@ export class Collector {
    * Starts collecting a container unless it is already being collected. It
    * resumes from its checkpoint; without one, a container that was running
    * before sidekick started (`backlog`) is read as SIDEKICK_BACKLOG says, and
-   * any other from its first line.
+   * any other from its first line. `started`: called for a start event (the
+   * event stream, not a list, tells when it dies).
    */
-  private collect(id: string, backlog: boolean): void {
+  private collect(id: string, backlog: boolean, started: boolean): void {
     if (this.isSelf(id) || this.abort.signal.aborted) return;
     const w = this.watch(id);
     if (w.active !== undefined) {
@@ -256,7 +322,7 @@ export class Collector {
     }
     w.destroyed = false;
     const start = backlog && w.cursor === undefined ? this.backlogStart() : {};
-    w.active = this.run(id, w, start).finally(() => {
+    w.active = this.run(id, w, start, started).finally(() => {
       w.active = undefined;
       if (w.destroyed) this.watches.delete(id);
     });
@@ -288,11 +354,16 @@ export class Collector {
     }
   }
 
-  private async run(id: string, w: Watch, start: { since?: string; tail?: number }): Promise<void> {
+  private async run(id: string, w: Watch, start: { since?: string; tail?: number }, started: boolean): Promise<void> {
     do {
       w.again = false;
-      const info = await this.inspect(id);
-      if (info === undefined) return;
+      const cached = w.inspected;
+      w.inspected = undefined;
+      const info = cached?.info ?? (await this.inspect(id));
+      if (info === undefined) {
+        if (started) this.missed(id, w, 'it was gone before it could be inspected');
+        return;
+      }
       const meta = this.metaOf(info);
       const types = this.options.policy.typesOf(meta);
       w.meta = meta;
@@ -303,20 +374,26 @@ export class Collector {
         return;
       }
       this.log.debug({ container: meta.name, id }, 'collecting container');
-      if (types.has('inspect')) this.emit(inspectRecord(info, this.options.host, meta, this.options.redactEnv));
-      const running = info.State?.Running === true;
-      const stats =
-        running && types.has('stats') && this.options.statsIntervalMs > 0
-          ? new StatsLoop(meta, {
-              api: this.api,
-              host: this.options.host,
-              log: this.log,
-              intervalMs: this.options.statsIntervalMs,
-              emit: this.emit,
-              malformed: () => this.options.malformed('stats'),
-            })
-          : undefined;
-      stats?.start();
+      // The inspect record and stats are of the started container: an inspect
+      // made at its create event is asked again, beside reading its logs (not
+      // before: a short job may be removed meanwhile; then the create's is sent).
+      const current = cached === undefined || cached.atStart ? info : this.inspect(id).then((i) => i ?? info);
+      let stats: StatsLoop | undefined;
+      let done = false;
+      const described = Promise.resolve(current).then((now) => {
+        if (types.has('inspect')) this.emit(inspectRecord(now, this.options.host, meta, this.options.redactEnv));
+        if (done || now.State?.Running !== true || !types.has('stats') || this.options.statsIntervalMs <= 0) return;
+        stats = new StatsLoop(meta, {
+          api: this.api,
+          host: this.options.host,
+          log: this.log,
+          intervalMs: this.options.statsIntervalMs,
+          emit: this.emit,
+          malformed: () => this.options.malformed('stats'),
+        });
+        stats.start();
+      });
+      if (current === info) await described;
       try {
         if (types.has('log')) {
           const target: LogsTarget = {
@@ -331,28 +408,36 @@ export class Collector {
           w.following = target;
           const logPath = await this.logFileOf(info, meta);
           w.source = logPath === undefined ? 'api' : 'file';
+          let read: boolean;
           if (logPath === undefined) {
             w.logFile = undefined;
-            await followLogs(target, this.logsContext());
+            read = (await followLogs(target, this.logsContext())) !== 'gone';
           } else {
-            const exited = this.untilDies(w);
-            // It may have died since it was inspected: look again once the wait is set.
-            if (!running || (await this.inspect(id))?.State?.Running !== true) w.died?.();
-            w.logFile = await followLogFile(target, { path: logPath, exited, from: w.logFile }, this.logsContext());
+            const exited = this.untilDies(id, w, started);
+            const end = await followLogFile(target, { path: logPath, exited, from: w.logFile }, this.logsContext());
+            w.logFile = end.position;
+            read = end.found;
             w.died?.();
           }
           w.cursor = target.cursor;
           w.following = undefined;
-        } else if (stats !== undefined) {
-          const dies = this.untilDies(w);
-          // It may have died while it was inspected: look again once the wait is set.
-          if ((await this.inspect(id))?.State?.Running === true) await dies;
-          else w.died?.();
+          if (!read && started && !this.abort.signal.aborted) this.missed(id, w, 'it was removed before its logs could be read');
+        } else if (types.has('stats')) {
+          await described;
+          if (stats !== undefined) await this.untilDies(id, w, started);
         }
       } finally {
+        done = true;
+        await described;
         stats?.stop();
       }
     } while (w.again && !this.abort.signal.aborted);
+  }
+
+  /** A container gone before its lines could be read: counted, and said once with its name. */
+  private missed(id: string, w: Watch, why: string): void {
+    this.options.missed();
+    this.log.warn({ container: w.meta?.name, id, why }, 'container missed: its logs could not be read');
   }
 
   private logsContext() {
@@ -379,33 +464,45 @@ export class Collector {
     const source = this.options.logsSource;
     if (source === 'api') return undefined;
     const driver = info.HostConfig?.LogConfig?.Type;
-    const path = info.LogPath;
+    // Docker names the json-file once the container starts; its name is fixed
+    // from the create on: `<DockerRootDir>/containers/<id>/<id>-json.log`.
+    const root = this.options.dockerRoot;
+    const path = info.LogPath !== '' ? info.LogPath : root === undefined ? undefined : join(root, 'containers', info.Id, `${info.Id}-json.log`);
     let why: string | undefined;
     if (driver !== 'json-file') why = `its log driver is ${driver ?? 'unknown'}, not json-file`;
     else if (path === undefined || path === '') why = 'Docker gives no log path';
-    else {
-      try {
-        await access(dirname(path), constants.R_OK | constants.X_OK);
-        return path;
-      } catch (err) {
-        why = `${dirname(path)} cannot be read here (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); mount /var/lib/docker/containers read-only at the same path`;
-      }
-    }
+    // Podman says json-file for its k8s-file driver, whose file (`…/ctr.log`) is in the CRI format.
+    else if (basename(path) !== `${info.Id}-json.log`) why = `${path} is not a Docker json-file`;
+    else if (await readable(dirname(path))) return path;
+    else why = `${dirname(path)} cannot be read here: mount /var/lib/docker/containers read-only at the same path, as a user who can read it (README)`;
     if (source === 'files') this.log.warn({ container: meta.name, id: meta.id, why }, 'logs read through the API: the json-file cannot be');
+    else if (!this.toldNoFiles && path !== undefined && !(await readable(dirname(dirname(path))))) {
+      // Said once: without the files every container is read through the API.
+      this.toldNoFiles = true;
+      this.log.info({ why }, 'json-files cannot be read here: logs are read through the logs API, where short --rm jobs can be missed');
+    }
     return undefined;
   }
 
-  /** Resolves when the container dies, or sidekick stops. */
-  private untilDies(w: Watch): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        w.died = undefined;
+  /**
+   * Resolves when the container dies, or sidekick stops. A run for a start
+   * event knows from the events (read in order) whether it died meanwhile;
+   * one for a listed container asks Docker once the wait is set.
+   */
+  private untilDies(id: string, w: Watch, started: boolean): Promise<void> {
+    let done!: () => void;
+    const dies = new Promise<void>((resolve) => {
+      done = (): void => {
+        if (w.died === done) w.died = undefined;
         this.abort.signal.removeEventListener('abort', done);
         resolve();
       };
-      w.died = done;
-      this.abort.signal.addEventListener('abort', done, { once: true });
     });
+    w.died = done;
+    this.abort.signal.addEventListener('abort', done, { once: true });
+    if (!w.running) done();
+    else if (!started) void this.inspect(id).then((info) => info?.State?.Running !== true && done());
+    return dies;
   }
 
   private forget(id: string): void {

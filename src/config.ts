@@ -143,7 +143,7 @@ const SETTINGS = [
   },
   {
     env: 'SIDEKICK_LOGS_SOURCE',
-    default: 'api',
+    default: 'auto',
     help: 'where container logs are read: api (the logs API), auto (the json-file where readable, else the API), files (as auto, warning for each container that falls back)',
   },
   { env: 'SIDEKICK_MAX_LINE', default: '1MiB', help: 'longest line kept whole (a longer one is cut and marked truncated)' },

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { retryForever } from './backoff.js';
 import { Collector } from './collector.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
-import { DockerApi, errorKind } from './docker/client.js';
+import { DockerApi, errorKind, type EngineInfo } from './docker/client.js';
 import { Discovery } from './docker/discovery.js';
 import { VolumeOwners } from './docker/mounts.js';
 import { selfIdOfThisProcess } from './docker/self.js';
@@ -151,26 +151,25 @@ async function run(config: Config, log: Logger): Promise<void> {
   }
   await Promise.all(channels.map((c) => c.start()));
   checkpoints.start();
-  let host = config.hostname;
-  if (host === undefined) {
-    let warned = false;
-    try {
-      const info = await retryForever(() => api.info(), {
-        signal: startup.signal,
-        onFailure: (err) => {
-          if (warned) return;
-          warned = true;
-          const hint = api.explain(err);
-          readiness = { ready: false, reason: `docker does not answer: ${hint ?? err.message}` };
-          log.warn({ docker: config.dockerHost, err: err.message, kind: errorKind(err), hint }, 'docker does not answer; retrying');
-        },
-      });
-      host = info.Name;
-      hostName = host;
-    } catch {
-      return; // stopped while waiting for the daemon
-    }
+  // The engine's name (each record's host, unless set) and data root (where its json-files are).
+  let engineInfo: EngineInfo;
+  let warned = false;
+  try {
+    engineInfo = await retryForever(() => api.info(), {
+      signal: startup.signal,
+      onFailure: (err) => {
+        if (warned) return;
+        warned = true;
+        const hint = api.explain(err);
+        readiness = { ready: false, reason: `docker does not answer: ${hint ?? err.message}` };
+        log.warn({ docker: config.dockerHost, err: err.message, kind: errorKind(err), hint }, 'docker does not answer; retrying');
+      },
+    });
+  } catch {
+    return; // stopped while waiting for the daemon
   }
+  const host = config.hostname ?? engineInfo.Name;
+  hostName = host;
   const selfId = selfIdOfThisProcess(process.env['HOSTNAME']);
   const policy = new ContainerPolicy({
     types: config.types,
@@ -197,6 +196,8 @@ async function run(config: Config, log: Logger): Promise<void> {
       multiline: config.multiline,
       multilineFlushMs: config.multilineFlushMs,
       owners,
+      dockerRoot: engineInfo.DockerRootDir,
+      missed: faults.containerMissed,
       policy,
       redactEnv: config.redactEnv,
       redactPatterns: config.redactPatterns,
@@ -208,6 +209,7 @@ async function run(config: Config, log: Logger): Promise<void> {
   discovery = new Discovery(
     api,
     {
+      arrived: (event) => c.arrived(event),
       event: (event) => c.event(event),
       running: (containers) => c.running(containers),
       attached: (up, reason) => {

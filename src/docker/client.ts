@@ -25,6 +25,8 @@ export interface ContainerSummary {
 export interface EngineInfo {
   readonly Name: string;
   readonly ServerVersion: string;
+  /** Where the engine keeps its data (json-files under `containers/`); Podman's answer may lack it. */
+  readonly DockerRootDir?: string;
 }
 
 export interface LogsOptions {

@@ -16,6 +16,11 @@ const REPLAY_MARGIN_NS = 2_000_000_000n;
 const SEEN_EVENTS = 20_000;
 
 export interface DiscoveryHandlers {
+  /**
+   * Every event once, as it arrives, before the events queued ahead of it
+   * are handled: where work that takes a round trip (an inspect) can start.
+   */
+  arrived?(event: DockerEvent): void;
   /** Every event once, in order; the next one waits for the returned promise. */
   event(event: DockerEvent): Promise<void>;
   /** The running containers, after every (re)connect of the event stream. */
@@ -148,6 +153,7 @@ export class Discovery {
     // A Set iterates in insertion order: the first entry is the oldest.
     if (this.seen.size > SEEN_EVENTS) this.seen.delete(this.seen.values().next().value as string);
     if (this.lastNanos === undefined || compareNanos(event.timeNanos, this.lastNanos) > 0) this.lastNanos = event.timeNanos;
+    this.handlers.arrived?.(event);
     this.queue = this.queue.then(() =>
       this.handlers.event(event).catch((err: Error) => {
         this.log.error({ err: err.message, action: event.action }, 'handling a docker event failed');

@@ -24,6 +24,8 @@ export interface FaultCounters {
   eventStreamReconnect(): void;
   /** Input from the daemon that could not be read, skipped: a log frame, an event line, a stats answer. */
   malformed(source: 'logs' | 'events' | 'stats'): void;
+  /** A container gone before its logs could be read. */
+  containerMissed(): void;
 }
 
 export function createRegistry(): Registry {
@@ -50,7 +52,13 @@ export function faultCounters(registry: Registry): FaultCounters {
     labelNames: ['source'],
     registers: [registry],
   });
+  const missed = new Counter({
+    name: 'sidekick_containers_missed_total',
+    help: 'Containers gone (removed) before their logs could be read: short jobs the engine removed first',
+    registers: [registry],
+  });
   return {
+    containerMissed: () => missed.inc(),
     dockerApiError: (kind) => apiErrors.inc({ kind }),
     eventStreamReconnect: () => reconnects.inc(),
     malformed: (source) => malformed.inc({ source }),

@@ -114,6 +114,8 @@ export class FileTail {
   private small: Buffer | undefined;
   /** Why the file could not be read, until it can again (for the caller to report once). */
   error: string | undefined;
+  /** A file was open at some point (false: it never existed while tailed). */
+  opened = false;
 
   constructor(
     readonly path: string,
@@ -270,6 +272,7 @@ export class FileTail {
   }
 
   private take(fh: FileHandle, dev: number, ino: number, offset: number): void {
+    this.opened = true;
     this.fh = fh;
     this.dev = dev;
     this.ino = ino;

@@ -70,8 +70,16 @@ interface Rotated {
   readonly firstTime: string;
 }
 
-/** Follows the container's json-file; resolves with where it stopped, for the next run. */
-export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogFileContext): Promise<FilePosition | undefined> {
+/** What a read of a json-file ended with. */
+export interface LogFileEnd {
+  /** Where it stopped, for the next run. */
+  readonly position: FilePosition | undefined;
+  /** A file was found (false: removed with its container before it could be opened). */
+  readonly found: boolean;
+}
+
+/** Follows the container's json-file until the container has exited and the file is read to its end. */
+export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogFileContext): Promise<LogFileEnd> {
   let intake: LogIntake | undefined;
   let faults = 0;
   const parser = new JsonFileParser(
@@ -94,6 +102,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
     rotated: (finished, next) => (intake === undefined ? Promise.resolve() : readSkipped(file.path, finished, next, target, intake, parser, ctx, wake)),
   });
   let exited = false;
+  let found = false;
   void file.exited.then(() => {
     exited = true;
     wake.notify();
@@ -109,6 +118,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
       const start = startOf(target);
       intake = new LogIntake(target, ctx, start.skipTo);
       const plan = await planRead(file.path, start);
+      found = plan.rotated.length > 0;
       for (const r of plan.rotated) await readRotated(r, parser, intake, target, ctx, wake);
       const c = plan.current;
       if (c === undefined) await tail.open(undefined);
@@ -143,7 +153,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
     }
     if (!ctx.signal.aborted) parser.end();
     intake?.end(ctx.signal.aborted);
-    return tail.position();
+    return { position: tail.position(), found: found || tail.opened };
   } finally {
     wake.close();
     await tail.close();

@@ -25,12 +25,23 @@ export interface LogsContext extends IntakeContext {
   readonly malformed?: () => void;
 }
 
-type StreamEnd = { readonly ok: true } | { readonly ok: false; readonly error: Error };
+type StreamEnd = ({ readonly ok: true } | { readonly ok: false; readonly error: Error }) & {
+  /** Lines read from it. */
+  readonly lines: number;
+  /** The daemon said in the stream that it could not read the logs (a `--rm` job's file removed under it). */
+  readonly systemerr: boolean;
+};
 
-/** Follows the logs until the container has stopped and its stream is read to the end. */
-export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<void> {
+/**
+ * Follows the logs until the container has stopped and its stream is read to
+ * the end; 'gone' when the container was removed before any of it was read.
+ */
+export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<'read' | 'gone'> {
   const id = target.meta.id;
   let drainOnce = true;
+  // Nothing read yet, and Docker could not read it either: when it then
+  // answers 404 the container was removed before its logs were read.
+  let unread = true;
   while (!ctx.signal.aborted) {
     let stream: IncomingMessage;
     try {
@@ -39,16 +50,18 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<
         retryable: (err) => !isPermanent(err),
       });
     } catch (err) {
-      if (ctx.signal.aborted) return;
+      if (ctx.signal.aborted) return 'read';
+      if (statusOf(err) === 404) return unread ? 'gone' : 'read';
       if (statusOf(err) === 501) {
         ctx.log.warn({ container: target.meta.name, id }, 'the log driver of this container cannot be read; no log records');
-      } else if (statusOf(err) !== 404) {
+      } else {
         ctx.log.warn({ container: target.meta.name, id, err: (err as Error).message }, 'logs cannot be read');
       }
-      return;
+      return 'read';
     }
     const end = await readStream(stream, target, ctx);
-    if (ctx.signal.aborted) return;
+    unread &&= end.lines === 0 && end.systemerr;
+    if (ctx.signal.aborted) return 'read';
     if (!end.ok) {
       ctx.log.debug({ container: target.meta.name, err: end.error.message, kind: errorKind(end.error) }, 'log stream broke');
     }
@@ -60,15 +73,17 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<
         retryable: (err) => statusOf(err) !== 404,
       });
       running = info.State?.Running === true;
-    } catch {
-      return; // stopping, or the container is gone
+    } catch (err) {
+      // Stopping, or the container is gone.
+      return statusOf(err) === 404 && unread ? 'gone' : 'read';
     }
     if (running) continue;
     // Stopped. Read once more from the last line: a follow that raced the
     // container's exit (or a broken connection) may have missed its last lines.
-    if (!drainOnce) return;
+    if (!drainOnce) return 'read';
     drainOnce = false;
   }
+  return 'read';
 }
 
 function isPermanent(err: Error): boolean {
@@ -88,12 +103,16 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
   const { meta } = target;
   const intake = new LogIntake(target, ctx, target.cursor);
   let faults = 0;
+  let lines = 0;
+  let systemerr = false;
   const parser = new LogLineParser(target.tty, {
     line(line: LogLine): void {
+      lines++;
       intake.line(line.stream, line.time, line.message, line.truncated);
     },
     fault(kind, detail): void {
       if (kind === 'malformed') ctx.malformed?.();
+      else systemerr = true;
       // Once per stream: a stream full of garbage must not flood sidekick's own log.
       if (faults++ === 0) ctx.log.warn({ container: meta.name, kind, detail }, 'log stream: the daemon reported a fault (said once per stream)');
     },
@@ -104,14 +123,14 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
       stream.destroy();
     };
     ctx.signal.addEventListener('abort', abort, { once: true });
-    const finish = (end: StreamEnd): void => {
+    const finish = (end: { readonly ok: true } | { readonly ok: false; readonly error: Error }): void => {
       if (done) return;
       done = true;
       ctx.signal.removeEventListener('abort', abort);
       // A line cut off by a stop or a broken connection is read again on resume.
       if (end.ok) parser.end();
       intake.end(ctx.signal.aborted);
-      resolve(end);
+      resolve({ ...end, lines, systemerr });
     };
     const flow = ctx.flow;
     stream.on('data', (chunk: Buffer) => {

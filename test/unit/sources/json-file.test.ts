@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import type { FilePosition } from '../../../src/pipeline/channel.js';
 import { Flow } from '../../../src/pipeline/flow.js';
 import { containerMeta, timeToSince, type LogRecord } from '../../../src/pipeline/record.js';
-import { followLogFile } from '../../../src/sources/json-file.js';
+import { followLogFile, type LogFileEnd } from '../../../src/sources/json-file.js';
 import type { LogCursor, LogsTarget } from '../../../src/sources/log-intake.js';
 import { gate, waitFor } from '../wait.js';
 
@@ -65,7 +65,7 @@ interface Run {
   readonly exit: () => void;
   readonly abort: AbortController;
   readonly flow: Flow;
-  readonly done: Promise<FilePosition | undefined>;
+  readonly done: Promise<LogFileEnd>;
 }
 
 let dir: string;
@@ -125,7 +125,8 @@ describe('followLogFile', () => {
     // Written just before the container exits: read before the follower ends.
     appendFileSync(path, entries(6, 7));
     run.exit();
-    const position = await run.done;
+    const { position, found } = await run.done;
+    assert.equal(found, true);
     assert.deepEqual(run.messages(), ['line 1', 'line 2', 'oops', 'line 4', 'line 5', 'line 6', 'line 7']);
     assert.deepEqual(run.records[0], { type: 'log', time: full(1), host: HOST, container: meta, stream: 'stdout', message: 'line 1', seq: 1 });
     assert.deepEqual(run.records[2], { type: 'log', time: full(3), host: HOST, container: meta, stream: 'stderr', message: 'oops', seq: 1 });
@@ -135,6 +136,16 @@ describe('followLogFile', () => {
     assert.equal(position.offset, st.size);
     assert.equal(position.ino, st.ino);
     assert.equal(position.path, path);
+  });
+
+  it('says when no file was found: the container was removed before it could be opened', async () => {
+    const run = follow(target());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    run.exit();
+    const end = await run.done;
+    assert.equal(end.found, false);
+    assert.equal(end.position, undefined);
+    assert.deepEqual(run.messages(), []);
   });
 
   it('with the cursor of the last line, leaves it on the target', async () => {
@@ -299,14 +310,14 @@ describe('followLogFile', () => {
     const first = follow(t);
     await waitFor('the first run', () => first.records.length === 3);
     first.exit();
-    const from = await first.done;
+    const from = (await first.done).position;
     assert.equal(first.malformed(), 1);
     assert.ok(from !== undefined);
     appendFileSync(path, entry(4) + entry(4, 'line 4 again') + entry(5));
     const second = follow(t, from);
     await waitFor('the second run', () => second.records.length >= 3);
     second.exit();
-    const next = await second.done;
+    const next = (await second.done).position;
     assert.deepEqual(second.messages(), ['line 4', 'line 4 again', 'line 5']);
     assert.deepEqual(
       second.records.map((r) => r.seq),
@@ -324,7 +335,7 @@ describe('followLogFile', () => {
     const first = follow(t);
     await waitFor('the first run', () => first.records.length === 3);
     first.exit();
-    const from = await first.done;
+    const from = (await first.done).position;
     appendFileSync(path, entry(3, 'line 3 again') + entry(4));
     const second = follow(t, from);
     await waitFor('the second run', () => second.records.length >= 1);
@@ -343,7 +354,7 @@ describe('followLogFile', () => {
     const first = follow(t);
     await waitFor('the first run', () => first.records.length === 2);
     first.exit();
-    const from = await first.done;
+    const from = (await first.done).position;
     appendFileSync(path, entry(3));
     renameSync(path, `${path}.1`);
     writeFileSync(path, entry(4));
@@ -371,7 +382,7 @@ describe('followLogFile', () => {
     await waitFor('the lines', () => run.records.length === 2);
     const at = Date.now();
     run.abort.abort();
-    const position = await run.done;
+    const { position } = await run.done;
     assert.ok(Date.now() - at < 500, `ended after ${Date.now() - at} ms`);
     assert.equal(position?.offset, statSync(path).size);
   });
