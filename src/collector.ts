@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Logger } from 'pino';
 import { statusOf, type ContainerSummary, type DockerApi } from './docker/client.js';
-import type { DockerEvent } from './docker/events.js';
+import { removed, type DockerEvent } from './docker/events.js';
 import type { VolumeOwners } from './docker/mounts.js';
 import type { Backlog, LogsSource } from './config.js';
 import type { FilePosition, LogPosition } from './pipeline/channel.js';
@@ -211,7 +211,7 @@ export class Collector {
       const w = this.watches.get(id);
       if (w !== undefined) w.running = false;
       w?.died?.();
-    } else if (event.action === 'destroy') this.forget(id);
+    } else if (removed(event.action)) this.forget(id);
   }
 
   /**
@@ -274,7 +274,7 @@ export class Collector {
     const id = event.actorId;
     const known = this.watches.get(id)?.meta;
     if (known !== undefined) return known;
-    if (event.action !== 'destroy' && !this.isSelf(id)) {
+    if (!removed(event.action) && !this.isSelf(id)) {
       const w = this.watches.get(id);
       const early = w?.inspecting;
       if (w !== undefined) w.inspecting = undefined;

@@ -90,3 +90,8 @@ export function nanosToSince(nanos: string): string {
   const digits = nanos.padStart(10, '0');
   return digits.slice(0, -9) + '.' + digits.slice(-9);
 }
+
+/** A container's removal: Docker says `destroy`, Podman `remove`. */
+export function removed(action: string): boolean {
+  return action === 'destroy' || action === 'remove';
+}

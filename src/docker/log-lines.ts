@@ -5,8 +5,11 @@
 // because it was longer than 16 KiB arrives as several frames whose text does
 // not end in "\n"; they are joined back into one line, timed by its first part.
 // TTY containers: a raw stream of "<RFC3339Nano> <text>\r\n" lines.
+// Podman's API writes whole seconds ("…:05Z", podman#27691): such times are
+// padded to 9 digits, as records carry them and cursors compare them.
 
 import { FrameDemuxer, STDERR, STDOUT, SYSTEMERR } from './frames.js';
+import { normalizeTime } from './json-file.js';
 import type { LogStream } from '../pipeline/record.js';
 
 export const DEFAULT_MAX_LINE = 1024 * 1024;
@@ -31,6 +34,9 @@ const CR = 0x0d;
 const SPACE = 0x20;
 /** "2006-01-02T15:04:05.000000000Z07:00" is the longest prefix Docker writes. */
 const MAX_TIME = 40;
+/** The length of "2006-01-02T15:04:05.000000000Z", the form Docker writes, and its "Z". */
+const NANO_TIME = 30;
+const UTC = 0x5a;
 
 class Partial {
   readonly parts: Buffer[] = [];
@@ -55,6 +61,17 @@ function timeEnd(buf: Buffer): number {
   const limit = Math.min(buf.length, MAX_TIME);
   for (let i = 0; i < limit; i++) if (buf[i] === SPACE) return i;
   return -1;
+}
+
+/**
+ * The time before the space at `sp` ('' if none): Docker's
+ * "2006-01-02T15:04:05.000000000Z" as is; any other form (Podman's whole
+ * seconds, an offset) as normalizeTime makes it, '' if it is not a time.
+ */
+function lineTime(buf: Buffer, sp: number): string {
+  if (sp < 0) return '';
+  const time = buf.toString('latin1', 0, sp);
+  return sp === NANO_TIME && buf[sp - 1] === UTC ? time : normalizeTime(time);
 }
 
 function trimEol(buf: Buffer): Buffer {
@@ -115,7 +132,7 @@ export class LogLineParser {
     }
     const stream: LogStream = kind === STDOUT ? 'stdout' : 'stderr';
     const sp = timeEnd(payload);
-    const time = sp < 0 ? '' : payload.toString('latin1', 0, sp);
+    const time = lineTime(payload, sp);
     const end = payload.length;
     const complete = end > sp + 1 && payload[end - 1] === NL;
     const pending = this.partial[stream];
@@ -173,7 +190,7 @@ export class LogLineParser {
 
   private rawLine(line: Buffer, cut: boolean): void {
     const sp = timeEnd(line);
-    const time = sp < 0 ? '' : line.toString('latin1', 0, sp);
+    const time = lineTime(line, sp);
     const body = trimEol(line.subarray(sp + 1));
     const truncated = cut || body.length > this.maxLine;
     this.handlers.line({

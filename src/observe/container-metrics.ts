@@ -4,6 +4,7 @@
 // series); a container's series also end when its samples stop coming.
 
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { removed } from '../docker/events.js';
 import type { Envelope, StatsRecord } from '../pipeline/record.js';
 import type { Sink } from '../sinks/sink.js';
 
@@ -107,7 +108,7 @@ export class ContainerMetrics implements Sink {
     const now = Date.now();
     for (const { record } of batch) {
       if (record.type === 'stats') this.latest.set(record.container.id, { record, seenAt: now });
-      else if (record.type === 'event' && (record.action === 'die' || record.action === 'destroy')) {
+      else if (record.type === 'event' && (record.action === 'die' || removed(record.action))) {
         this.latest.delete(record.actor.id);
       }
     }
