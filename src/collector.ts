@@ -112,10 +112,10 @@ export interface ContainerStatus {
   readonly state: 'following' | 'collected' | 'idle';
   /** How its logs are read: the logs API or the json-file (null: not read now). */
   readonly source: 'api' | 'file' | null;
-  /** Docker's time of the last line delivered. */
+  /** Docker's time of the last line read. */
   readonly last_line: string | null;
-  /** Now minus that time. */
-  readonly lag_seconds: number | null;
+  /** The age of its oldest record not delivered yet by every sink (0 when none waits). */
+  readonly lag_seconds: number;
 }
 
 export class Collector {
@@ -138,8 +138,12 @@ export class Collector {
     return n;
   }
 
-  /** Every known container: what is being collected, and how far behind. */
-  status(): ContainerStatus[] {
+  /**
+   * Every known container: what is being collected, and how far behind:
+   * `undelivered` has, per container id, the epoch ms of its oldest record
+   * some sink has not delivered yet.
+   */
+  status(undelivered: ReadonlyMap<string, number>): ContainerStatus[] {
     const now = Date.now();
     const out: ContainerStatus[] = [];
     for (const [id, w] of this.watches) {
@@ -150,7 +154,7 @@ export class Collector {
         state: w.following !== undefined ? 'following' : w.active !== undefined ? 'collected' : 'idle',
         source: w.following !== undefined ? (w.source ?? null) : null,
         last_line: last ?? null,
-        lag_seconds: last === undefined ? null : Math.max(0, (now - Date.parse(last)) / 1000),
+        lag_seconds: Math.max(0, (now - (undelivered.get(id) ?? now)) / 1000),
       });
     }
     return out;

@@ -74,6 +74,7 @@ async function run(config: Config, log: Logger): Promise<void> {
     logStreams: () => collector?.logStreams() ?? { api: 0, file: 0 },
     files: () => ({ tailed: files?.count ?? 0, errors: files?.errors ?? 0 }),
     checkpointWriteErrors: () => checkpoints.writeErrors,
+    tapDropped: () => taps?.dropped ?? 0,
   });
   const server =
     config.metricsAddr === undefined
@@ -83,7 +84,7 @@ async function run(config: Config, log: Logger): Promise<void> {
           readiness: () => readiness,
           status: () => ({
             ready: readiness,
-            containers: collector?.status() ?? [],
+            containers: collector?.status(oldestUndelivered(channels)) ?? [],
             sinks: channels.map((c) => ({
               sink: c.sink.name,
               buffer_records: c.depth.records,
@@ -245,6 +246,13 @@ async function run(config: Config, log: Logger): Promise<void> {
       'sidekick is collecting',
     );
   }
+}
+
+/** Per container id, the epoch ms of its oldest record some sink has not delivered. */
+function oldestUndelivered(channels: readonly SinkChannel[]): Map<string, number> {
+  const oldest = new Map<string, number>();
+  for (const c of channels) c.oldestUndelivered(oldest);
+  return oldest;
 }
 
 /** Says once at start whether the V8 heap limit fits the buffers (see observe/heap.ts). */

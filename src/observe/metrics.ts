@@ -16,6 +16,8 @@ export interface Observed {
   readonly files: () => { readonly tailed: number; readonly errors: number };
   /** Checkpoint writes that failed (a full or read-only disk). */
   readonly checkpointWriteErrors: () => number;
+  /** Records dropped for /tap clients that read too slowly. */
+  readonly tapDropped: () => number;
 }
 
 /** Faults counted where they happen (low rate: not on the per-record path). */
@@ -30,7 +32,9 @@ export interface FaultCounters {
 
 export function createRegistry(): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'sidekick_' });
+  // Under their standard names (process_resident_memory_bytes, nodejs_heap_size_used_bytes…),
+  // which stock dashboards and alerts expect: the job label tells processes apart.
+  collectDefaultMetrics({ register: registry });
   return registry;
 }
 
@@ -113,6 +117,7 @@ export function observePipeline(registry: Registry, o: Observed): void {
   perSink('sidekick_sink_records_retried_total', 'Records in writes that were tried again', (c) => c.counts.retried);
   perSink('sidekick_sink_records_rejected_total', 'Records the receiver refused for good (not retried)', (c) => c.counts.rejected);
   perSink('sidekick_sink_messages_truncated_total', 'Messages cut to fit (syslog over UDP)', (c) => c.sink.counts?.truncated ?? 0);
+  perSink('sidekick_sink_send_errors_total', 'Sends that failed and are not retried (syslog over UDP: a datagram the kernel refused)', (c) => c.sink.counts?.sendErrors ?? 0);
   for (const [name, help, read] of [
     ['sidekick_sink_buffer_records', 'Records waiting in a sink buffer', (c: SinkChannel) => c.depth.records],
     ['sidekick_sink_buffer_bytes', 'Bytes held by a sink buffer', (c: SinkChannel) => c.depth.bytes],
@@ -154,6 +159,15 @@ export function observePipeline(registry: Registry, o: Observed): void {
     collect() {
       this.reset();
       this.inc(o.checkpointWriteErrors());
+    },
+  });
+  new Counter({
+    name: 'sidekick_tap_records_dropped_total',
+    help: 'Records dropped for /tap clients that read too slowly (each told in a gap record)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(o.tapDropped());
     },
   });
   new Gauge({

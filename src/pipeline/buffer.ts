@@ -12,7 +12,7 @@
 // Every drop is counted, and remembered per container as a gap: how many, and
 // the times of the first and last record lost.
 
-import { isPositioned, sourceKey, type ContainerMeta, type Envelope, type PositionedRecord } from './record.js';
+import { isPositioned, sourceKey, type ContainerMeta, type Envelope, type PositionedRecord, type SidekickRecord } from './record.js';
 
 export const BUFFER_POLICIES = ['drop-oldest', 'drop-newest', 'block'] as const;
 export type BufferPolicy = (typeof BUFFER_POLICIES)[number];
@@ -83,6 +83,11 @@ class Lane {
     this.count--;
     this.bytes -= envelopeSize(e);
     return e;
+  }
+
+  /** The oldest record waiting in this lane. */
+  first(): SidekickRecord | undefined {
+    return this.count === 0 ? undefined : this.ring[this.head]!.record;
   }
 
   /** The oldest positioned record (log or file line) waiting in this lane, if any. */
@@ -186,6 +191,14 @@ export class RecordBuffer {
       else this.next++;
     }
     return out;
+  }
+
+  /** Each lane's oldest record (a lane's records wait in order). */
+  *heads(): IterableIterator<SidekickRecord> {
+    for (const lane of this.order) {
+      const r = lane.first();
+      if (r !== undefined) yield r;
+    }
   }
 
   /** The oldest record still waiting from one source (a container's log: its id; a file: its source key). */

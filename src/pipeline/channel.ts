@@ -153,6 +153,22 @@ export class SinkChannel {
     return positionOf(last, oldest);
   }
 
+  /**
+   * Adds to `oldest`, per container id, the epoch ms of the oldest of its
+   * records this sink has not delivered yet (waiting, or being written).
+   */
+  oldestUndelivered(oldest: Map<string, number>): void {
+    const note = (r: SidekickRecord): void => {
+      const id = r.container?.id;
+      if (id === undefined) return;
+      const t = Date.parse(r.time);
+      const o = oldest.get(id);
+      if (o === undefined || t < o) oldest.set(id, t);
+    };
+    for (const r of this.buffer.heads()) note(r);
+    for (const batch of this.batches) for (const { record } of batch) note(record);
+  }
+
   /** Whether this sink takes the record, by its route. */
   takes(record: SidekickRecord): boolean {
     return this.route === undefined || routeTakes(this.route, record);

@@ -14,7 +14,7 @@ export interface Sink {
   /** How records are grouped for `write`; defaults in channel.ts. */
   readonly batching?: Partial<Batching>;
   /** Counts of the sink's own, exposed as metrics. */
-  readonly counts?: { readonly truncated?: number };
+  readonly counts?: { readonly truncated?: number; readonly sendErrors?: number };
   start(): Promise<void>;
   /**
    * Resolves once the batch is delivered. Rejects with a SinkError that says

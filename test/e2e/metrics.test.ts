@@ -79,12 +79,16 @@ describe('container metrics scraped by a real Prometheus', () => {
     await eventually('sidekick_containers_watched', (r) => r.length === 1 && r[0]!.value >= 1, 'containers watched');
     await eventually('sidekick_stats_call_seconds_count', (r) => r.length === 1 && r[0]!.value > 0, 'stats calls timed');
     await eventually('sidekick_stats_call_seconds_sum / sidekick_stats_call_seconds_count', (r) => r.length === 1 && r[0]!.value > 0 && r[0]!.value < 5, 'a stats call’s mean time, within its timeout');
-    await eventually('sidekick_process_resident_memory_bytes', (r) => r.length === 1, 'process metrics');
+    await eventually('process_resident_memory_bytes', (r) => r.length >= 1, 'process metrics, under their standard names');
+    await eventually('nodejs_heap_size_used_bytes', (r) => r.length >= 1, 'Node metrics, under their standard names');
+    await eventually('sidekick_containers_missed_total', (r) => r.length === 1 && r[0]!.value === 0, 'containers missed, exported');
     const status = JSON.parse((await sk.get('/status')).body) as {
-      containers: { name: string; state: string }[];
+      containers: { name: string; state: string; lag_seconds: number }[];
       sinks: { sink: string; buffer_records: number; last_error: string | null }[];
     };
     assert.ok(status.containers.some((c) => c.state === 'collected'));
+    // Everything was delivered to stdout at once: no container lags, however long it has been quiet.
+    assert.deepEqual(status.containers.filter((c) => c.lag_seconds > 5), []);
     assert.deepEqual(status.sinks.map((s) => s.sink), ['stdout://', 'metrics://containers']);
     assert.equal((await sk.get('/healthz')).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${sk.metricsPort}/metrics`, { method: 'POST' })).status, 405);

@@ -40,6 +40,29 @@ describe('SinkChannel', () => {
     assert.equal(await ch.close(Date.now() + 1000), 0);
   });
 
+  it('tells, per container, the time of its oldest record not delivered yet: written or waiting', async () => {
+    const other = containerMeta('d'.repeat(64), '/other', 'app:1', {});
+    const sink = new MemorySink();
+    const slow = gate();
+    sink.delay = slow.promise;
+    const ch = new SinkChannel(sink, log, undefined);
+    await ch.start();
+    const ms = 1_000_000;
+    ch.push(rec(5 * ms));
+    await waitFor('the first batch written', () => ch.depth.records === 0);
+    ch.push(rec(7 * ms));
+    ch.push(envelope({ type: 'log', time: time(3 * ms), host: 'h', container: other, stream: 'stdout', seq: 1, message: 'o' }));
+    const oldest = new Map<string, number>();
+    ch.oldestUndelivered(oldest);
+    assert.deepEqual(oldest, new Map([[meta.id, Date.parse(time(5 * ms))], [other.id, Date.parse(time(3 * ms))]]));
+    slow.open();
+    await waitFor('all delivered', () => sink.received.length === 3);
+    const none = new Map<string, number>();
+    ch.oldestUndelivered(none);
+    assert.equal(none.size, 0);
+    await ch.close(Date.now() + 1000);
+  });
+
   it('hands every sink the same serialized JSON', async () => {
     const sink = new MemorySink();
     const ch = new SinkChannel(sink, log, undefined);

@@ -1,0 +1,71 @@
+// What /metrics exports: the process and runtime metrics under their standard
+// names, and sidekick's counters with the values its parts keep.
+
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { createRegistry, faultCounters, observePipeline } from '../../../src/observe/metrics.js';
+import { SinkChannel } from '../../../src/pipeline/channel.js';
+import { containerMeta, envelope } from '../../../src/pipeline/record.js';
+import { Router } from '../../../src/pipeline/router.js';
+import { parseSinkUri } from '../../../src/sinks/registry.js';
+import { waitFor } from '../wait.js';
+
+const log = pino({ level: 'silent' });
+
+/** The value of one series in the exposition text. */
+function valueOf(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** A UDP port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+describe('/metrics', () => {
+  it('exports the process and Node metrics under their standard names, not prefixed', async () => {
+    const text = await createRegistry().metrics();
+    for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {
+      assert.match(text, new RegExp(`^${name} `, 'm'), name);
+    }
+    assert.doesNotMatch(text, /^sidekick_(process|nodejs)_/m);
+  });
+
+  it('exports UDP send errors, records dropped for /tap clients and containers missed, with their values', async () => {
+    const registry = createRegistry();
+    const faults = faultCounters(registry);
+    const uri = `syslog+udp://127.0.0.1:${await closedPort()}`;
+    const channel = new SinkChannel(parseSinkUri(uri).create({ log }), log, undefined);
+    observePipeline(registry, {
+      router: new Router([channel]),
+      channels: [channel],
+      containers: () => 0,
+      logStreams: () => ({ api: 0, file: 0 }),
+      files: () => ({ tailed: 0, errors: 0 }),
+      checkpointWriteErrors: () => 0,
+      tapDropped: () => 3,
+    });
+    faults.containerMissed();
+    faults.containerMissed();
+    await channel.start();
+    const meta = containerMeta('c'.repeat(64), '/app', 'app:1', {});
+    // The port refuses (ICMP): each datagram after the first fails on the connected socket.
+    for (let i = 0; i < 20 && (channel.sink.counts?.sendErrors ?? 0) === 0; i++) {
+      channel.push(envelope({ type: 'log', time: new Date().toISOString(), host: 'h', container: meta, stream: 'stdout', seq: 1, message: `m${i}` }));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await waitFor('a refused send', () => (channel.sink.counts?.sendErrors ?? 0) > 0);
+    const text = await registry.metrics();
+    assert.equal(valueOf(text, `sidekick_sink_send_errors_total{sink="${uri}"}`), channel.sink.counts?.sendErrors);
+    assert.equal(valueOf(text, 'sidekick_tap_records_dropped_total'), 3);
+    assert.equal(valueOf(text, 'sidekick_containers_missed_total'), 2);
+    await channel.close(Date.now() + 1000);
+  });
+});
