@@ -27,6 +27,7 @@ import { ContainerPolicy } from './pipeline/policy.js';
 import { routeFromQuery, Selection } from './pipeline/select.js';
 import { Flow } from './pipeline/flow.js';
 import { Router } from './pipeline/router.js';
+import { endWithParent, heapLimitGiven, relaunchWithHeapLimit } from './relaunch.js';
 import { FileSource } from './sources/files.js';
 
 const SHUTDOWN_MS = 10_000;
@@ -309,6 +310,11 @@ function main(): void {
     process.stdout.write(`${version()}\n`);
     return;
   }
+  if (!heapLimitGiven(process.execArgv, process.env['NODE_OPTIONS'])) {
+    relaunchWithHeapLimit(heapLimitFor(result.config.sinks.reduce((n, s) => n + s.buffer.bytes, 0)));
+    return;
+  }
+  endWithParent();
   const log = createLogger(result.config.logLevel);
   run(result.config, log).catch((err: Error) => {
     log.fatal({ err: err.message, stack: err.stack }, 'sidekick failed');

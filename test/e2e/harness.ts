@@ -118,10 +118,14 @@ export class Sidekick {
     return this.child.pid!;
   }
 
-  /** Resident memory now, in bytes (from /proc). */
-  rss(): number {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+  /**
+   * Resident memory now, in bytes (from /proc): of the process and its
+   * children (started without a heap limit, sidekick runs itself again with one).
+   */
+  rss(pid = this.pid): number {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((c) => c !== '');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024 + children.reduce((n, c) => n + this.rss(Number(c)), 0);
   }
 
   /** Samples the resident size every 200 ms until `stop()`; `peak` is the largest seen. */

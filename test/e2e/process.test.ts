@@ -3,8 +3,17 @@
 // cleanly.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Sidekick } from './harness.js';
+
+/** The command lines of a process's children. */
+function children(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    .split(' ')
+    .filter((c) => c !== '')
+    .map((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').join(' ').trim());
+}
 
 describe('the sidekick process', () => {
   it('exits 2 on a bad setting, naming it, before touching Docker', async () => {
@@ -43,5 +52,34 @@ describe('the sidekick process', () => {
     const exit = await sk.stop();
     assert.equal(exit.code, 0);
     assert.ok(exit.ms < 10_000);
+  });
+
+  it('started without a heap limit, runs itself with the one its buffers need; a limit given is kept', async () => {
+    const plain = new Sidekick({ DOCKER_HOST: 'unix:///nonexistent/docker.sock', SIDEKICK_SINKS: 'stdout://?buffer=32MiB' });
+    await plain.until(() => plain.stderr.includes('docker does not answer'), 10_000, 'the child to run');
+    // 2 x 32 MiB + 64 MiB.
+    assert.deepEqual(children(plain.pid).map((c) => /--max-old-space-size=(\d+)/.exec(c)?.[1]), ['128']);
+    assert.equal((await plain.stop()).code, 0);
+
+    const given = new Sidekick({ DOCKER_HOST: 'unix:///nonexistent/docker.sock', NODE_OPTIONS: '--max-old-space-size=300' });
+    await given.until(() => given.stderr.includes('docker does not answer'), 10_000, 'it to run');
+    assert.deepEqual(children(given.pid), []);
+    assert.equal((await given.stop()).code, 0);
+  });
+
+  it('started without a heap limit and killed, takes its child with it', async () => {
+    const sk = new Sidekick({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    await sk.until(() => sk.stderr.includes('docker does not answer'), 10_000, 'the child to run');
+    const [child] = readFileSync(`/proc/${sk.pid}/task/${sk.pid}/children`, 'utf8').split(' ');
+    const exit = await sk.stop('SIGKILL');
+    assert.equal(exit.signal, 'SIGKILL');
+    // The harness waits for stdout to close: the child, which shares it, has ended too.
+    let state = 'gone';
+    try {
+      state = /State:\s+(\w)/.exec(readFileSync(`/proc/${Number(child)}/status`, 'utf8'))![1]!;
+    } catch {
+      // no such process
+    }
+    assert.ok(state === 'gone' || state === 'Z', `the child is ${state}`);
   });
 });

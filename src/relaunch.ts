@@ -1,0 +1,42 @@
+// The memory bound without a setting: V8 sizes its heap from the machine, not
+// from sidekick's buffers, and a heap limit can only be given when a process
+// starts. So a sidekick started without one (`npm start`, the `sidekick` bin,
+// `node dist/src/main.js`, the bundle) starts itself again with the limit its
+// buffers need, and stays as a small parent that passes signals on and exits
+// as its child does. A limit the user gave (`--max-old-space-size` on the
+// command line or in NODE_OPTIONS) is kept as it is.
+
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+
+const FLAG = /(^|\s)--max[-_]old[-_]space[-_]size(=|\s|$)/;
+/** Signals passed on to the child; SIGKILL cannot be, so the child watches its parent (below). */
+const PASSED_ON = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+/** Whether the heap limit was given: on node's command line or in NODE_OPTIONS. */
+export function heapLimitGiven(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  return execArgv.some((a) => FLAG.test(a)) || (nodeOptions !== undefined && FLAG.test(nodeOptions));
+}
+
+/** Runs this same command again with `--max-old-space-size=<limitMiB>`; the parent then only waits. */
+export function relaunchWithHeapLimit(limitMiB: number): void {
+  const child = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${limitMiB}`, ...process.argv.slice(1)], {
+    // The channel ends when this process ends, however it ends: the child sees it close.
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+  });
+  for (const signal of PASSED_ON) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => {
+    // Ended by a signal: the exit status a shell gives that (128 + its number).
+    process.exit(code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
+  });
+}
+
+/**
+ * In the child: a parent killed by SIGKILL could not pass that on, and
+ * sidekick must not run on unseen; it ends at once, as its parent did.
+ */
+export function endWithParent(): void {
+  if (process.channel === undefined) return;
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+}
