@@ -30,6 +30,8 @@ describe('behind a read-only socket proxy', () => {
       DOCKER_HOST: `unix://${proxy.path}`,
       SIDEKICK_STATS_INTERVAL: '500ms',
       SIDEKICK_FILES: `${dir}/*.log`,
+      // Through the API: a proxy is what a host whose json-files cannot be read has.
+      SIDEKICK_LOGS_SOURCE: 'api',
     });
     const name = uniqueName('proxied');
     try {
