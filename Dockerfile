@@ -21,8 +21,8 @@ COPY src src
 # compiled and bundled by esbuild.
 RUN npx tsc -p tsconfig.json --noEmit \
  && node scripts/bundle.mjs /out/app/sidekick.cjs \
- && mkdir -p /out/state \
- && chmod 0770 /out/state
+ && mkdir -p /out/state/sidekick \
+ && chmod 0770 /out/state/sidekick
 
 FROM ${RUNTIME_IMAGE}
 ARG VERSION=0.1.0
@@ -44,8 +44,9 @@ COPY --from=build /out/app /app
 # The state folder belongs to the user sidekick runs as, and to group root:
 # writable also when sidekick runs as root without capabilities (as the
 # compose file and the DaemonSet run it, to read the json-files). A named
-# volume mounted there starts with this ownership and mode.
-COPY --from=build --chown=65532:0 /out/state /var/lib/sidekick
+# volume mounted there starts with this ownership and mode. (COPY of a folder
+# copies what it holds, not its mode: the folder is copied from its parent.)
+COPY --from=build --chown=65532:0 /out/state/ /var/lib/
 # Not root: the Docker socket is reached through its group (docker run
 # --group-add "$(stat -c %g /var/run/docker.sock)").
 USER 65532:65532

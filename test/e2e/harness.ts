@@ -289,6 +289,37 @@ export class ReadOnlyProxy {
   }
 }
 
+/** The sidekick image the image and Swarm tests build from the repo's Dockerfile. */
+export const SIDEKICK_IMAGE = 'sidekick-test/sidekick:dev';
+
+/**
+ * Builds SIDEKICK_IMAGE from the real Dockerfile, on base images made from
+ * this machine's Node (image-bases.sh), since the test engine cannot pull.
+ * Each test file that needs the image calls this: the engine's build cache
+ * makes every build after the first quick.
+ */
+export async function buildImage(): Promise<string> {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  await exec('bash', [fileURLToPath(new URL('../../../test/e2e/image-bases.sh', import.meta.url))]);
+  await exec(
+    'docker',
+    [
+      'build',
+      '--network',
+      'host',
+      '--build-arg',
+      'BUILD_IMAGE=sidekick-test/node-build:latest',
+      '--build-arg',
+      'RUNTIME_IMAGE=sidekick-test/node-runtime:latest',
+      '-t',
+      SIDEKICK_IMAGE,
+      root,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  return SIDEKICK_IMAGE;
+}
+
 /** Runs test/e2e/engine.sh with the given command (restart, ensure), and extra dockerd flags for a start. */
 export async function engine(command: string, ...dockerdFlags: string[]): Promise<void> {
   await exec('bash', [ENGINE_SCRIPT, command, ...dockerdFlags], { maxBuffer: 1024 * 1024 });

@@ -7,12 +7,11 @@ import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { docker, removeTestContainers, RUN_LABEL, runContainer, sleep, uniqueName, type Json } from './harness.js';
+import { buildImage, docker, removeTestContainers, RUN_LABEL, runContainer, SIDEKICK_IMAGE, sleep, uniqueName, type Json } from './harness.js';
 
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BASES = fileURLToPath(new URL('../../../test/e2e/image-bases.sh', import.meta.url));
-const IMAGE = 'sidekick-test/sidekick:dev';
+const IMAGE = SIDEKICK_IMAGE;
 const COMPOSE = ['-p', 'sidekicktest', '-f', `${ROOT}docker-compose.yml`, '-f', `${ROOT}test/e2e/compose.override.yml`];
 
 /** The files of an image, as `docker export` lists them. */
@@ -48,25 +47,7 @@ async function until(what: string, cond: () => Promise<boolean>, ms: number): Pr
 }
 
 describe('the container image', () => {
-  before(async () => {
-    await exec('bash', [BASES]);
-    await exec(
-      'docker',
-      [
-        'build',
-        '--network',
-        'host',
-        '--build-arg',
-        'BUILD_IMAGE=sidekick-test/node-build:latest',
-        '--build-arg',
-        'RUNTIME_IMAGE=sidekick-test/node-runtime:latest',
-        '-t',
-        IMAGE,
-        ROOT,
-      ],
-      { maxBuffer: 64 * 1024 * 1024 },
-    );
-  });
+  before(buildImage);
 
   after(removeTestContainers);
 
