@@ -358,7 +358,10 @@ export class Collector {
     }
   }
 
-  private async run(id: string, w: Watch, start: { since?: string; tail?: number }, started: boolean): Promise<void> {
+  private async run(id: string, w: Watch, start: { since?: string; tail?: number }, firstStarted: boolean): Promise<void> {
+    // Only the first round is known to be for a start event: a round again may
+    // be for a list (after a reconnect), whose word on running can be stale.
+    let started = firstStarted;
     do {
       w.again = false;
       const cached = w.inspected;
@@ -435,6 +438,7 @@ export class Collector {
         await described;
         stats?.stop();
       }
+      started = false;
     } while (w.again && !this.abort.signal.aborted);
   }
 
@@ -504,8 +508,9 @@ export class Collector {
     });
     w.died = done;
     this.abort.signal.addEventListener('abort', done, { once: true });
-    if (!w.running) done();
-    else if (!started) void this.inspect(id).then((info) => info?.State?.Running !== true && done());
+    if (started) {
+      if (!w.running) done();
+    } else void this.inspect(id).then((info) => info?.State?.Running !== true && done());
     return dies;
   }
 

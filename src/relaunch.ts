@@ -20,13 +20,23 @@ export function heapLimitGiven(execArgv: readonly string[], nodeOptions: string 
 
 /** Runs this same command again with `--max-old-space-size=<limitMiB>`; the parent then only waits. */
 export function relaunchWithHeapLimit(limitMiB: number): void {
+  // Listening first: a signal that comes while the child is being made is not lost.
+  let passedOn: NodeJS.Signals | undefined;
+  for (const signal of PASSED_ON) {
+    process.on(signal, () => {
+      passedOn = signal;
+      child.kill(signal);
+    });
+  }
   const child = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${limitMiB}`, ...process.argv.slice(1)], {
     // The channel ends when this process ends, however it ends: the child sees it close.
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });
-  for (const signal of PASSED_ON) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => {
-    // Ended by a signal: the exit status a shell gives that (128 + its number).
+    // The stop asked for came before the child could handle it (it was still
+    // loading): it had collected nothing, and stopped as asked.
+    if (signal !== null && signal === passedOn) process.exit(0);
+    // Ended by another signal: the exit status a shell gives that (128 + its number).
     process.exit(code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
   });
 }

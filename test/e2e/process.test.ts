@@ -67,6 +67,14 @@ describe('the sidekick process', () => {
     assert.equal((await given.stop()).code, 0);
   });
 
+  it('stopped by SIGTERM while its relaunched child is still starting, exits 0', async () => {
+    const sk = new Sidekick({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    // At once when the child is there: it is still loading, and cannot handle the signal yet.
+    while (children(sk.pid).length === 0) await new Promise((r) => setTimeout(r, 5));
+    const exit = await sk.stop();
+    assert.deepEqual([exit.code, exit.signal], [0, null]);
+  });
+
   it('started without a heap limit and killed, takes its child with it', async () => {
     const sk = new Sidekick({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     await sk.until(() => sk.stderr.includes('docker does not answer'), 10_000, 'the child to run');
