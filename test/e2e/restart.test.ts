@@ -156,7 +156,9 @@ describe('restarting dockerd (--live-restore) mid-stream', () => {
   it('re-attaches the log stream once the daemon is back: every line exactly once', async () => {
     await engine('restart', '--live-restore');
     const name = uniqueName('dockerd-restart');
-    const sk = new Sidekick({ SIDEKICK_TYPES: 'log' });
+    // The logs API's stream, cut by the restart and attached again. (From the
+    // json-files, lines after such a restart are not all read yet: README, limits.)
+    const sk = new Sidekick({ SIDEKICK_TYPES: 'log', SIDEKICK_LOGS_SOURCE: 'api' });
     try {
       await sk.ready();
       await runContainer(name, [], PRINT);
