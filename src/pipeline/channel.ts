@@ -71,7 +71,7 @@ export class SinkChannel {
   private closing = false;
   /** close() has counted what is left; later give-ups are not counted twice. */
   private closed = false;
-  /** Records taken from the buffer and not yet delivered, rejected or given up. */
+  /** Records taken from the buffer and not yet delivered, rejected or given up (deliver() counts them down). */
   private inFlight = 0;
   /** The batches those records are in. */
   private readonly batches = new Set<Envelope[]>();
@@ -229,7 +229,6 @@ export class SinkChannel {
       this.batches.add(batch);
       await this.deliver(batch);
       this.batches.delete(batch);
-      this.inFlight -= batch.length;
       for (const listener of this.settledListeners) listener(batch);
     }
   }
@@ -285,29 +284,45 @@ export class SinkChannel {
     });
   }
 
+  /**
+   * Writes the batch until each of its records is delivered, rejected, or
+   * given up at shutdown's deadline. What a sink names as failed (`partial`)
+   * is all that is written again.
+   */
   private async deliver(batch: Envelope[]): Promise<void> {
+    let pending: readonly Envelope[] = batch;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.sink.write(batch);
-        this.counts.sent += batch.length;
+        await this.sink.write(pending);
+        this.counts.sent += pending.length;
+        this.inFlight -= pending.length;
         this.healthy();
         return;
       } catch (err) {
         const e = err instanceof SinkError ? err : new SinkError((err as Error).message, 'io', true);
         this.lastError = e.message;
-        if (!e.retryable) {
-          this.counts.rejected += batch.length;
-          this.log.error({ sink: this.sink.name, err: e.message, kind: e.kind, records: batch.length }, 'sink rejected a batch; not retrying it');
-          return;
+        const retry = e.partial?.retry ?? (e.retryable ? pending : []);
+        const rejected = e.partial?.rejected.length ?? (e.retryable ? 0 : pending.length);
+        this.counts.sent += pending.length - retry.length - rejected;
+        this.counts.rejected += rejected;
+        this.inFlight -= pending.length - retry.length;
+        if (rejected > 0) {
+          this.log.error(
+            { sink: this.sink.name, err: e.message, kind: e.kind, records: rejected },
+            e.partial === undefined ? 'sink rejected a batch; not retrying it' : 'sink rejected records of a batch; not retrying them',
+          );
         }
+        if (retry.length === 0) return;
+        pending = retry;
         this.unhealthy(e);
         // Shutting down: a failing sink gets no more time than its deadline allows.
         const wait = Math.max(e.retryAfterMs ?? 0, backoffDelay(attempt, RETRY_MIN_MS, RETRY_MAX_MS));
         if (this.closing && Date.now() + wait >= this.deadline) {
-          if (!this.closed) this.counts.unflushed += batch.length;
+          if (!this.closed) this.counts.unflushed += pending.length;
+          this.inFlight -= pending.length;
           return;
         }
-        this.counts.retried += batch.length;
+        this.counts.retried += pending.length;
         await this.pause(wait);
       }
     }

@@ -2,6 +2,8 @@
 // these records; every sink reads them. Serialisation happens once per record
 // (see `serialize`), with each container's fixed JSON cached.
 
+import { createHash } from 'node:crypto';
+
 export const RECORD_TYPES = ['log', 'event', 'inspect', 'stats', 'file'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
@@ -233,6 +235,9 @@ export function serialize(record: SidekickRecord): string {
     case 'event':
       return (
         head +
+        ',"id":"' +
+        eventId(record) +
+        '"' +
         container +
         ',"object":' +
         JSON.stringify(record.object) +
@@ -245,12 +250,15 @@ export function serialize(record: SidekickRecord): string {
         '}'
       );
     case 'inspect':
-      return head + container + ',"inspect":' + JSON.stringify(record.inspect) + '}';
+      return head + ',"id":"' + inspectId(record) + '"' + container + ',"inspect":' + JSON.stringify(record.inspect) + '}';
     case 'stats':
-      return head + container + ',"stats":' + JSON.stringify(record.stats) + '}';
+      return head + ',"id":"' + statsId(record) + '"' + container + ',"stats":' + JSON.stringify(record.stats) + '}';
     case 'gap':
       return (
         head +
+        ',"id":"' +
+        gapId(record) +
+        '"' +
         container +
         ',"dropped":' +
         record.dropped +
@@ -293,11 +301,82 @@ export function fileLineId(r: FileRecord): string {
   return r.file.fingerprint.slice(0, 16) + '-' + r.start;
 }
 
-/** The id idempotent receivers deduplicate by, for the records that have one. */
-export function recordId(r: SidekickRecord): string | undefined {
-  if (r.type === 'log') return logId(r);
-  if (r.type === 'file') return fileLineId(r);
-  return undefined;
+/**
+ * An event's deterministic id: a digest of what happened to what (its
+ * object, action and actor; an actor id is not always hex: an image's name,
+ * a volume's) and Docker's time. The same event read again (the events
+ * stream resumed after a reconnection) has the same id.
+ */
+function eventId(r: EventRecord): string {
+  return digest16(r.object + '\n' + r.action + '\n' + JSON.stringify(r.actor)) + '-' + timeDigits(r.time);
+}
+
+/**
+ * A stats sample's deterministic id: its container and Docker's `read` time
+ * (the record's time), marked `s` apart from an inspect of the same instant.
+ */
+function statsId(r: StatsRecord): string {
+  return r.container.id.slice(0, 16) + '-' + timeDigits(r.time) + '-s';
+}
+
+/**
+ * An inspect record's deterministic id: its container and when it started
+ * (`State.StartedAt`), marked `i`. Each start is described once: the inspect
+ * sent again at sidekick's restart, of a container still running, has the
+ * same id. An answer without StartedAt falls back to the record's time.
+ */
+function inspectId(r: InspectRecord): string {
+  const state = (r.inspect as { State?: { StartedAt?: unknown } } | null)?.State;
+  const started = typeof state?.StartedAt === 'string' ? state.StartedAt : r.time;
+  return r.container.id.slice(0, 16) + '-' + timeDigits(started) + '-i';
+}
+
+/**
+ * A gap's id: a digest of the loss it tells of (where, why, which records,
+ * how many) and the time of the latest. Not of the sink nor of a count kept
+ * in memory: neither survives a restart. The same records lost again after a
+ * kill (read again from checkpoints, dropped again alike) are the same loss,
+ * and keep one id.
+ */
+function gapId(r: GapRecord): string {
+  const where = r.container?.id ?? r.host;
+  return digest16(r.reason + '\n' + where + '\n' + r.from + '\n' + r.to + '\n' + r.dropped) + '-' + timeDigits(r.to);
+}
+
+/** The id idempotent receivers deduplicate by. */
+export function recordId(r: SidekickRecord): string {
+  switch (r.type) {
+    case 'log':
+      return logId(r);
+    case 'file':
+      return fileLineId(r);
+    case 'event':
+      return eventId(r);
+    case 'inspect':
+      return inspectId(r);
+    case 'stats':
+      return statsId(r);
+    case 'gap':
+      return gapId(r);
+  }
+}
+
+/** First 16 hex digits of the SHA-256 of `text`. */
+function digest16(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+const RFC3339_UTC = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z$/;
+
+/**
+ * An RFC 3339 UTC time as digits only, with nine of fraction (what logId
+ * writes): `2026-01-02T03:04:05.5Z` gives `20260102030405500000000`. Another
+ * form keeps just its digits: an id stays plain text whatever the engine wrote.
+ */
+function timeDigits(time: string): string {
+  const m = RFC3339_UTC.exec(time);
+  if (m === null) return time.replace(/\D/g, '');
+  return m[1] + m[2] + m[3] + m[4] + m[5] + m[6] + (m[7] ?? '').padEnd(9, '0');
 }
 
 export function envelope(record: SidekickRecord): Envelope {

@@ -1,9 +1,11 @@
 // http:// and https://: batches of records POSTed through an undici Pool.
 // Batches close by count, bytes or age; bodies may be gzipped; several
 // batches may be in flight. Connection errors, 408, 429 and 5xx are retried
-// by the channel with backoff (honouring Retry-After); other 4xx answers are
-// counted as rejected and not retried. Body formats: ndjson, json (array),
-// splunk-hec, elasticsearch (_bulk), loki (push API).
+// by the channel with backoff (honouring Retry-After, up to a cap); other 4xx
+// answers are counted as rejected and not retried. An Elasticsearch bulk
+// answer is read item by item: only the failed records are written again.
+// Body formats: ndjson, json (array), splunk-hec, elasticsearch (_bulk), loki
+// (push API).
 
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -65,14 +67,10 @@ export function formatBody(batch: readonly Envelope[], o: Pick<HttpOptions, 'for
       return { contentType: 'application/json', text };
     }
     case 'elasticsearch': {
-      // Lines carry their id as _id: sent again after a kill, they are refused as duplicates.
-      const index = JSON.stringify(o.index);
-      const plain = `{"create":{"_index":${index}}}\n`;
+      // Records carry their id as _id: sent again (after a kill, a timeout), they are refused as duplicates (409).
+      const action = `{"create":{"_index":${JSON.stringify(o.index)},"_id":"`;
       let text = '';
-      for (const e of batch) {
-        const id = recordId(e.record);
-        text += (id === undefined ? plain : `{"create":{"_index":${index},"_id":"${id}"}}\n`) + e.json + '\n';
-      }
+      for (const e of batch) text += action + recordId(e.record) + '"}}\n' + e.json + '\n';
       return { contentType: 'application/x-ndjson', text };
     }
     case 'loki': {
@@ -94,13 +92,19 @@ export function formatBody(batch: readonly Envelope[], o: Pick<HttpOptions, 'for
   }
 }
 
-/** Retry-After: seconds, or an HTTP date. */
+/**
+ * The longest wait a Retry-After obtains: a receiver asking for an hour (or
+ * a clock far off in an HTTP date) must not stall a sink that long.
+ */
+export const RETRY_AFTER_MAX_MS = 5 * 60_000;
+
+/** Retry-After: seconds, or an HTTP date; at most RETRY_AFTER_MAX_MS. */
 export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined) return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  if (/^\d+$/.test(v.trim())) return Math.min(RETRY_AFTER_MAX_MS, Number(v.trim()) * 1000);
   const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  return Number.isNaN(at) ? undefined : Math.min(RETRY_AFTER_MAX_MS, Math.max(0, at - now));
 }
 
 class HttpSink implements Sink {
@@ -145,7 +149,7 @@ class HttpSink implements Sink {
     const status = res.statusCode;
     const text = await res.body.text().catch(() => '');
     if (status >= 200 && status < 300) {
-      if (this.o.format === 'elasticsearch') checkBulkAnswer(text);
+      if (this.o.format === 'elasticsearch') checkBulkAnswer(text, batch);
       return;
     }
     const retryable = status === 408 || status === 429 || status >= 500;
@@ -164,19 +168,48 @@ class HttpSink implements Sink {
   }
 }
 
-/** A _bulk answer can be 200 with failed items: retry if any may pass later. */
-function checkBulkAnswer(text: string): void {
-  let answer: { errors?: boolean; items?: Record<string, { status?: number }>[] };
+/**
+ * A _bulk answer is 200 even when documents failed: each item says. A 409 to
+ * `create` is a document whose _id is stored already (sent before a kill or a
+ * timeout): delivered. 429 and 5xx may pass later; any other failure never
+ * will. Throws a SinkError naming the records of each kind; the others are
+ * delivered.
+ */
+function checkBulkAnswer(text: string, batch: readonly Envelope[]): void {
+  let answer: { errors?: unknown; items?: unknown };
   try {
     answer = JSON.parse(text) as typeof answer;
   } catch {
     return;
   }
   if (answer.errors !== true) return;
-  const statuses = (answer.items ?? []).map((item) => Object.values(item)[0]?.status ?? 0);
-  const failed = statuses.filter((s) => s >= 300);
-  const retryable = failed.some((s) => s === 429 || s >= 500);
-  throw new SinkError(`bulk: ${failed.length} of ${statuses.length} documents failed`, 'bulk_item', retryable);
+  const items = Array.isArray(answer.items) ? (answer.items as unknown[]) : [];
+  if (items.length !== batch.length) {
+    // Which item is which cannot be told: all of them again (their _id makes it safe).
+    throw new SinkError(`bulk: errors, and ${items.length} items for ${batch.length} documents`, 'bulk_item', true);
+  }
+  const retry: Envelope[] = [];
+  const rejected: Envelope[] = [];
+  let firstRefusal = '';
+  for (let i = 0; i < items.length; i++) {
+    const item = Object.values(items[i] ?? {})[0] as { status?: unknown; error?: { type?: unknown } } | undefined;
+    const status = typeof item?.status === 'number' ? item.status : 0;
+    if (status < 300 || status === 409) continue;
+    if (status === 429 || status >= 500) {
+      retry.push(batch[i]);
+    } else {
+      rejected.push(batch[i]);
+      if (firstRefusal === '') firstRefusal = `${status} ${typeof item?.error?.type === 'string' ? item.error.type : ''}`.trim();
+    }
+  }
+  if (retry.length === 0 && rejected.length === 0) return;
+  throw new SinkError(
+    `bulk: of ${batch.length} documents, ${rejected.length} refused${firstRefusal === '' ? '' : ` (first: ${firstRefusal})`}, ${retry.length} to retry`,
+    'bulk_item',
+    retry.length > 0,
+    undefined,
+    { retry, rejected },
+  );
 }
 
 const DEFAULTS = { batch: 1000, bytes: 1024 * 1024, flushMs: 1000, inFlight: 2, timeoutMs: 30_000 };

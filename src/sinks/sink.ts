@@ -18,7 +18,8 @@ export interface Sink {
   start(): Promise<void>;
   /**
    * Resolves once the batch is delivered. Rejects with a SinkError that says
-   * whether trying again may help; any other error counts as retryable.
+   * whether trying again may help (or, with `partial`, which of its records
+   * failed); any other error counts as retryable.
    */
   write(batch: readonly Envelope[]): Promise<void>;
   stop(): Promise<void>;
@@ -43,9 +44,22 @@ export class SinkError extends Error {
     readonly retryable: boolean,
     /** The receiver asked to wait this long (Retry-After). */
     readonly retryAfterMs?: number,
+    /** Only these records of the batch failed; the others are delivered. */
+    readonly partial?: PartialFailure,
   ) {
     super(message);
   }
+}
+
+/**
+ * The records of a batch that failed, when a receiver answers for each (an
+ * Elasticsearch bulk answer): those that may pass if written again, and
+ * those refused for good. Writing the whole batch again would repeat what
+ * was stored.
+ */
+export interface PartialFailure {
+  readonly retry: readonly Envelope[];
+  readonly rejected: readonly Envelope[];
 }
 
 export interface SinkContext {

@@ -6,7 +6,7 @@ import { SinkChannel } from '../../../src/pipeline/channel.js';
 import { Flow } from '../../../src/pipeline/flow.js';
 import { containerMeta, envelope, type Envelope } from '../../../src/pipeline/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
-import { SinkError } from '../../../src/sinks/sink.js';
+import { SinkError, type Sink } from '../../../src/sinks/sink.js';
 import { gate, waitFor } from '../wait.js';
 
 const log = pino({ level: 'silent' });
@@ -219,6 +219,28 @@ describe('SinkChannel', () => {
     await waitFor('the next record delivered', () => sink.received.length === 1);
     assert.deepEqual(messages(sink.received), ['m3']);
     assert.equal(await ch.close(Date.now() + 1000), 0);
+  });
+
+  it('writes again only the records a sink names as failed, and counts the others delivered or rejected', async () => {
+    const writes: string[][] = [];
+    const sink: Sink = {
+      name: 'partial://',
+      start: async () => {},
+      stop: async () => {},
+      write: async (batch) => {
+        writes.push(messages(batch));
+        if (writes.length > 1) return;
+        // m0 stored, m1 refused for good, m2 and m3 to try again.
+        throw new SinkError('bulk', 'bulk_item', true, undefined, { retry: [batch[2]!, batch[3]!], rejected: [batch[1]!] });
+      },
+    };
+    const ch = new SinkChannel(sink, log, undefined);
+    for (let i = 0; i < 4; i++) ch.push(rec(i));
+    await ch.start();
+    await waitFor('the failed part written again', () => writes.length === 2);
+    assert.deepEqual(writes, [['m0', 'm1', 'm2', 'm3'], ['m2', 'm3']]);
+    assert.equal(await ch.close(Date.now() + 1000), 0);
+    assert.deepEqual({ ...ch.counts }, { sent: 3, dropped: 0, retried: 2, rejected: 1, unflushed: 0 });
   });
 
   it('gives up on a failing sink at the deadline and counts what is left', async () => {

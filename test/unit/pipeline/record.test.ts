@@ -8,12 +8,16 @@ import {
   millisToTime,
   nanosToTime,
   nowTime,
+  recordId,
   serialize,
   timeToSince,
   type EventRecord,
   type FileRecord,
+  type GapRecord,
   type InspectRecord,
   type LogRecord,
+  type SidekickRecord,
+  type StatsRecord,
 } from '../../../src/pipeline/record.js';
 
 const ID = '2f1e8c7a6b5d4c3b2a1908f7e6d5c4b3a2918070f6e5d4c3b2a190807f6e5d4c';
@@ -118,24 +122,33 @@ describe('serialize', () => {
       type: 'event',
       time: TIME,
       host: 'docker-01',
+      id: recordId(record),
       object: 'container',
       action: 'exec_start: sh -c "echo hi"',
       actor: { id: ID, attributes: { name: 'shop-web-1', image: 'nginx:1.27', exitCode: '0' } },
       scope: 'local',
     });
-    assert.deepEqual(Object.keys(bare), ['type', 'time', 'host', 'object', 'action', 'actor', 'scope']);
+    assert.deepEqual(Object.keys(bare), ['type', 'time', 'host', 'id', 'object', 'action', 'actor', 'scope']);
 
     const tagged = parsed(serialize({ ...record, container: meta }));
     assert.deepEqual(tagged, { ...bare, container: expectedContainer });
-    assert.deepEqual(Object.keys(tagged), ['type', 'time', 'host', 'container', 'object', 'action', 'actor', 'scope']);
+    assert.deepEqual(Object.keys(tagged), ['type', 'time', 'host', 'id', 'container', 'object', 'action', 'actor', 'scope']);
   });
 
   it('writes an inspect record', () => {
     const inspect = { Id: ID, Name: '/shop-web-1', State: { Running: true, Pid: 4242 }, Config: { Env: ['A=<redacted>'] } };
     const record: InspectRecord = { type: 'inspect', time: TIME, host: 'docker-01', container: meta, inspect };
     const back = parsed(serialize(record));
-    assert.deepEqual(back, { type: 'inspect', time: TIME, host: 'docker-01', container: expectedContainer, inspect });
-    assert.deepEqual(Object.keys(back), ['type', 'time', 'host', 'container', 'inspect']);
+    assert.deepEqual(back, { type: 'inspect', time: TIME, host: 'docker-01', id: recordId(record), container: expectedContainer, inspect });
+    assert.deepEqual(Object.keys(back), ['type', 'time', 'host', 'id', 'container', 'inspect']);
+  });
+
+  it('writes a stats and a gap record with their ids', () => {
+    const stats: StatsRecord = { type: 'stats', time: TIME, host: 'h', container: meta, stats: STATS };
+    assert.deepEqual(Object.keys(parsed(serialize(stats))), ['type', 'time', 'host', 'id', 'container', 'stats']);
+    assert.equal(parsed(serialize(stats))['id'], recordId(stats));
+    const gap: GapRecord = { type: 'gap', time: TIME, host: 'h', dropped: 3, from: TIME, to: TIME, reason: 'buffer_full' };
+    assert.deepEqual(parsed(serialize(gap)), { type: 'gap', time: TIME, host: 'h', id: recordId(gap), dropped: 3, from: TIME, to: TIME, reason: 'buffer_full' });
   });
 
   it('escapes the host name', () => {
@@ -158,6 +171,95 @@ describe('serialize', () => {
     const e = envelope(record);
     assert.equal(e.record, record);
     assert.equal(e.json, serialize(record));
+  });
+});
+
+const STATS: StatsRecord['stats'] = {
+  cpu_percent: 1.5,
+  cpu_seconds: 2,
+  memory: { usage: 1, raw_usage: 2, limit: 3, percent: 33 },
+  network: {},
+  blkio: { read_bytes: 0, write_bytes: 0 },
+  pids: 1,
+};
+
+/** TIME's digits, as every id writes a time. */
+const DIGITS = '20231114221320123456789';
+/** What a record read again from Docker is: the same values in new objects. */
+const again = <T>(r: T): T => structuredClone(r);
+/** The ids of every type share one plain form: safe inside any JSON string or URL path. */
+const ID_FORM = /^[0-9a-f]{16}-\d+(-[a-z0-9]+)?$/;
+
+describe('record ids', () => {
+  const event: EventRecord = {
+    type: 'event',
+    time: TIME,
+    host: 'h',
+    object: 'container',
+    action: 'die',
+    actor: { id: ID, attributes: { exitCode: '0', name: 'web' } },
+    scope: 'local',
+  };
+  const stats: StatsRecord = { type: 'stats', time: TIME, host: 'h', container: meta, stats: STATS };
+  const inspect: InspectRecord = {
+    type: 'inspect',
+    time: '2026-01-01T00:00:00.000000000Z',
+    host: 'h',
+    container: meta,
+    inspect: { Id: ID, State: { Running: true, StartedAt: '2023-11-14T22:13:20.1234567Z' } },
+  };
+  const gap: GapRecord = { type: 'gap', time: TIME, host: 'h', container: meta, dropped: 7, from: '2023-11-14T22:13:19.000000001Z', to: TIME, reason: 'buffer_full' };
+
+  it('gives every type an id, the same for the same record read again', () => {
+    const records: SidekickRecord[] = [event, stats, inspect, gap];
+    for (const r of records) {
+      const id = recordId(r);
+      assert.match(id, ID_FORM, r.type);
+      assert.equal(recordId(again(r)), id, `${r.type}: deterministic`);
+      assert.equal(parsed(serialize(again(r)))['id'], id, `${r.type}: serialized`);
+    }
+  });
+
+  it('an event: a digest of its object, action and actor, then Docker\'s time in ns', () => {
+    const id = recordId(event);
+    assert.match(id, new RegExp(`^[0-9a-f]{16}-${DIGITS}$`));
+    assert.notEqual(recordId({ ...event, action: 'start' }), id, 'another action');
+    assert.notEqual(recordId({ ...event, object: 'network' }), id, 'another object');
+    assert.notEqual(recordId({ ...event, actor: { id: 'f'.repeat(64), attributes: event.actor.attributes } }), id, 'another actor');
+    assert.notEqual(recordId({ ...event, time: '2023-11-14T22:13:20.123456790Z' }), id, 'one ns later');
+    assert.equal(recordId({ ...event, container: meta, fields: { dc: 'ams1' } }), id, 'not of how sidekick tags it');
+  });
+
+  it('a stats sample: its container and Docker\'s read time', () => {
+    assert.equal(recordId(stats), `${ID.slice(0, 16)}-${DIGITS}-s`);
+    assert.equal(recordId({ ...stats, stats: { ...STATS, pids: 9 } }), recordId(stats), 'the sample, not its values');
+  });
+
+  it('an inspect: its container and when it started, fraction padded to nine digits, not when inspected', () => {
+    assert.equal(recordId(inspect), `${ID.slice(0, 16)}-20231114221320123456700-i`);
+    assert.equal(recordId({ ...inspect, time: nowTime() }), recordId(inspect), 'inspected again after a restart');
+    const restarted = { ...inspect, inspect: { State: { StartedAt: '2023-11-14T23:00:00Z' } } };
+    assert.equal(recordId(restarted), `${ID.slice(0, 16)}-20231114230000000000000-i`, 'each start its own');
+    const created = { ...inspect, inspect: { State: { StartedAt: '0001-01-01T00:00:00Z' } } };
+    assert.equal(recordId(created), `${ID.slice(0, 16)}-00010101000000000000000-i`, 'never started');
+    assert.equal(recordId({ ...inspect, inspect: {} }), `${ID.slice(0, 16)}-20260101000000000000000-i`, 'no StartedAt: its time');
+  });
+
+  it('a gap: a digest of the loss it tells of, then its latest time; not of when it is told', () => {
+    const id = recordId(gap);
+    assert.match(id, new RegExp(`^[0-9a-f]{16}-${DIGITS}$`));
+    assert.equal(recordId({ ...gap, time: nowTime() }), id);
+    assert.notEqual(recordId({ ...gap, dropped: 8 }), id);
+    assert.notEqual(recordId({ ...gap, from: TIME }), id);
+    assert.notEqual(recordId({ ...gap, container: undefined }), id);
+  });
+
+  it('property: whatever an event holds, its id keeps the plain form', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.string(), fc.dictionary(fc.string(), fc.string()), (object, action, actorId, attributes) => {
+        assert.match(recordId({ ...event, object, action, actor: { id: actorId, attributes } }), ID_FORM);
+      }),
+    );
   });
 });
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { containerMeta, envelope, logId, type FileRecord, type LogRecord } from '../../../src/pipeline/record.js';
+import { containerMeta, envelope, logId, recordId, type FileRecord, type LogRecord } from '../../../src/pipeline/record.js';
 import { formatBody } from '../../../src/sinks/http.js';
 import { formatSyslog, truncateUtf8 } from '../../../src/sinks/syslog.js';
 
@@ -56,11 +56,19 @@ describe('syslog from hostile output', () => {
 });
 
 describe('formatBody elasticsearch', () => {
-  it('names each line by its id, so a line sent twice is stored once', () => {
+  it('names each record by its id, so a record sent twice is stored once', () => {
     const event = envelope({ type: 'event', time: TIME, host: 'h', object: 'network', action: 'create', actor: { id: 'n', attributes: {} }, scope: 'local' });
-    const lines = formatBody([envelope(logLine), envelope(fileLine), event], { format: 'elasticsearch', index: 'logs', sourcetype: 's' }).text.split('\n');
+    const stats = envelope({ type: 'stats', time: TIME, host: 'h', container: meta, stats: { cpu_percent: null, cpu_seconds: 0, memory: { usage: 0, raw_usage: 0, limit: 0, percent: 0 }, network: {}, blkio: { read_bytes: 0, write_bytes: 0 }, pids: 0 } });
+    const inspect = envelope({ type: 'inspect', time: TIME, host: 'h', container: meta, inspect: { State: { StartedAt: TIME } } });
+    const gap = envelope({ type: 'gap', time: TIME, host: 'h', dropped: 1, from: TIME, to: TIME, reason: 'buffer_full' });
+    const batch = [envelope(logLine), envelope(fileLine), event, stats, inspect, gap];
+    const lines = formatBody(batch, { format: 'elasticsearch', index: 'logs', sourcetype: 's' }).text.split('\n');
     assert.equal(lines[0], `{"create":{"_index":"logs","_id":"${logId(logLine)}"}}`);
     assert.equal(lines[2], `{"create":{"_index":"logs","_id":"${'cd'.repeat(8)}-0"}}`);
-    assert.equal(lines[4], '{"create":{"_index":"logs"}}', 'records without an id get one from Elasticsearch');
+    batch.forEach((e, i) => {
+      assert.equal(lines[2 * i], `{"create":{"_index":"logs","_id":"${recordId(e.record)}"}}`, e.record.type);
+      assert.equal(lines[2 * i + 1], e.json);
+    });
+    assert.equal(new Set(batch.map((e) => recordId(e.record))).size, batch.length);
   });
 });
