@@ -57,6 +57,15 @@ export interface LogFile {
   readonly from: FilePosition | undefined;
 }
 
+/**
+ * A file's mtime comes from the kernel's coarse clock (one tick: up to 10 ms
+ * late of the fine clock Docker stamps lines with), so a file written just
+ * after the line at the cursor can carry an mtime before that line's time.
+ * Files are compared with the cursor this much earlier: one read too many
+ * costs a skip through lines already read; one too few loses lines.
+ */
+const MTIME_SLACK_MS = 1_000;
+
 /** A rotated file, opened as soon as it was listed, so that later rotations do not move it. */
 interface Rotated {
   readonly fh: FileHandle;
@@ -200,7 +209,7 @@ async function planRead(path: string, start: Start): Promise<{ rotated: Rotated[
   if (start.skipTo === undefined && start.tail !== undefined) {
     return { rotated: [], current: await current(fh === undefined ? 0 : await offsetOfLastLines(fh, st!.size, start.tail)) };
   }
-  const after = start.skipTo === undefined ? -Infinity : Date.parse(start.skipTo.time) - 1;
+  const after = start.skipTo === undefined ? -Infinity : Date.parse(start.skipTo.time) - MTIME_SLACK_MS;
   // Not written since: nothing in it or before it is new.
   if (st !== undefined && st.mtimeMs < after) return { rotated: [], current: await current(st.size) };
   const chain = await rotatedChain(path);

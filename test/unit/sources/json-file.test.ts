@@ -193,6 +193,17 @@ describe('followLogFile', () => {
     assert.deepEqual(t.cursor, { time: full(3), count: 1 });
   });
 
+  it('reads a file whose mtime, from the kernel\'s coarse clock, is a little before the cursor\'s line', async () => {
+    const at = (ms: number): string => new Date(millis(3) + ms).toISOString().replace('Z', '000000Z');
+    writeFileSync(path, entries(1, 3) + entry(3, 'just after', 'stdout', at(2)));
+    utimesSync(path, (millis(3) - 3) / 1000, (millis(3) - 3) / 1000);
+    const run = follow(target({ cursor: { time: full(3), count: 1 } }));
+    await waitFor('the line after the cursor', () => run.records.length >= 1);
+    run.exit();
+    await run.done;
+    assert.deepEqual(run.messages(), ['just after']);
+  });
+
   it('with since, keeps the lines at or after that time', async () => {
     const justBefore = new Date(BASE + 3000).toISOString().slice(0, 19) + '.099999999Z';
     writeFileSync(path, entries(1, 2) + entry(3, 'just before', 'stdout', justBefore) + entries(3, 5));
