@@ -252,7 +252,7 @@ export class Collector {
       w = {
         meta: undefined,
         types: undefined,
-        cursor: saved === undefined ? undefined : { time: saved.time, count: saved.count },
+        cursor: saved === undefined ? undefined : { time: saved.time, count: saved.count, ahead: saved.ahead },
         active: undefined,
         again: false,
         destroyed: false,

@@ -10,6 +10,7 @@ import { backoffDelay } from '../backoff.js';
 import { routeTakes, SinkError, type Batching, type Sink, type SinkRoute } from '../sinks/sink.js';
 import { RecordBuffer, type BufferPolicy, type Gap } from './buffer.js';
 import type { Flow } from './flow.js';
+import { logFrom, logThrough, someBefore } from './log-position.js';
 import {
   envelope,
   isPositioned,
@@ -19,6 +20,7 @@ import {
   type Envelope,
   type FileRecord,
   type GapRecord,
+  type LogPosition,
   type PositionedRecord,
   type SidekickRecord,
   type TailedFile,
@@ -372,11 +374,7 @@ export class SinkChannel {
   }
 }
 
-/** A place in a container's log: Docker's time, and how many lines at that time come before or at it. */
-export interface LogPosition {
-  readonly time: string;
-  readonly count: number;
-}
+export type { LogPosition } from './record.js';
 
 /** A place in a tailed file: the file, and the byte offset to read on from. */
 export interface FilePosition extends TailedFile {
@@ -389,9 +387,16 @@ export interface Done {
   readonly files: Map<string, FilePosition>;
 }
 
-/** Of two records from one source, whether `a` comes first. */
+/**
+ * Of two records from one source, whether `a` comes first. Multiline records
+ * of two streams may go out of their first lines' order: they are ordered by
+ * where the log was done with before each (which only moves on).
+ */
 function before(a: PositionedRecord, b: PositionedRecord): boolean {
-  if (a.type === 'log' && b.type === 'log') return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+  if (a.type === 'log' && b.type === 'log') {
+    if (a.from === undefined && b.from === undefined) return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+    return someBefore(logFrom(a), logFrom(b));
+  }
   if (a.type === 'file' && b.type === 'file') return fileBefore(a, b);
   return false;
 }
@@ -402,7 +407,7 @@ function fileBefore(a: FileRecord, b: FileRecord): boolean {
 
 /** Where a source's lines are done with: just before the oldest still waiting or in flight, else after the last pushed. */
 function positionOf(last: PositionedRecord, waiting: PositionedRecord | undefined): LogPosition | FilePosition {
-  if (last.type === 'log') return waiting?.type === 'log' ? { time: waiting.time, count: waiting.seq - 1 } : { time: last.time, count: last.seq };
+  if (last.type === 'log') return waiting?.type === 'log' ? logFrom(waiting) : logThrough(last);
   return waiting?.type === 'file' ? { ...waiting.file, offset: waiting.start } : { ...last.file, offset: last.end };
 }
 

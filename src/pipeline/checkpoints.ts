@@ -16,6 +16,7 @@ import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FilePosition, LogPosition, SinkChannel } from './channel.js';
+import { furthestPosition, leastPosition, samePosition } from './log-position.js';
 import { fileSourceKey, isPositioned, sameSource, sourceKey, type Envelope, type PositionedRecord } from './record.js';
 
 const SNAPSHOT = 'checkpoints.json';
@@ -31,18 +32,26 @@ interface FileShape {
 
 /** One journal line: a position advanced, or a container or file forgotten. */
 type JournalEntry =
-  | { readonly id: string; readonly time: string; readonly count: number }
+  | ({ readonly id: string } & LogPosition)
   | { readonly id: string; readonly forget: true }
   | ({ readonly file: string } & FilePosition)
   | { readonly file: string; readonly forget: true };
 
-function later(a: LogPosition, b: LogPosition): boolean {
-  return a.time > b.time || (a.time === b.time && a.count > b.count);
+function isPlace(p: unknown): p is { time: string; count: number } {
+  const q = p as Partial<LogPosition> | null;
+  return typeof q?.time === 'string' && Number.isInteger(q.count);
 }
 
 function isPosition(p: unknown): p is LogPosition {
-  const q = p as Partial<LogPosition> | null;
-  return typeof q?.time === 'string' && Number.isInteger(q.count);
+  if (!isPlace(p)) return false;
+  const ahead = (p as LogPosition).ahead;
+  return ahead === undefined || (isPlace(ahead) && (ahead.stream === 'stdout' || ahead.stream === 'stderr'));
+}
+
+/** A log position as saved: just its fields. */
+function logPosition(p: LogPosition): LogPosition {
+  const { time, count, ahead } = p;
+  return ahead === undefined ? { time, count } : { time, count, ahead: { stream: ahead.stream, time: ahead.time, count: ahead.count } };
 }
 
 function isFilePosition(p: unknown): p is FilePosition {
@@ -106,7 +115,7 @@ export class Checkpoints {
       try {
         const data = JSON.parse(text) as FileShape;
         if (data.version !== VERSION) throw new Error(`version ${data.version}`);
-        for (const [id, p] of Object.entries(data.containers)) if (isPosition(p)) this.positions.set(id, { time: p.time, count: p.count });
+        for (const [id, p] of Object.entries(data.containers)) if (isPosition(p)) this.positions.set(id, logPosition(p));
         for (const [path, p] of Object.entries(data.files ?? {})) if (isFilePosition(p)) this.files.set(path, filePosition(p));
         this.written = text;
       } catch (err) {
@@ -204,8 +213,8 @@ export class Checkpoints {
         if (least !== undefined) this.advance(key, least as LogPosition);
         const p = this.positions.get(key);
         const old = this.onDisk.get(key);
-        if (p === undefined || (old !== undefined && !later(p, old))) continue;
-        text += `${JSON.stringify({ id: key, time: p.time, count: p.count } satisfies JournalEntry)}\n`;
+        if (p === undefined || (old !== undefined && samePosition(p, old))) continue;
+        text += `${JSON.stringify({ id: key, ...logPosition(p) } satisfies JournalEntry)}\n`;
         this.onDisk.set(key, p);
       } else {
         if (least !== undefined) this.advanceFile(r.path, least as FilePosition);
@@ -225,7 +234,9 @@ export class Checkpoints {
     for (const channel of this.channels) {
       const p = channel.doneWith(key);
       if (p === undefined) continue;
-      if (least === undefined || ('time' in p ? later(least as LogPosition, p) : fileLater(least as FilePosition, p as FilePosition))) least = p;
+      if (least === undefined) least = p;
+      else if ('time' in p) least = leastPosition(least as LogPosition, p);
+      else if (fileLater(least as FilePosition, p)) least = p;
     }
     return least;
   }
@@ -273,7 +284,7 @@ export class Checkpoints {
         this.positions.delete(entry.id);
       } else if (isPosition(entry)) {
         const old = this.positions.get(entry.id);
-        if (old === undefined || later(entry, old)) this.positions.set(entry.id, { time: entry.time, count: entry.count });
+        this.positions.set(entry.id, old === undefined ? logPosition(entry) : furthestPosition(old, logPosition(entry)));
       }
     }
   }
@@ -303,7 +314,7 @@ export class Checkpoints {
       const done = channel.done();
       for (const [id, p] of done.logs) {
         const seen = least.get(id);
-        if (seen === undefined || later(seen, p)) least.set(id, p);
+        least.set(id, seen === undefined ? p : leastPosition(seen, p));
       }
       for (const [path, p] of done.files) {
         const seen = leastFiles.get(path);
@@ -314,11 +325,12 @@ export class Checkpoints {
     for (const [path, p] of leastFiles) this.advanceFile(path, p);
   }
 
-  /** Takes `p` as the container's position if it is further on. */
+  /** Moves the container's position on to `p`, in each stream that `p` is further on. */
   private advance(id: string, p: LogPosition): void {
     const old = this.positions.get(id);
-    if (old !== undefined && !later(p, old)) return;
-    this.positions.set(id, p);
+    const next = old === undefined ? p : furthestPosition(old, p);
+    if (old !== undefined && samePosition(next, old)) return;
+    this.positions.set(id, next);
     this.moved = true;
   }
 

@@ -36,6 +36,25 @@ interface RecordBase {
 
 export type LogStream = 'stdout' | 'stderr';
 
+/** A place in a container's log: Docker's time, and how many lines at that time come before or at it. */
+export interface LogPosition {
+  readonly time: string;
+  readonly count: number;
+  /**
+   * Multiline: one stream's lines are done further on, up to here, while a
+   * record of the other stream is still open before it. Absent: both are at
+   * `time`, `count`.
+   */
+  readonly ahead?: StreamPosition;
+}
+
+/** Where one stream of a container's log is, of its lines alone. */
+export interface StreamPosition {
+  readonly stream: LogStream;
+  readonly time: string;
+  readonly count: number;
+}
+
 export interface LogRecord extends RecordBase {
   readonly type: 'log';
   readonly container: ContainerMeta;
@@ -47,6 +66,15 @@ export interface LogRecord extends RecordBase {
   readonly truncated?: true;
   /** Present when the message is a JSON object (SIDEKICK_PARSE_JSON): also written as `json`. */
   readonly json?: true;
+  /**
+   * Not serialised, set on multiline records only (others are at their
+   * `time` and `seq`): where the log was done with before this record and
+   * after it, for checkpoints. A joined record ends at its last line, and a
+   * record of one stream may be sent while one of the other stream, begun
+   * earlier, is still open.
+   */
+  readonly from?: LogPosition;
+  readonly through?: LogPosition;
 }
 
 /** One file as sidekick tails it: the same file (device, inode) through renames, and a hash of its first bytes. */

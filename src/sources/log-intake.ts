@@ -3,7 +3,16 @@
 // are skipped, the cursor moves on, multiline records are joined, secrets are
 // masked, and each line becomes one record.
 
-import { nowTime, type ContainerMeta, type LogRecord, type LogStream, type Mutable } from '../pipeline/record.js';
+import { comparePlaces } from '../pipeline/log-position.js';
+import {
+  nowTime,
+  type ContainerMeta,
+  type LogPosition,
+  type LogRecord,
+  type LogStream,
+  type Mutable,
+  type StreamPosition,
+} from '../pipeline/record.js';
 import { isJsonObject } from '../pipeline/policy.js';
 import { redactText } from '../pipeline/redact.js';
 import { MultilineJoiner } from './multiline.js';
@@ -12,6 +21,8 @@ import { MultilineJoiner } from './multiline.js';
 export interface LogCursor {
   time: string;
   count: number;
+  /** Multiline: the lines of one stream up to here were delivered too (see LogPosition); skipped when read. */
+  ahead?: StreamPosition | undefined;
 }
 
 /** One container's log stream, as the collector asks for it. */
@@ -44,6 +55,8 @@ export class LogIntake {
   /** Lines up to this time (and `repeats` lines at it) were read before: skipped. */
   private resumeAt: string | undefined;
   private repeats: number;
+  /** Lines of one stream up to here were delivered by an earlier run (multiline): skipped, still counted. */
+  private ahead: StreamPosition | undefined;
   private readonly joiner: MultilineJoiner | undefined;
   private readonly parseJson: boolean;
 
@@ -55,12 +68,13 @@ export class LogIntake {
   ) {
     this.resumeAt = from?.time;
     this.repeats = from?.count ?? 0;
+    this.ahead = from?.ahead;
     this.parseJson = target.parseJson === true;
     this.joiner =
       target.multiline === undefined
         ? undefined
         : new MultilineJoiner(target.multiline, ctx.multilineFlushMs, ctx.maxLine, (j) =>
-            this.emit(j.stream, j.time, j.seq, j.message, j.truncated),
+            this.emit(j.stream, j.time, j.seq, j.message, j.truncated, j.from, j.through),
           );
   }
 
@@ -89,11 +103,24 @@ export class LogIntake {
       }
       const target = this.target;
       const cursor = target.cursor;
-      if (cursor === undefined || time > cursor.time) target.cursor = { time, count: 1 };
+      if (cursor === undefined || time > cursor.time) target.cursor = this.ahead === undefined ? { time, count: 1 } : { time, count: 1, ahead: this.ahead };
       else if (time === cursor.time) seq = ++cursor.count;
+      if (this.ahead !== undefined && this.delivered(stream, time, seq)) return;
     }
-    if (this.joiner === undefined) this.emit(stream, time, seq, message, truncated);
+    if (this.joiner === undefined) this.emit(stream, time, seq, message, truncated, undefined, undefined);
     else this.joiner.push(stream, time, seq, message, truncated);
+  }
+
+  /**
+   * Whether an earlier run delivered this line already: a line of the stream
+   * ahead, up to where it was done. The first line past that ends skipping.
+   */
+  private delivered(stream: LogStream, time: string, seq: number): boolean {
+    const ahead = this.ahead!;
+    if (comparePlaces({ time, count: seq }, ahead) <= 0) return stream === ahead.stream;
+    this.ahead = undefined;
+    this.target.cursor!.ahead = undefined;
+    return false;
   }
 
   /**
@@ -106,11 +133,23 @@ export class LogIntake {
     else this.joiner?.end();
   }
 
-  private emit(stream: LogStream, time: string, seq: number, line: string, truncated: boolean): void {
+  private emit(
+    stream: LogStream,
+    time: string,
+    seq: number,
+    line: string,
+    truncated: boolean,
+    from: LogPosition | undefined,
+    through: LogPosition | undefined,
+  ): void {
     const message = redactText(line, this.ctx.redact);
     const r: Mutable<LogRecord> = { type: 'log', time, host: this.ctx.host, container: this.target.meta, stream, message, seq };
     if (truncated) r.truncated = true;
     if (this.parseJson && isJsonObject(message)) r.json = true;
+    if (from !== undefined) {
+      r.from = from;
+      r.through = through;
+    }
     this.ctx.emit(r);
   }
 }

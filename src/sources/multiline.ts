@@ -4,8 +4,14 @@
 // carries its first line's time and place (so its id is stable), and is
 // emitted when the next record starts, when the stream ends, or after
 // `flushMs` without a new line (so the last one is not held forever).
+//
+// Each record also says where the log is done with before and after it, for
+// checkpoints: after it, its stream is done up to its last line (or on to
+// the line just read), and the other stream only up to the first line of its
+// own open record, which a restart must read again whole.
 
-import type { LogStream } from '../pipeline/record.js';
+import { positionAt, type Place } from '../pipeline/log-position.js';
+import type { LogPosition, LogStream } from '../pipeline/record.js';
 
 /** Start patterns for common runtimes; any other value is a regular expression. */
 export const MULTILINE_PRESETS: Readonly<Record<string, string>> = {
@@ -28,6 +34,9 @@ export interface JoinedLine {
   readonly seq: number;
   readonly message: string;
   readonly truncated: boolean;
+  /** Where the log was done with before this record, and once it is (see LogRecord). */
+  readonly from: LogPosition;
+  readonly through: LogPosition;
 }
 
 interface Pending {
@@ -44,6 +53,9 @@ export class MultilineJoiner {
     stderr: undefined,
   };
   private timer: NodeJS.Timeout | undefined;
+  /** The last line pushed: Docker's time, and its place at that time. */
+  private lastTime = '';
+  private lastSeq = 0;
 
   constructor(
     private readonly start: RegExp,
@@ -55,6 +67,8 @@ export class MultilineJoiner {
   push(stream: LogStream, time: string, seq: number, message: string, truncated: boolean): void {
     const p = this.pending[stream];
     const now = Date.now();
+    this.lastTime = time;
+    this.lastSeq = seq;
     if (p !== undefined && !this.start.test(message)) {
       if (p.message.length + 1 + message.length > this.maxBytes) {
         p.truncated = true;
@@ -66,8 +80,8 @@ export class MultilineJoiner {
       p.lastAt = now;
       return;
     }
-    if (p !== undefined) this.release(stream, p);
     this.pending[stream] = { time, seq, message, truncated, lastAt: now };
+    if (p !== undefined) this.release(stream, p);
     this.arm(this.flushMs);
   }
 
@@ -77,7 +91,9 @@ export class MultilineJoiner {
     this.timer = undefined;
     for (const stream of ['stdout', 'stderr'] as const) {
       const p = this.pending[stream];
-      if (p !== undefined) this.release(stream, p);
+      if (p === undefined) continue;
+      this.pending[stream] = undefined;
+      this.release(stream, p);
     }
   }
 
@@ -89,9 +105,19 @@ export class MultilineJoiner {
     this.pending.stderr = undefined;
   }
 
+  /** Emits `p`, no longer pending: what follows it in its stream is (a new record, or nothing yet). */
   private release(stream: LogStream, p: Pending): void {
-    this.pending[stream] = undefined;
-    this.emit({ stream, time: p.time, seq: p.seq, message: p.message, truncated: p.truncated });
+    const before: Place = { time: p.time, count: p.seq - 1 };
+    const after = this.doneIn(stream);
+    const other = this.doneIn(stream === 'stdout' ? 'stderr' : 'stdout');
+    const [from, through] = stream === 'stdout' ? [positionAt(before, other), positionAt(after, other)] : [positionAt(other, before), positionAt(other, after)];
+    this.emit({ stream, time: p.time, seq: p.seq, message: p.message, truncated: p.truncated, from, through });
+  }
+
+  /** Up to where a stream's lines are emitted: just before its open record, or up to the last line read. */
+  private doneIn(stream: LogStream): Place {
+    const p = this.pending[stream];
+    return p === undefined ? { time: this.lastTime, count: this.lastSeq } : { time: p.time, count: p.seq - 1 };
   }
 
   /** One timer for both streams, re-armed for whatever is due next. */
@@ -105,8 +131,12 @@ export class MultilineJoiner {
         const p = this.pending[stream];
         if (p === undefined) continue;
         const due = p.lastAt + this.flushMs - now;
-        if (due <= 0) this.release(stream, p);
-        else next = Math.min(next, due);
+        if (due <= 0) {
+          this.pending[stream] = undefined;
+          this.release(stream, p);
+        } else {
+          next = Math.min(next, due);
+        }
       }
       if (next !== Infinity) this.arm(next);
     }, ms);

@@ -1,7 +1,9 @@
 // Restarting sidekick in the middle of a container's output: with SIGTERM,
 // the sink gets every line exactly once across the restarts; with SIGKILL,
 // nothing is missing and what repeats carries the same id, so an idempotent
-// receiver keeps each line once.
+// receiver keeps each line once. The same with SIDEKICK_MULTILINE, through
+// the logs API and the json-files: stack traces on stdout and stderr, each
+// one record, neither repeated nor split by a restart.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,12 +18,62 @@ const STDOUT_BATCH = 512;
 /** 200 bursts of 1,000 numbered lines, 40 ms apart: about 10 s of output. */
 const PRINT = 'i=0; while [ $i -lt 200 ]; do seq $((i*1000+1)) $((i*1000+1000)); i=$((i+1)); usleep 40000; done';
 
+/** What a container prints, and what sidekick should send of it. */
+interface Workload {
+  readonly name: string;
+  readonly print: string;
+  /** How many records, each with its own message. */
+  readonly records: number;
+  readonly env: Readonly<Record<string, string>>;
+  /** How its logs should be read: through the API or from its json-file. */
+  readonly source?: 'api' | 'file';
+}
+
+const NUMBERS: Workload = { name: 'numbers', print: PRINT, records: LINES, env: {} };
+
+const ROUNDS = 600;
+/**
+ * 600 rounds, 15 ms apart (about 11 s): a log line and a two-frame trace on
+ * stdout, a trace with its cause on stderr; the two streams interleave.
+ */
+const PRINT_TRACES =
+  `k=1; while [ $k -le ${ROUNDS} ]; do ` +
+  'echo "INFO request $k"; ' +
+  'echo "java.lang.RuntimeException: out $k"; ' +
+  "printf '\\tat com.example.Out.run(Out.java:%d)\\n\\tat com.example.Out.main(Out.java:1)\\n' $k; " +
+  'echo "java.lang.IllegalStateException: err $k" >&2; ' +
+  "printf '\\tat com.example.Err.run(Err.java:%d)\\nCaused by: java.io.IOException: disk %d\\n\\tat com.example.Store.write(Store.java:7)\\n\\t... 2 more\\n' $k $k >&2; " +
+  'k=$((k+1)); usleep 15000; done';
+
+/** The records of PRINT_TRACES. */
+function traces(): string[] {
+  const out: string[] = [];
+  for (let k = 1; k <= ROUNDS; k++) {
+    out.push(
+      `INFO request ${k}`,
+      `java.lang.RuntimeException: out ${k}\n\tat com.example.Out.run(Out.java:${k})\n\tat com.example.Out.main(Out.java:1)`,
+      `java.lang.IllegalStateException: err ${k}\n\tat com.example.Err.run(Err.java:${k})\nCaused by: java.io.IOException: disk ${k}\n\tat com.example.Store.write(Store.java:7)\n\t... 2 more`,
+    );
+  }
+  return out;
+}
+
+function multiline(source: 'api' | 'file'): Workload {
+  return {
+    name: `traces-${source}`,
+    print: PRINT_TRACES,
+    records: 3 * ROUNDS,
+    env: { SIDEKICK_MULTILINE: 'java', SIDEKICK_LOGS_SOURCE: source === 'api' ? 'api' : 'auto' },
+    source,
+  };
+}
+
 /** What each run of sidekick delivered and left in its checkpoint, to explain a failure. */
 const trail: string[] = [];
 
-async function restartedRun(signal: NodeJS.Signals): Promise<Json[]> {
+async function restartedRun(signal: NodeJS.Signals, work: Workload = NUMBERS): Promise<Json[]> {
   const state = mkdtempSync(join(tmpdir(), 'sidekick-state-'));
-  const name = uniqueName(`restart-${signal.toLowerCase()}`);
+  const name = uniqueName(`restart-${work.name}-${signal.toLowerCase()}`);
   const got: Json[] = [];
   trail.length = 0;
   const note = (sk: Sidekick): void => {
@@ -33,15 +85,19 @@ async function restartedRun(signal: NodeJS.Signals): Promise<Json[]> {
       checkpoint = 'none';
     }
     const stopped = sk.stderr.split('\n').find((l) => l.includes('"msg":"stopped"')) ?? 'no "stopped" log';
-    trail.push(`run ${trail.length + 1}: ${lines.length} lines, ${lines[0]?.['message']}..${lines.at(-1)?.['message']} (${lines.at(-1)?.['time']}); checkpoint ${checkpoint}; ${stopped}`);
+    trail.push(`run ${trail.length + 1}: ${lines.length} lines, ${JSON.stringify(lines[0]?.['message'])}..${JSON.stringify(lines.at(-1)?.['message'])} (${lines.at(-1)?.['time']}); checkpoint ${checkpoint}; ${stopped}`);
   };
-  const env = { SIDEKICK_STATE_DIR: state, SIDEKICK_TYPES: 'log', SIDEKICK_LOG_LEVEL: 'info' };
+  const env = { SIDEKICK_STATE_DIR: state, SIDEKICK_TYPES: 'log', SIDEKICK_LOG_LEVEL: 'info', ...work.env };
   try {
     let sk = new Sidekick(env);
     await sk.ready();
-    await runContainer(name, [], PRINT);
+    await runContainer(name, [], work.print);
     for (let i = 0; i < 3; i++) {
       await sleep(1000 + Math.random() * 2000);
+      if (i === 0 && work.source !== undefined) {
+        const status = JSON.parse((await sk.get('/status')).body) as { containers: { name: string; source: string | null }[] };
+        assert.equal(status.containers.find((c) => c.name === name)?.source, work.source, 'read as intended');
+      }
       const exit = await sk.stop(signal);
       if (signal === 'SIGTERM') assert.equal(exit.code, 0);
       note(sk);
@@ -51,12 +107,12 @@ async function restartedRun(signal: NodeJS.Signals): Promise<Json[]> {
     }
     await waitExit(name);
     const mine = (): number => got.length + sk.logsOf(name).length;
-    await sk.until(() => new Set([...got, ...sk.logsOf(name)].map((r) => r['message'])).size >= LINES, 60_000, 'every line');
+    await sk.until(() => new Set([...got, ...sk.logsOf(name)].map((r) => r['message'])).size >= work.records, 60_000, 'every line');
     await sleep(500);
     const exit = await sk.stop();
     assert.equal(exit.code, 0);
     got.push(...sk.logsOf(name));
-    assert.ok(mine() >= LINES);
+    assert.ok(mine() >= work.records);
     return got;
   } finally {
     rmSync(state, { recursive: true, force: true });
@@ -142,6 +198,91 @@ describe('restarting sidekick mid-stream', () => {
       rmSync(state, { recursive: true, force: true });
     }
   });
+});
+
+/** Each expected message exactly once, nothing else. */
+function assertEachRecordOnce(got: readonly string[], expected: readonly string[], explain: string): void {
+  const count = new Map<string, number>();
+  for (const m of got) count.set(m, (count.get(m) ?? 0) + 1);
+  const missing = expected.filter((m) => !count.has(m));
+  const twice = [...count].filter(([, n]) => n > 1).map(([m]) => m);
+  const unexpected = got.filter((m) => !expected.includes(m));
+  assert.deepEqual(
+    { missing: missing.slice(0, 5), twice: twice.slice(0, 5), unexpected: unexpected.slice(0, 5), total: got.length },
+    { missing: [], twice: [], unexpected: [], total: expected.length },
+    explain,
+  );
+}
+
+describe('restarting sidekick mid-stream, with SIDEKICK_MULTILINE', () => {
+  after(removeTestContainers);
+
+  for (const source of ['api', 'file'] as const) {
+    it(`${source}: with SIGTERM three times, every stack trace exactly once, whole`, async () => {
+      const records = await restartedRun('SIGTERM', multiline(source));
+      assertEachRecordOnce(
+        records.map((r) => r['message'] as string),
+        traces(),
+        trail.join('\n'),
+      );
+      assert.equal(new Set(records.map((r) => r['id'])).size, records.length, 'each with its own id');
+    });
+
+    it(`${source}: with SIGKILL three times, nothing missing, what repeats has the same id`, async () => {
+      const records = await restartedRun('SIGKILL', multiline(source));
+      const byId = new Map<string, string>();
+      for (const r of records) {
+        const id = r['id'] as string;
+        const seen = byId.get(id);
+        if (seen !== undefined) assert.equal(r['message'], seen, `id ${id} names one record\n${trail.join('\n')}`);
+        byId.set(id, r['message'] as string);
+      }
+      assertEachRecordOnce([...byId.values()], traces(), `deduplicated by id\n${trail.join('\n')}`);
+      const repeated = records.length - byId.size;
+      process.stdout.write(`# SIGKILL, multiline, ${source}: ${repeated} records delivered twice over 3 kills\n`);
+      assert.ok(repeated <= 3 * STDOUT_BATCH, `at most one batch of ${STDOUT_BATCH} repeated per kill, not ${repeated}\n${trail.join('\n')}`);
+    });
+
+    it(`${source}: a stop right after a trace went out, and in the middle of the next: neither repeated nor split`, async () => {
+      const state = mkdtempSync(join(tmpdir(), 'sidekick-state-'));
+      const env = {
+        SIDEKICK_STATE_DIR: state,
+        SIDEKICK_TYPES: 'log',
+        SIDEKICK_MULTILINE: 'java',
+        // Trace b stays open across the stop, whatever the pause.
+        SIDEKICK_MULTILINE_FLUSH: '60s',
+        SIDEKICK_LOGS_SOURCE: source === 'api' ? 'api' : 'auto',
+      };
+      const name = uniqueName(`multiline-stop-${source}`);
+      const A = 'java.lang.IllegalStateException: a\n\tat com.example.A.run(A.java:1)\n\tat com.example.A.main(A.java:2)';
+      const B = 'java.lang.IllegalStateException: b\n\tat com.example.B.run(B.java:1)\n\tat com.example.B.main(B.java:2)';
+      try {
+        let sk = new Sidekick(env);
+        await sk.ready();
+        // Trace b's first line sends trace a; the stop comes during the pause, trace b half printed.
+        await runContainer(
+          name,
+          [],
+          "echo 'INFO before'; " +
+            "echo 'java.lang.IllegalStateException: a'; printf '\\tat com.example.A.run(A.java:1)\\n\\tat com.example.A.main(A.java:2)\\n'; " +
+            "echo 'java.lang.IllegalStateException: b'; printf '\\tat com.example.B.run(B.java:1)\\n'; " +
+            "sleep 5; printf '\\tat com.example.B.main(B.java:2)\\n'; echo 'INFO end'",
+        );
+        await sk.until(() => sk.logsOf(name).length >= 2, 10_000, 'the line before and trace a');
+        assert.equal((await sk.stop()).code, 0);
+        assert.deepEqual(sk.logsOf(name).map((r) => r['message']), ['INFO before', A], 'trace b, open, was not sent');
+        sk = new Sidekick(env);
+        await sk.ready();
+        await waitExit(name);
+        await sk.until(() => sk.logsOf(name).length >= 2, 10_000, 'trace b and the last line');
+        await sleep(500);
+        assert.equal((await sk.stop()).code, 0);
+        assert.deepEqual(sk.logsOf(name).map((r) => r['message']), [B, 'INFO end'], 'trace a’s last lines not again; trace b whole');
+      } finally {
+        rmSync(state, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 // With --live-restore, containers keep running while dockerd is down (their

@@ -27,6 +27,23 @@ function line(meta: typeof a, time: string, seq: number): Envelope {
   return envelope({ type: 'log', time, host: 'h', container: meta, stream: 'stdout', seq, message: `${time}#${seq}` });
 }
 
+/**
+ * Multiline records of a container that printed, at T1: #1 an stderr trace's
+ * first line, #2 a stdout line, #3 the trace's next line, #4 a stdout line,
+ * #5 an stderr line. #4 sends the stdout record of #2 (the trace is still
+ * open), #5 sends the trace: out of their first lines' order.
+ */
+const OUT_2: Envelope = envelope({
+  type: 'log', time: T1, host: 'h', container: a, stream: 'stdout', seq: 2, message: 'INFO',
+  from: { time: T1, count: 0, ahead: { stream: 'stdout', time: T1, count: 1 } },
+  through: { time: T1, count: 0, ahead: { stream: 'stdout', time: T1, count: 3 } },
+});
+const TRACE_1: Envelope = envelope({
+  type: 'log', time: T1, host: 'h', container: a, stream: 'stderr', seq: 1, message: 'Exception: x\n\tat y',
+  from: { time: T1, count: 0, ahead: { stream: 'stdout', time: T1, count: 3 } },
+  through: { time: T1, count: 3, ahead: { stream: 'stderr', time: T1, count: 4 } },
+});
+
 describe('SinkChannel.done', () => {
   it('is the last line pushed once everything is delivered', async () => {
     const sink = new MemorySink();
@@ -59,6 +76,27 @@ describe('SinkChannel.done', () => {
     await waitFor('the sink', () => sink.received.length === 4);
     assert.deepEqual(ch.done().logs.get(a.id), { time: T2, count: 1 });
     assert.deepEqual(ch.doneWith(a.id), { time: T2, count: 1 });
+    await ch.close(Date.now() + 100);
+  });
+
+  it('with multiline records: where the log was done with before the oldest waiting, or once the last is', async () => {
+    const sink = new MemorySink();
+    const hold = gate();
+    sink.delay = hold.promise;
+    const ch = new SinkChannel(sink, log, undefined);
+    await ch.start();
+    ch.push(OUT_2);
+    await new Promise((r) => setTimeout(r, 10));
+    ch.push(TRACE_1);
+    const before = { time: T1, count: 0, ahead: { stream: 'stdout', time: T1, count: 1 } };
+    assert.deepEqual(ch.done().logs.get(a.id), before, 'the record in flight, not the trace waiting (begun earlier, sent later)');
+    assert.deepEqual(ch.doneWith(a.id), before);
+    hold.open();
+    sink.delay = undefined;
+    await waitFor('the sink', () => sink.received.length === 2);
+    const after = { time: T1, count: 3, ahead: { stream: 'stderr', time: T1, count: 4 } };
+    assert.deepEqual(ch.done().logs.get(a.id), after, 'through the trace’s last line, not at its first');
+    assert.deepEqual(ch.doneWith(a.id), after);
     await ch.close(Date.now() + 100);
   });
 
@@ -124,6 +162,43 @@ describe('Checkpoints', () => {
       cp.load();
       cp.save();
       assert.deepEqual(cp.get(a.id), { time: T2, count: 4 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a stream that is ahead, journaled and in the snapshot, and moves each stream on by itself', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
+    try {
+      const sink = new MemorySink();
+      const ch = new SinkChannel(sink, log, undefined);
+      await ch.start();
+      const cp = new Checkpoints(dir, [ch], log);
+      cp.load();
+      cp.start();
+      ch.push(OUT_2);
+      ch.push(TRACE_1);
+      await waitFor('the sink', () => sink.received.length === 2);
+      const through = { time: T1, count: 3, ahead: { stream: 'stderr', time: T1, count: 4 } };
+      const afterKill = new Checkpoints(dir, [], log);
+      afterKill.load();
+      assert.deepEqual(afterKill.get(a.id), through, 'from the journal');
+      cp.stop();
+      const afterStop = new Checkpoints(dir, [], log);
+      afterStop.load();
+      assert.deepEqual(afterStop.get(a.id), through, 'from the snapshot');
+      // stdout moves on to #6 (a line of its own), stderr stays at #4: it is not moved back to #3.
+      const nextSink = new MemorySink();
+      const next = new SinkChannel(nextSink, log, undefined);
+      await next.start();
+      next.push(envelope({ type: 'log', time: T1, host: 'h', container: a, stream: 'stdout', seq: 6, message: 'INFO', from: { time: T1, count: 3 }, through: { time: T1, count: 3, ahead: { stream: 'stdout', time: T1, count: 6 } } }));
+      await waitFor('the sink', () => nextSink.received.length === 1);
+      const cp2 = new Checkpoints(dir, [next], log);
+      cp2.load();
+      cp2.save();
+      assert.deepEqual(cp2.get(a.id), { time: T1, count: 4, ahead: { stream: 'stdout', time: T1, count: 6 } });
+      await ch.close(Date.now() + 100);
+      await next.close(Date.now() + 100);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

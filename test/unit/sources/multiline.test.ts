@@ -91,6 +91,46 @@ describe('MultilineJoiner', () => {
     );
   });
 
+  it('says where the log is done with before and after each record: a joined one through its last line', () => {
+    const T = '2026-01-01T00:00:00.000000000Z';
+    const out: JoinedLine[] = [];
+    const j = new MultilineJoiner(startPattern('java'), 60_000, 1 << 20, (l) => out.push(l));
+    j.push('stdout', T, 1, 'Exception: a', false);
+    j.push('stdout', T, 2, '\tat A', false);
+    j.push('stdout', T, 3, '\tat B', false);
+    j.push('stdout', T, 4, 'INFO next', false);
+    // stderr has nothing open: it is done up to the last line read.
+    const stderr = { stream: 'stderr', time: T, count: 4 };
+    assert.deepEqual(
+      out.map((l) => [l.seq, l.from, l.through]),
+      [[1, { time: T, count: 0, ahead: stderr }, { time: T, count: 3, ahead: stderr }]],
+      'its id from line 1, done through line 3',
+    );
+    j.end();
+    assert.deepEqual(out.map((l) => [l.seq, l.from, l.through]).at(-1), [4, { time: T, count: 3, ahead: stderr }, { time: T, count: 4 }]);
+  });
+
+  it('keeps the other stream before its open record: a restart reads that record again whole', () => {
+    const T = '2026-01-01T00:00:00.000000000Z';
+    const out: JoinedLine[] = [];
+    const j = new MultilineJoiner(startPattern('java'), 60_000, 1 << 20, (l) => out.push(l));
+    j.push('stderr', T, 1, 'Exception: a', false);
+    j.push('stdout', T, 2, 'INFO 1', false);
+    j.push('stderr', T, 3, '\tat A', false);
+    j.push('stdout', T, 4, 'INFO 2', false);
+    // INFO 1 went out; the trace, begun before it, is open: stderr is done only before line 1.
+    assert.deepEqual(out.map((l) => [l.message, l.from, l.through]), [
+      ['INFO 1', { time: T, count: 0, ahead: { stream: 'stdout', time: T, count: 1 } }, { time: T, count: 0, ahead: { stream: 'stdout', time: T, count: 3 } }],
+    ]);
+    j.push('stderr', T, 5, 'WARN b', false);
+    assert.deepEqual(out.map((l) => [l.message, l.from, l.through]).at(-1), [
+      'Exception: a\n\tat A',
+      { time: T, count: 0, ahead: { stream: 'stdout', time: T, count: 3 } },
+      { time: T, count: 3, ahead: { stream: 'stderr', time: T, count: 4 } },
+    ]);
+    j.discard();
+  });
+
   it('cuts a record longer than the maximum and marks it', () => {
     const [first] = join('node', ['Error: x', ...Array.from({ length: 100 }, () => '    at frame')], 100);
     assert.equal(first!.truncated, true);
