@@ -14,7 +14,7 @@ import type { Config } from '../config.js';
 import { DockerApi, errorKind, type EngineInfo } from '../docker/client.js';
 import { Discovery } from '../docker/discovery.js';
 import { VolumeOwners } from '../docker/mounts.js';
-import { selfIdOfThisProcess } from '../docker/self.js';
+import { selfOfThisProcess } from '../docker/self.js';
 import { ContainerMetrics } from '../observe/container-metrics.js';
 import { heapAdvice, heapLimitFor } from '../observe/heap.js';
 import { createRegistry, faultCounters, observePipeline, statsCallTimer } from '../observe/metrics.js';
@@ -161,7 +161,7 @@ export async function run(config: Config, log: Logger): Promise<void> {
   }
   const host = config.hostname ?? engineInfo.Name;
   hostName = host;
-  const selfId = selfIdOfThisProcess(process.env['HOSTNAME']);
+  const selfId = await selfOfThisProcess(api, log, process.env['HOSTNAME']);
   const policy = new ContainerPolicy({
     types: config.types,
     containers: config.containers,
