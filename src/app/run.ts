@@ -17,7 +17,8 @@ import { VolumeOwners } from '../docker/mounts.js';
 import { selfOfThisProcess } from '../docker/self.js';
 import { ContainerMetrics } from '../observe/container-metrics.js';
 import { heapAdvice, heapLimitFor } from '../observe/heap.js';
-import { createRegistry, faultCounters, observePipeline, statsCallTimer } from '../observe/metrics.js';
+import { HealthMonitor } from '../observe/health.js';
+import { createRegistry, faultCounters, healthMetrics, observePipeline, statsCallTimer } from '../observe/metrics.js';
 import { startServer, type Readiness } from '../observe/server.js';
 import { Taps } from '../observe/tap.js';
 import { DEFAULT_BUFFER, SinkChannel } from '../pipeline/channel.js';
@@ -57,6 +58,14 @@ export async function run(config: Config, log: Logger): Promise<void> {
   let readiness: Readiness = { ready: false, reason: 'waiting for the Docker daemon' };
   let attachedOnce = false;
   let files: FileSource | undefined;
+  const health: HealthMonitor = new HealthMonitor({
+    api,
+    flow,
+    containers: () => collector?.status(NOTHING_UNDELIVERED) ?? [],
+    log,
+    unhealthy: healthMetrics(registry, () => health.check().healthy),
+  });
+  health.start();
   observePipeline(registry, {
     router,
     channels,
@@ -71,6 +80,7 @@ export async function run(config: Config, log: Logger): Promise<void> {
       ? undefined
       : await startServer(config.metricsAddr, {
           registry,
+          health: () => health.check(),
           readiness: () => readiness,
           status: () => ({
             ready: readiness,
@@ -99,6 +109,7 @@ export async function run(config: Config, log: Logger): Promise<void> {
     }, SHUTDOWN_MS);
     hardStop.unref();
     startup.abort(new Error(`stopped by ${signal}`));
+    health.stop();
     taps?.close();
     server?.close();
     await discovery?.stop();
@@ -200,10 +211,14 @@ export async function run(config: Config, log: Logger): Promise<void> {
   discovery = new Discovery(
     api,
     {
-      arrived: (event) => c.arrived(event),
+      arrived: (event) => {
+        health.eventSeen(event.timeNanos);
+        c.arrived(event);
+      },
       event: (event) => c.event(event),
       running: (containers) => c.running(containers),
       attached: (up, reason) => {
+        health.attached(up, reason);
         readiness = up ? { ready: true } : { ready: false, reason: `docker event stream lost: ${reason ?? 'unknown'}` };
         if (up && attachedOnce) faults.eventStreamReconnect();
         attachedOnce ||= up;
@@ -237,6 +252,9 @@ export async function run(config: Config, log: Logger): Promise<void> {
     );
   }
 }
+
+/** For /healthz, which reads each container's cursor, not its lag. */
+const NOTHING_UNDELIVERED: ReadonlyMap<string, number> = new Map();
 
 /** Per container id, the epoch ms of its oldest record some sink has not delivered. */
 function oldestUndelivered(channels: readonly SinkChannel[]): Map<string, number> {

@@ -7,6 +7,8 @@ import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import Docker from 'dockerode';
 import PQueue from 'p-queue';
+import { EventStreamParser, type DockerEvent } from './events.js';
+import { LogLineParser } from './log-lines.js';
 import type { MountInfo } from './mounts.js';
 
 /** A call that returns a whole answer must not wait on a hung daemon forever. */
@@ -126,6 +128,46 @@ export class DockerApi {
   events(since: string | undefined): Promise<IncomingMessage> {
     const opts = since === undefined ? {} : { since };
     return this.call(() => this.docker.getEvents(opts as Docker.GetEventsOptions) as unknown as Promise<IncomingMessage>);
+  }
+
+  // The health probes (observe/health.ts) below bypass the queue: they ask how
+  // the daemon is doing, not how busy sidekick's own calls keep it, and come
+  // one at a time, a few a round.
+
+  /** Resolves if the daemon answers `GET /_ping` within `timeoutMs`. */
+  async ping(timeoutMs: number): Promise<void> {
+    // dockerode takes options here at runtime (its types do not say so).
+    const ping = this.docker.ping as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>;
+    await this.counted(ping.call(this.docker, { abortSignal: AbortSignal.timeout(timeoutMs) }));
+  }
+
+  /** The events the daemon has from `since` to `until` (both `seconds.nanoseconds`): a bounded read, not a stream. */
+  async eventsBetween(since: string, until: string, timeoutMs: number): Promise<DockerEvent[]> {
+    const opts = { since, until, abortSignal: AbortSignal.timeout(timeoutMs) };
+    const stream = await this.counted(this.docker.getEvents(opts as unknown as Docker.GetEventsOptions) as unknown as Promise<IncomingMessage>);
+    const events: DockerEvent[] = [];
+    const parser = new EventStreamParser({ event: (e) => events.push(e), malformed: () => undefined });
+    for await (const chunk of stream as AsyncIterable<Buffer>) parser.push(chunk);
+    return events;
+  }
+
+  /** Docker's time of the container's newest log line (`tail=1`), normalized; undefined when it has none. */
+  async newestLogTime(id: string, timeoutMs: number): Promise<string | undefined> {
+    const opts = { follow: false, stdout: true, stderr: true, timestamps: true, tail: 1, abortSignal: AbortSignal.timeout(timeoutMs) };
+    const body = (await this.counted(this.docker.getContainer(id).logs(opts as Docker.ContainerLogsOptions & { follow: false }))) as unknown;
+    const buf = Buffer.isBuffer(body) ? body : Buffer.from(String(body));
+    // A TTY container's answer is raw lines; any other's, frames whose header starts with a stream number and three zeros.
+    const framed = buf.length >= 8 && buf[0]! <= 3 && buf[1] === 0 && buf[2] === 0 && buf[3] === 0;
+    let newest: string | undefined;
+    const parser = new LogLineParser(!framed, {
+      line: (l) => {
+        if (l.time !== '' && (newest === undefined || l.time > newest)) newest = l.time;
+      },
+      fault: () => undefined,
+    });
+    parser.push(buf);
+    parser.end();
+    return newest;
   }
 
   private call<T>(fn: () => Promise<T>): Promise<T> {

@@ -3,6 +3,7 @@
 // per-record path) are read when Prometheus scrapes.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { HEALTH_CAUSES, type HealthCause } from './health.js';
 import type { SinkChannel } from '../pipeline/channel.js';
 import type { Router } from '../pipeline/router.js';
 
@@ -67,6 +68,29 @@ export function faultCounters(registry: Registry): FaultCounters {
     eventStreamReconnect: () => reconnects.inc(),
     malformed: (source) => malformed.inc({ source }),
   };
+}
+
+/**
+ * /healthz as metrics: `sidekick_healthy` (1 while it answers 200), and each
+ * turn to 503 counted by cause. Returns the counter's increment.
+ */
+export function healthMetrics(registry: Registry, healthy: () => boolean): (cause: HealthCause) => void {
+  new Gauge({
+    name: 'sidekick_healthy',
+    help: '1 while /healthz answers 200; 0 while sidekick is alive but not doing its job (see sidekick_unhealthy_total)',
+    registers: [registry],
+    collect() {
+      this.set(healthy() ? 1 : 0);
+    },
+  });
+  const turns = new Counter({
+    name: 'sidekick_unhealthy_total',
+    help: 'Times /healthz turned to 503, by cause (loop-stalled, events-down, events-silent, logs-stalled)',
+    labelNames: ['cause'],
+    registers: [registry],
+  });
+  for (const cause of HEALTH_CAUSES) turns.inc({ cause }, 0);
+  return (cause) => turns.inc({ cause });
 }
 
 /** Times each stats call: a round (one call a container each interval) costs their sum over the concurrency. */

@@ -1,5 +1,6 @@
-// sidekick's own HTTP server: /metrics for Prometheus, /healthz (alive),
-// /readyz (the Docker daemon answers and the event stream is attached) and
+// sidekick's own HTTP server: /metrics for Prometheus, /healthz (alive and
+// doing its job, or a cause a restart would cure: health.ts), /readyz (the
+// Docker daemon answers and the event stream is attached) and
 // /status (each container's stream and lag, each sink's buffer and last
 // error: "it stopped sending" diagnosed in one request), and /tap (the live
 // stream, when on). GET only. With a token, /metrics, /status and /tap need
@@ -8,6 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type ServerResponse, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import type { Health } from './health.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -16,6 +18,7 @@ export interface Readiness {
 
 export interface ServerSources {
   readonly registry: Registry;
+  health(): Health;
   readiness(): Readiness;
   status(): unknown;
   /** Required of /metrics, /status and /tap when set. */
@@ -59,9 +62,11 @@ export async function startServer(
           (err: Error) => res.writeHead(500).end(err.message),
         );
         return;
-      case '/healthz':
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      case '/healthz': {
+        const h = sources.health();
+        json(h.healthy ? 200 : 503, h);
         return;
+      }
       case '/readyz': {
         const r = sources.readiness();
         json(r.ready ? 200 : 503, r);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { createRegistry, faultCounters, observePipeline } from '../../../src/observe/metrics.js';
+import { createRegistry, faultCounters, healthMetrics, observePipeline } from '../../../src/observe/metrics.js';
 import { SinkChannel } from '../../../src/pipeline/channel.js';
 import { containerMeta, envelope } from '../../../src/pipeline/record.js';
 import { Router } from '../../../src/pipeline/router.js';
@@ -67,5 +67,20 @@ describe('/metrics', () => {
     assert.equal(valueOf(text, 'sidekick_tap_records_dropped_total'), 3);
     assert.equal(valueOf(text, 'sidekick_containers_missed_total'), 2);
     await channel.close(Date.now() + 1000);
+  });
+
+  it('exports /healthz as sidekick_healthy and each turn to 503 by cause', async () => {
+    const registry = createRegistry();
+    let healthy = true;
+    const turned = healthMetrics(registry, () => healthy);
+    let text = await registry.metrics();
+    assert.equal(valueOf(text, 'sidekick_healthy'), 1);
+    assert.equal(valueOf(text, 'sidekick_unhealthy_total{cause="logs-stalled"}'), 0);
+    healthy = false;
+    turned('logs-stalled');
+    text = await registry.metrics();
+    assert.equal(valueOf(text, 'sidekick_healthy'), 0);
+    assert.equal(valueOf(text, 'sidekick_unhealthy_total{cause="logs-stalled"}'), 1);
+    assert.equal(valueOf(text, 'sidekick_unhealthy_total{cause="events-down"}'), 0);
   });
 });

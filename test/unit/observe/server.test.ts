@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
+import type { Health } from '../../../src/observe/health.js';
 import { startServer } from '../../../src/observe/server.js';
 import { Taps } from '../../../src/observe/tap.js';
 import { containerMeta, envelope } from '../../../src/pipeline/record.js';
@@ -11,6 +12,7 @@ import { routeFromQuery } from '../../../src/pipeline/select.js';
 
 const taps = new Taps(() => 'h');
 let base = '';
+let health: Health = { healthy: true };
 let close: () => Promise<void>;
 
 before(async () => {
@@ -18,6 +20,7 @@ before(async () => {
     { host: '127.0.0.1', port: 0 },
     {
       registry: new Registry(),
+      health: () => health,
       readiness: () => ({ ready: true }),
       status: () => ({ ok: true }),
       token: 's3cret',
@@ -45,6 +48,18 @@ describe('server', () => {
     }
     assert.equal((await fetch(`${base}/status`, { headers: auth })).status, 200);
     assert.equal((await fetch(`${base}/metrics`, { headers: auth })).status, 200);
+  });
+
+  it('answers /healthz 503 with the cause and its detail while sidekick is unhealthy', async () => {
+    health = { healthy: false, cause: 'events-silent', detail: 'the daemon has had events the stream did not deliver' };
+    try {
+      const res = await fetch(`${base}/healthz`);
+      assert.equal(res.status, 503);
+      assert.deepEqual(await res.json(), health);
+    } finally {
+      health = { healthy: true };
+    }
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
   });
 
   it('takes no writes: anything but GET and HEAD is 405', async () => {
