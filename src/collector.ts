@@ -169,13 +169,28 @@ export class Collector {
       if (!this.isSelf(c.Id)) this.watch(c.Id).running = true;
       this.collect(c.Id, backlog, false);
     }
-    // A die missed while the event stream was down: what waits for one stops waiting.
+    // A die missed while the event stream was down: what waits for one stops
+    // waiting. Only once Docker says so: a list made while a restarted dockerd
+    // restores its containers (--live-restore) can leave out one that runs,
+    // and a json-file read ended then would never go on.
     const listed = new Set(containers.map((c) => c.Id));
     for (const [id, w] of this.watches) {
       if (listed.has(id)) continue;
-      w.running = false;
-      w.died?.();
+      if (w.died === undefined) {
+        w.running = false;
+        continue;
+      }
+      // A failed call is no answer: the next list (after the next reconnect) asks again.
+      this.api.inspect(id).then(
+        (info) => info.State?.Running !== true && this.diedMeanwhile(w),
+        (err) => statusOf(err) === 404 && this.diedMeanwhile(w),
+      );
     }
+  }
+
+  private diedMeanwhile(w: Watch): void {
+    w.running = false;
+    w.died?.();
   }
 
   /** Log streams followed now, by how they are read. */
