@@ -29,8 +29,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  * lines "<prefix><n> xxx…" for n = 1..count, about 100 bytes each, as fast as it can.
  */
 export async function printer(name: string, prefix: string, count: number, delay = 1): Promise<string> {
-  return docker('run', '-d', '--name', name, '-l', LABEL, IMAGE, 'sh', '-c',
-    `sleep ${delay}; seq 1 ${count} | sed "s/^/${prefix}/; s/\\$/ ${PAD}/"`);
+  return docker('run', '-d', '--name', name, '-l', LABEL, IMAGE, 'sh', '-c', `sleep ${delay}; seq 1 ${count} | sed "s/^/${prefix}/; s/\\$/ ${PAD}/"`);
 }
 
 export async function removeBenchContainers(): Promise<void> {

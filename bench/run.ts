@@ -37,7 +37,10 @@ import {
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
-const ONLY = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const ONLY = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const REPS = QUICK ? 1 : 3;
 const LINES = QUICK ? 100_000 : 500_000;
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -252,7 +255,22 @@ async function main(): Promise<void> {
     }
     print(`## 2–3. Throughput: sidekick and Node peers, ${LINES.toLocaleString('en-US')} numbered lines (split over the containers)`);
     print();
-    print(row(['collector', 'sink', 'containers', 'lines/s', 'MB/s', '× ceiling', 'CPU µs/line', 'dockerd µs/line', 'peak RSS MiB', 'container run s', 'lost', 'twice']));
+    print(
+      row([
+        'collector',
+        'sink',
+        'containers',
+        'lines/s',
+        'MB/s',
+        '× ceiling',
+        'CPU µs/line',
+        'dockerd µs/line',
+        'peak RSS MiB',
+        'container run s',
+        'lost',
+        'twice',
+      ]),
+    );
     print(row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
     for (const [k, sink, n] of plans) {
       const runs: Run[] = [];
@@ -262,7 +280,25 @@ async function main(): Promise<void> {
       const label = sink === 'null' ? 'stdout' : sink === 'udp' ? 'syslog UDP' : 'HTTP ndjson';
       if (runs.every((x) => x.linesPerSec <= 0)) {
         // A collector that delivered nothing has no rate or cost per line to report.
-        print(row([k.label, label, String(n), 'not measured: it delivered no line in this harness', '', '', '', '', fmt(s((x) => x.peakRss)), fmt(s((x) => x.runSec), 2), fmt(s((x) => x.lost)), '']));
+        print(
+          row([
+            k.label,
+            label,
+            String(n),
+            'not measured: it delivered no line in this harness',
+            '',
+            '',
+            '',
+            '',
+            fmt(s((x) => x.peakRss)),
+            fmt(
+              s((x) => x.runSec),
+              2,
+            ),
+            fmt(s((x) => x.lost)),
+            '',
+          ]),
+        );
         continue;
       }
       print(
@@ -271,12 +307,24 @@ async function main(): Promise<void> {
           label,
           String(n),
           fmt(lps),
-          fmt(s((x) => x.mbPerSec), 1),
+          fmt(
+            s((x) => x.mbPerSec),
+            1,
+          ),
           ceil === undefined ? 'n/a' : (lps.median / ceil.running.median).toFixed(2),
-          fmt(s((x) => x.cpuUsPerLine), 1),
-          fmt(s((x) => x.dockerdUsPerLine), 1),
+          fmt(
+            s((x) => x.cpuUsPerLine),
+            1,
+          ),
+          fmt(
+            s((x) => x.dockerdUsPerLine),
+            1,
+          ),
           fmt(s((x) => x.peakRss)),
-          fmt(s((x) => x.runSec), 2),
+          fmt(
+            s((x) => x.runSec),
+            2,
+          ),
           fmt(s((x) => x.lost)),
           fmt(s((x) => x.duplicates)),
         ]),
@@ -286,9 +334,17 @@ async function main(): Promise<void> {
         const lost = s((x) => x.lost).max;
         const via = k === sidekickApi ? 'logs API' : 'json-file';
         if (sink === 'null') {
-          targets.push([`null sink ≥ 75% of the ceiling (${via})`, ceil === undefined ? undefined : lps.median >= 0.75 * ceil.running.median, `${(lps.median / (ceil?.running.median ?? NaN)).toFixed(2)} × ceiling`]);
+          targets.push([
+            `null sink ≥ 75% of the ceiling (${via})`,
+            ceil === undefined ? undefined : lps.median >= 0.75 * ceil.running.median,
+            `${(lps.median / (ceil?.running.median ?? NaN)).toFixed(2)} × ceiling`,
+          ]);
           targets.push([`≤ 3 µs CPU a line to the null sink (${via})`, cpu <= 3, `${cpu.toFixed(1)} µs`]);
-          targets.push([`container runs ≤ 10% longer with sidekick (${via})`, ceil === undefined ? undefined : s((x) => x.runSec).median <= 1.1 * ceil.alone.median, `${s((x) => x.runSec).median.toFixed(2)} s vs ${ceil?.alone.median.toFixed(2)} s`]);
+          targets.push([
+            `container runs ≤ 10% longer with sidekick (${via})`,
+            ceil === undefined ? undefined : s((x) => x.runSec).median <= 1.1 * ceil.alone.median,
+            `${s((x) => x.runSec).median.toFixed(2)} s vs ${ceil?.alone.median.toFixed(2)} s`,
+          ]);
           targets.push([`0 lines lost (null sink, ${via})`, lost === 0, `${lost} lost`]);
         }
         if (sink === 'udp') {
@@ -358,7 +414,10 @@ async function logSource(): Promise<void> {
   print();
   print(row(['source', 'reader µs/line', 'dockerd µs/line', 'host µs/line']));
   print(row(['---', '---:', '---:', '---:']));
-  for (const [label, runs] of [['logs API (frames only, no JSON)', api], ['json-file (JSON.parse a line)', files]] as const) {
+  for (const [label, runs] of [
+    ['logs API (frames only, no JSON)', api],
+    ['json-file (JSON.parse a line)', files],
+  ] as const) {
     print(row([label, fmt(stat(runs.map((x) => x.reader)), 2), fmt(stat(runs.map((x) => x.dockerd)), 2), fmt(stat(runs.map((x) => x.reader + x.dockerd)), 2)]));
   }
   print();
@@ -418,7 +477,12 @@ function minimalClient(): { readonly caught: () => number; close(): void } {
       rest = lines.pop()!;
       for (const l of lines) {
         const id = (JSON.parse(l) as { id: string }).id;
-        follows.push(rawFollow(id, true).then((r) => r.lines > 0 && jobs.add(id), () => undefined));
+        follows.push(
+          rawFollow(id, true).then(
+            (r) => r.lines > 0 && jobs.add(id),
+            () => undefined,
+          ),
+        );
       }
     });
   });
@@ -491,7 +555,11 @@ async function shortJobs(): Promise<void> {
   print();
   const api = results.get(sidekickApi.label)!;
   const ceilingJobs = results.get('minimal')!;
-  targets.push(['every short job caught with the default settings (json-files)', results.get(sidekickDefault.label) === jobs, `${results.get(sidekickDefault.label)} of ${jobs}`]);
+  targets.push([
+    'every short job caught with the default settings (json-files)',
+    results.get(sidekickDefault.label) === jobs,
+    `${results.get(sidekickDefault.label)} of ${jobs}`,
+  ]);
   targets.push(['short jobs through the API ≥ 0.9 × the minimal client', api >= 0.9 * ceilingJobs, `${api} vs ${ceilingJobs} of ${jobs}`]);
 }
 
@@ -518,16 +586,31 @@ async function scale(): Promise<void> {
   ];
   for (const [source, main, label, nodeOptions] of runs) {
     const m = await watchMany(total, source, main, nodeOptions);
-    scaleRows.push(row([label, m.attachSec.toFixed(1), m.rss.toFixed(0), m.anon.toFixed(0), m.file.toFixed(0), m.cpuPct.toFixed(1), String(m.fds), String(m.sockets)]));
+    scaleRows.push(
+      row([label, m.attachSec.toFixed(1), m.rss.toFixed(0), m.anon.toFixed(0), m.file.toFixed(0), m.cpuPct.toFixed(1), String(m.fds), String(m.sockets)]),
+    );
     // A round: every container sampled once (each samples again an interval after its last answer).
-    statsRows.push(row([label, m.callsPerMin.toFixed(0), m.callMs.toFixed(0), ((total * 60) / m.callsPerMin).toFixed(1), m.cpuPct.toFixed(1), m.dockerdPct.toFixed(1)]));
+    statsRows.push(
+      row([label, m.callsPerMin.toFixed(0), m.callMs.toFixed(0), ((total * 60) / m.callsPerMin).toFixed(1), m.cpuPct.toFixed(1), m.dockerdPct.toFixed(1)]),
+    );
     targets.push([`RSS ≤ 64 MiB with ${total} containers watched: ${label}`, m.rss <= 64, `${m.rss.toFixed(0)} MiB`]);
   }
   await removeBenchContainers();
   const floor = await bareNode();
   print(`## 4. Scale: ${idle} idle and ${chatty} chatty containers (a line every 100 ms each)`);
   print();
-  print(row(['collector', 'all streams attached after s', 'RSS MiB', 'anonymous MiB', 'file-backed MiB', 'CPU % (logs + stats)', 'open fds', 'sockets (Docker connections)']));
+  print(
+    row([
+      'collector',
+      'all streams attached after s',
+      'RSS MiB',
+      'anonymous MiB',
+      'file-backed MiB',
+      'CPU % (logs + stats)',
+      'open fds',
+      'sockets (Docker connections)',
+    ]),
+  );
   print(row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
   for (const r of scaleRows) print(r);
   print(row(['`node` itself, an empty timer loop (the floor)', '', floor.rss.toFixed(0), floor.anon.toFixed(0), floor.file.toFixed(0), '', '', '']));
@@ -557,7 +640,18 @@ async function watchMany(
   source: 'api' | 'files',
   main: string,
   nodeOptions: string,
-): Promise<{ attachSec: number; rss: number; anon: number; file: number; fds: number; sockets: number; cpuPct: number; dockerdPct: number; callsPerMin: number; callMs: number }> {
+): Promise<{
+  attachSec: number;
+  rss: number;
+  anon: number;
+  file: number;
+  fds: number;
+  sockets: number;
+  cpuPct: number;
+  dockerdPct: number;
+  callsPerMin: number;
+  callMs: number;
+}> {
   const metricsPort = 19324;
   const t0 = performance.now();
   const c = new Collector(

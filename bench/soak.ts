@@ -66,7 +66,10 @@ async function main(): Promise<void> {
       const name = r.container?.name;
       if (name === undefined || r.message === undefined) return;
       let seen = received.get(name);
-      if (seen === undefined) received.set(name, (seen = new Set()));
+      if (seen === undefined) {
+        seen = new Set();
+        received.set(name, seen);
+      }
       const n = Number(r.message);
       if (seen.has(n)) duplicates++;
       seen.add(n);
@@ -80,8 +83,18 @@ async function main(): Promise<void> {
   for (let i = 0; i < STEADY; i++) {
     const name = `soak-steady-${process.pid}-${i}`;
     const burst = STEADY_RATE / 5;
-    await docker('run', '-d', '--name', name, '-l', LABEL, IMAGE, 'sh', '-c',
-      `i=0; while true; do j=0; while [ $j -lt ${burst} ]; do i=$((i+1)); j=$((j+1)); echo $i; done; usleep 200000; done`);
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      name,
+      '-l',
+      LABEL,
+      IMAGE,
+      'sh',
+      '-c',
+      `i=0; while true; do j=0; while [ $j -lt ${burst} ]; do i=$((i+1)); j=$((j+1)); echo $i; done; usleep 200000; done`,
+    );
     steady.push(name);
   }
   const samples: Sample[] = [];
@@ -128,10 +141,25 @@ async function main(): Promise<void> {
     ['lines missing', String(missing)],
     ['lines repeated', String(duplicates)],
     ['stdout lines not JSON', String(notJson)],
-    ['RSS first / last / max', `${samples[0]?.rssMiB.toFixed(0)} / ${samples.at(-1)!.rssMiB.toFixed(0)} / ${Math.max(...samples.map((s) => s.rssMiB)).toFixed(0)} MiB`],
-    ['RSS slope, second half', `${slope(hours(half), half.map((s) => s.rssMiB)).toFixed(1)} MiB/h`],
+    [
+      'RSS first / last / max',
+      `${samples[0]?.rssMiB.toFixed(0)} / ${samples.at(-1)!.rssMiB.toFixed(0)} / ${Math.max(...samples.map((s) => s.rssMiB)).toFixed(0)} MiB`,
+    ],
+    [
+      'RSS slope, second half',
+      `${slope(
+        hours(half),
+        half.map((s) => s.rssMiB),
+      ).toFixed(1)} MiB/h`,
+    ],
     ['open descriptors first / last / max', `${samples[0]?.fds} / ${samples.at(-1)!.fds} / ${Math.max(...samples.map((s) => s.fds))}`],
-    ['descriptor slope, second half', `${slope(hours(half), half.map((s) => s.fds)).toFixed(1)} /h`],
+    [
+      'descriptor slope, second half',
+      `${slope(
+        hours(half),
+        half.map((s) => s.fds),
+      ).toFixed(1)} /h`,
+    ],
     ['sockets at the end (Docker connections and listeners)', String(dockerSockets)],
   ];
   const table = ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');

@@ -183,7 +183,11 @@ const SETTINGS = [
     default: '',
     help: `masked in log and file lines: comma-separated regexes or presets (${Object.keys(REDACT_PRESETS).join(', ')})`,
   },
-  { env: 'SIDEKICK_PARSE_JSON', default: 'false', help: 'true: a message that is a JSON object is also sent parsed, as `json` (per container: label sidekick.parse=json)' },
+  {
+    env: 'SIDEKICK_PARSE_JSON',
+    default: 'false',
+    help: 'true: a message that is a JSON object is also sent parsed, as `json` (per container: label sidekick.parse=json)',
+  },
   { env: 'SIDEKICK_TAP', default: 'off', help: 'on: GET /tap?types=&include=&exclude= streams matching records live (needs SIDEKICK_METRICS_TOKEN)' },
   { env: 'SIDEKICK_METRICS_TOKEN', default: undefined, help: 'bearer token required by /metrics, /status and /tap (/healthz, /readyz stay open)' },
 ] as const satisfies readonly Setting[];
@@ -195,7 +199,10 @@ export const SETTING_NAMES: readonly SettingName[] = SETTINGS.map((s) => s.env);
 
 /** DOCKER_HOST -> docker_host -> --docker-host; SIDEKICK_SINKS -> --sinks. */
 function flagOf(env: string): string {
-  return env.replace(/^SIDEKICK_/, '').toLowerCase().replaceAll('_', '-');
+  return env
+    .replace(/^SIDEKICK_/, '')
+    .toLowerCase()
+    .replaceAll('_', '-');
 }
 
 export function helpText(): string {

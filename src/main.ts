@@ -38,7 +38,7 @@ async function healthcheck(config: Config): Promise<void> {
 }
 
 function main(): void {
-  let result;
+  let result: ReturnType<typeof loadConfig>;
   try {
     result = loadConfig(process.argv.slice(2), process.env);
   } catch (err) {

@@ -21,7 +21,8 @@ import { HealthMonitor } from '../observe/health.js';
 import { createRegistry, faultCounters, healthMetrics, observePipeline, statsCallTimer } from '../observe/metrics.js';
 import { startServer, type Readiness } from '../observe/server.js';
 import { Taps } from '../observe/tap.js';
-import { DEFAULT_BUFFER, SinkChannel } from '../pipeline/channel.js';
+import { DEFAULT_BUFFER } from '../pipeline/buffer.js';
+import { SinkChannel } from '../pipeline/channel.js';
 import { Checkpoints } from '../pipeline/checkpoints.js';
 import { ContainerPolicy } from '../pipeline/policy.js';
 import { routeFromQuery, Selection } from '../pipeline/select.js';
@@ -178,10 +179,13 @@ export async function run(config: Config, log: Logger): Promise<void> {
     containers: config.containers,
     decor: config.decor,
     parseJson: config.parseJson,
-    badLabel: (meta, label, value) =>
-      log.warn({ container: meta.name, label, value }, `bad ${label} label (a list of record types, or true); ignored`),
+    badLabel: (meta, label, value) => log.warn({ container: meta.name, label, value }, `bad ${label} label (a list of record types, or true); ignored`),
   });
-  const owners = new VolumeOwners(selfId, () => api.listAll(), (meta, facts) => policy.meta(meta, facts));
+  const owners = new VolumeOwners(
+    selfId,
+    () => api.listAll(),
+    (meta, facts) => policy.meta(meta, facts),
+  );
   collector = new Collector(
     api,
     router.emit,
@@ -246,10 +250,7 @@ export async function run(config: Config, log: Logger): Promise<void> {
   void c.finishStopped(checkpoints.ids());
   if (!stopping) {
     adviseHeap(config, log);
-    log.info(
-      { docker: config.dockerHost, host, sinks: config.sinks.map((s) => s.name), selfId, containers: c.activeCount },
-      'sidekick is collecting',
-    );
+    log.info({ docker: config.dockerHost, host, sinks: config.sinks.map((s) => s.name), selfId, containers: c.activeCount }, 'sidekick is collecting');
   }
 }
 
@@ -271,6 +272,9 @@ function adviseHeap(config: Config, log: Logger): void {
   if (advice.kind === 'too-small') {
     log.warn({ heap_limit_mib: advice.limitMiB, buffers_mib: Math.round(buffers / 2 ** 20), hint }, 'the heap limit is too small for full buffers; raise it');
   } else if (advice.kind === 'unbounded') {
-    log.info({ heap_limit_mib: advice.limitMiB, buffers_mib: Math.round(buffers / 2 ** 20), hint }, 'no heap limit near the buffers: memory may grow to several times them under a flood');
+    log.info(
+      { heap_limit_mib: advice.limitMiB, buffers_mib: Math.round(buffers / 2 ** 20), hint },
+      'no heap limit near the buffers: memory may grow to several times them under a flood',
+    );
   }
 }

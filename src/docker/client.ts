@@ -9,10 +9,16 @@ import Docker from 'dockerode';
 import PQueue from 'p-queue';
 import { EventStreamParser, type DockerEvent } from './events.js';
 import { LogLineParser } from './log-lines.js';
-import type { MountInfo } from './mounts.js';
 
 /** A call that returns a whole answer must not wait on a hung daemon forever. */
 const CALL_TIMEOUT_MS = 30_000;
+
+/** The fields of a Docker mount that place it (from inspect's `Mounts`). */
+export interface MountInfo {
+  readonly Name?: string;
+  readonly Source?: string;
+  readonly Destination?: string;
+}
 
 export interface ContainerSummary {
   readonly Id: string;
@@ -93,9 +99,7 @@ export class DockerApi {
   }
 
   inspect(id: string): Promise<Docker.ContainerInspectInfo> {
-    return this.call(() =>
-      this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }),
-    );
+    return this.call(() => this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }));
   }
 
   /** One stats sample, at once (`one-shot`: no second sample a second later). */

@@ -6,29 +6,14 @@
 // they are padded to 9 digits, as the logs API gives them, so that times
 // compare as strings and a cursor from either source resumes the other.
 
-import { millisToTime, type LogStream } from '../pipeline/record.js';
+import type { LogStream } from '../pipeline/record.js';
 import type { LogLine } from './log-lines.js';
+import { normalizeTime } from './time.js';
 
 export interface JsonFileHandlers {
   line(line: LogLine): void;
   /** An entry that is not what the driver writes (skipped). */
   malformed(detail: string): void;
-}
-
-const ZEROS = '000000000';
-const UTC_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
-
-/** Docker's time padded to 9 fractional digits; '' if it is not a time. */
-export function normalizeTime(time: string): string {
-  const n = time.length;
-  if (!UTC_TIME.test(time)) {
-    const ms = Date.parse(time);
-    return Number.isFinite(ms) ? millisToTime(ms) : '';
-  }
-  const dot = time.indexOf('.', 19);
-  if (dot < 0) return time.slice(0, n - 1) + '.' + ZEROS + 'Z';
-  const digits = n - 1 - (dot + 1);
-  return digits === 9 ? time : digits > 9 ? time.slice(0, dot + 10) + 'Z' : time.slice(0, n - 1) + ZEROS.slice(digits) + 'Z';
 }
 
 const LOG_START = '{"log":"'.length;

@@ -9,7 +9,7 @@
 // padded to 9 digits, as records carry them and cursors compare them.
 
 import { FrameDemuxer, STDERR, STDOUT, SYSTEMERR } from './frames.js';
-import { normalizeTime } from './json-file.js';
+import { normalizeTime } from './time.js';
 import type { LogStream } from '../pipeline/record.js';
 
 export const DEFAULT_MAX_LINE = 1024 * 1024;
@@ -183,8 +183,8 @@ export class LogLineParser {
       at = nl + 1;
     }
     if (at < chunk.length) {
-      const rest = this.rawRest ?? (this.rawRest = new Partial(''));
-      rest.add(chunk.subarray(at), this.maxLine + MAX_TIME);
+      this.rawRest ??= new Partial('');
+      this.rawRest.add(chunk.subarray(at), this.maxLine + MAX_TIME);
     }
   }
 

@@ -6,17 +6,10 @@
 
 import { sep } from 'node:path';
 import { containerMeta, type ContainerMeta } from '../pipeline/record.js';
-import type { ContainerSummary } from './client.js';
+import type { ContainerSummary, MountInfo } from './client.js';
 
 /** A file of no known container asks Docker again, at most this often. */
 const LOOKUP_EVERY_MS = 1000;
-
-/** The fields of a Docker mount that place it (from inspect's `Mounts`). */
-export interface MountInfo {
-  readonly Name?: string;
-  readonly Source?: string;
-  readonly Destination?: string;
-}
 
 interface Mount {
   readonly name: string | undefined;

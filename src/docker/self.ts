@@ -138,12 +138,9 @@ export function upperDirOf(mountinfo: string): string | undefined {
 export function detectSelf(sources: SelfSources): SelfClue | undefined {
   const { mountinfo = '', cgroup = '', hostname } = sources;
   const upperDir = upperDirOf(mountinfo);
-  const own = (id: string | undefined, evidence: Evidence): SelfClue | undefined =>
-    id === undefined ? undefined : { id, evidence, own: true, upperDir };
+  const own = (id: string | undefined, evidence: Evidence): SelfClue | undefined => (id === undefined ? undefined : { id, evidence, own: true, upperDir });
   const found =
-    own(idFromCgroup(cgroup), 'cgroup') ??
-    own(idFromCgroupMounts(mountinfo), 'cgroup mount') ??
-    own(idFromContainerenv(mountinfo), '/run/.containerenv');
+    own(idFromCgroup(cgroup), 'cgroup') ?? own(idFromCgroupMounts(mountinfo), 'cgroup mount') ?? own(idFromContainerenv(mountinfo), '/run/.containerenv');
   if (found !== undefined) return found;
   const owner = namespaceOwnerFromMountinfo(mountinfo);
   if (owner !== undefined) return { id: owner.id, evidence: owner.file, own: false, upperDir };
@@ -179,12 +176,7 @@ export interface SelfFound {
  * stream carries a marker we print. If none does, none is refused: collecting
  * containers that do not carry our lines cannot loop.
  */
-export async function resolveSelf(
-  clue: SelfClue | undefined,
-  api: SelfApi,
-  mark: (marker: string) => void,
-  markWaitMs = 5_000,
-): Promise<SelfFound> {
+export async function resolveSelf(clue: SelfClue | undefined, api: SelfApi, mark: (marker: string) => void, markWaitMs = 5_000): Promise<SelfFound> {
   if (clue === undefined) {
     return { id: undefined, evidence: 'none', confirmed: false, why: 'no container id in /proc/self/cgroup, /proc/self/mountinfo or HOSTNAME' };
   }
@@ -203,7 +195,8 @@ export async function resolveSelf(
     if (info.State?.Running !== true) return { id: info.Id, evidence, confirmed: false, why: 'Docker says that container is not running' };
     return { id: info.Id, evidence, confirmed: true, why: 'our own cgroup or folder: a running container' };
   }
-  if (info === undefined) return { id: undefined, evidence, confirmed: false, why: `Docker knows no container ${clue.id}: taken for a host name that only looks like an id` };
+  if (info === undefined)
+    return { id: undefined, evidence, confirmed: false, why: `Docker knows no container ${clue.id}: taken for a host name that only looks like an id` };
   // A HOSTNAME copied from a container that joined another's namespace.
   const joined = /^container:(.+)$/.exec(info.HostConfig?.NetworkMode ?? '')?.[1];
   try {
@@ -211,7 +204,8 @@ export async function resolveSelf(
     const owner = info;
     const sharers = (await api.listRunning()).filter((c) => c.HostConfig?.NetworkMode === `container:${owner.Id}`).map((c) => c.Id);
     if (sharers.length === 0) {
-      if (owner.State?.Running === true) return { id: owner.Id, evidence, confirmed: true, why: 'a running container whose network namespace no other container joined' };
+      if (owner.State?.Running === true)
+        return { id: owner.Id, evidence, confirmed: true, why: 'a running container whose network namespace no other container joined' };
       return { id: undefined, evidence, confirmed: false, why: `the container it names (${owner.Id}) is not running, and none joined its network namespace` };
     }
     const candidates = owner.State?.Running === true ? [owner.Id, ...sharers] : sharers;
@@ -228,7 +222,12 @@ export async function resolveSelf(
     if (marked !== undefined) return { id: marked, evidence, confirmed: true, why: `${shared}; this one's log stream carries our marker` };
     return { id: undefined, evidence, confirmed: false, why: `${shared}, and none's log stream carries our marker: none refused, since none can loop` };
   } catch (err) {
-    return { id: clue.id, evidence, confirmed: false, why: `could not ask Docker which container shares the network namespace of ${clue.id}: ${(err as Error).message}` };
+    return {
+      id: clue.id,
+      evidence,
+      confirmed: false,
+      why: `could not ask Docker which container shares the network namespace of ${clue.id}: ${(err as Error).message}`,
+    };
   }
 }
 

@@ -82,7 +82,11 @@ export class ContainerMetrics implements Sink {
       });
     };
     counter('container_cpu_usage_seconds_total', 'Cumulative cpu time consumed in seconds.', (r) => r.stats.cpu_seconds);
-    gauge('container_memory_usage_bytes', 'Current memory usage in bytes, including all memory regardless of when it was accessed', (r) => r.stats.memory.raw_usage);
+    gauge(
+      'container_memory_usage_bytes',
+      'Current memory usage in bytes, including all memory regardless of when it was accessed',
+      (r) => r.stats.memory.raw_usage,
+    );
     gauge('container_memory_working_set_bytes', 'Current working set in bytes.', (r) => r.stats.memory.usage);
     gauge('container_spec_memory_limit_bytes', 'Memory limit for the container.', (r) => r.stats.memory.limit);
     network('container_network_receive_bytes_total', 'Cumulative count of bytes received', 'rx_bytes');

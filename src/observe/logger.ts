@@ -4,8 +4,5 @@ import { pino, type Logger } from 'pino';
 import type { LogLevel } from '../config.js';
 
 export function createLogger(level: LogLevel): Logger {
-  return pino(
-    { name: 'sidekick', level, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ dest: 2, sync: true }),
-  );
+  return pino({ name: 'sidekick', level, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }));
 }

@@ -117,12 +117,7 @@ export function observePipeline(registry: Registry, o: Observed): void {
       for (const [type, n] of o.router.routed) this.inc({ type }, n);
     },
   });
-  const perSink = (
-    name: string,
-    help: string,
-    read: (c: SinkChannel) => number,
-    extra: Record<string, string> = {},
-  ): void => {
+  const perSink = (name: string, help: string, read: (c: SinkChannel) => number, extra: Record<string, string> = {}): void => {
     new Counter({
       name,
       help,
@@ -141,7 +136,11 @@ export function observePipeline(registry: Registry, o: Observed): void {
   perSink('sidekick_sink_records_retried_total', 'Records in writes that were tried again', (c) => c.counts.retried);
   perSink('sidekick_sink_records_rejected_total', 'Records the receiver refused for good (not retried)', (c) => c.counts.rejected);
   perSink('sidekick_sink_messages_truncated_total', 'Messages cut to fit (syslog over UDP)', (c) => c.sink.counts?.truncated ?? 0);
-  perSink('sidekick_sink_send_errors_total', 'Sends that failed and are not retried (syslog over UDP: a datagram the kernel refused)', (c) => c.sink.counts?.sendErrors ?? 0);
+  perSink(
+    'sidekick_sink_send_errors_total',
+    'Sends that failed and are not retried (syslog over UDP: a datagram the kernel refused)',
+    (c) => c.sink.counts?.sendErrors ?? 0,
+  );
   for (const [name, help, read] of [
     ['sidekick_sink_buffer_records', 'Records waiting in a sink buffer', (c: SinkChannel) => c.depth.records],
     ['sidekick_sink_buffer_bytes', 'Bytes held by a sink buffer', (c: SinkChannel) => c.depth.bytes],

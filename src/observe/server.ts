@@ -36,10 +36,7 @@ function authorized(header: string | undefined, token: string | undefined): bool
 
 const OPEN = new Set(['/healthz', '/readyz']);
 
-export async function startServer(
-  addr: { readonly host: string | undefined; readonly port: number },
-  sources: ServerSources,
-): Promise<Server> {
+export async function startServer(addr: { readonly host: string | undefined; readonly port: number }, sources: ServerSources): Promise<Server> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sidekick');
     const path = url.pathname;

@@ -6,7 +6,7 @@
 // sinks.
 
 import type { ServerResponse } from 'node:http';
-import { routeTakes, type SinkRoute } from '../sinks/sink.js';
+import { routeTakes, type SinkRoute } from '../pipeline/select.js';
 import { nowTime, serialize, type Envelope } from '../pipeline/record.js';
 
 /** Unsent bytes one client may hold before its records are dropped. */

@@ -17,6 +17,22 @@ import { isPositioned, sourceKey, type ContainerMeta, type Envelope, type Positi
 export const BUFFER_POLICIES = ['drop-oldest', 'drop-newest', 'block'] as const;
 export type BufferPolicy = (typeof BUFFER_POLICIES)[number];
 
+/** A sink's buffer as configured (?buffer=, ?policy=). */
+export interface BufferOptions {
+  readonly records: number;
+  readonly bytes: number;
+  readonly policy: BufferPolicy;
+}
+
+export const DEFAULT_BUFFER_RECORDS = 1_000_000;
+export const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
+
+export const DEFAULT_BUFFER: BufferOptions = {
+  records: DEFAULT_BUFFER_RECORDS,
+  bytes: DEFAULT_BUFFER_BYTES,
+  policy: 'drop-oldest',
+};
+
 /** What one queued record costs beyond its strings: the record and envelope objects. */
 const RECORD_OVERHEAD = 160;
 

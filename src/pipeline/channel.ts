@@ -7,9 +7,10 @@
 
 import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.js';
-import { routeTakes, SinkError, type Batching, type Sink, type SinkRoute } from '../sinks/sink.js';
-import { RecordBuffer, type BufferPolicy, type Gap } from './buffer.js';
+import { SinkError, type Batching, type Sink } from '../sinks/sink.js';
+import { DEFAULT_BUFFER, RecordBuffer, type BufferOptions, type Gap } from './buffer.js';
 import type { Flow } from './flow.js';
+import { routeTakes, type SinkRoute } from './select.js';
 import { logFrom, logThrough, someBefore } from './log-position.js';
 import {
   envelope,
@@ -26,27 +27,12 @@ import {
   type TailedFile,
 } from './record.js';
 
-export const DEFAULT_BUFFER_RECORDS = 1_000_000;
-export const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
-
 const DEFAULT_BATCHING: Batching = { records: 512, bytes: 1024 * 1024, flushMs: 0, inFlight: 1 };
 /** A drop episode ends after this long without a drop, or after the longer time at most. */
 const GAP_QUIET_MS = 1000;
 const GAP_MAX_MS = 10_000;
 const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 10_000;
-
-export interface BufferOptions {
-  readonly records: number;
-  readonly bytes: number;
-  readonly policy: BufferPolicy;
-}
-
-export const DEFAULT_BUFFER: BufferOptions = {
-  records: DEFAULT_BUFFER_RECORDS,
-  bytes: DEFAULT_BUFFER_BYTES,
-  policy: 'drop-oldest',
-};
 
 /** Per-sink counts of records. */
 export interface ChannelCounts {
@@ -248,8 +234,7 @@ export class SinkChannel {
         continue;
       }
       const age = Date.now() - (this.pendingSince ?? Date.now());
-      const ready =
-        this.closing || flushMs === 0 || age >= flushMs || this.buffer.length >= records || this.buffer.bytes >= bytes;
+      const ready = this.closing || flushMs === 0 || age >= flushMs || this.buffer.length >= records || this.buffer.bytes >= bytes;
       if (!ready && gaps.length === 0) {
         await this.sleep(flushMs - age);
         continue;
@@ -277,11 +262,15 @@ export class SinkChannel {
         clearTimeout(timer);
         resolve();
       };
-      if (ms !== undefined) timer = setTimeout(() => {
-        const at = this.wake.indexOf(done);
-        if (at >= 0) this.wake.splice(at, 1);
-        resolve();
-      }, Math.max(1, ms));
+      if (ms !== undefined)
+        timer = setTimeout(
+          () => {
+            const at = this.wake.indexOf(done);
+            if (at >= 0) this.wake.splice(at, 1);
+            resolve();
+          },
+          Math.max(1, ms),
+        );
       this.wake.push(done);
     });
   }
@@ -413,7 +402,5 @@ function positionOf(last: PositionedRecord, waiting: PositionedRecord | undefine
 
 function gapRecord(g: Gap): GapRecord {
   const base = { type: 'gap' as const, time: nowTime(), host: g.host, dropped: g.dropped, from: g.from, to: g.to };
-  return g.container === undefined
-    ? { ...base, reason: 'buffer_full' }
-    : { ...base, container: g.container, reason: 'buffer_full' };
+  return g.container === undefined ? { ...base, reason: 'buffer_full' } : { ...base, container: g.container, reason: 'buffer_full' };
 }

@@ -56,13 +56,7 @@ function logPosition(p: LogPosition): LogPosition {
 
 function isFilePosition(p: unknown): p is FilePosition {
   const q = p as Partial<FilePosition> | null;
-  return (
-    typeof q?.path === 'string' &&
-    Number.isInteger(q.dev) &&
-    Number.isInteger(q.ino) &&
-    typeof q.fingerprint === 'string' &&
-    Number.isInteger(q.offset)
-  );
+  return typeof q?.path === 'string' && Number.isInteger(q.dev) && Number.isInteger(q.ino) && typeof q.fingerprint === 'string' && Number.isInteger(q.offset);
 }
 
 /** A file position as saved: generations belong to the run that counted them. */

@@ -49,7 +49,11 @@ export function compileTag(template: string): TagTemplate {
       const field = /^\.([A-Za-z]+)$/.exec(action)?.[1];
       const render = field === undefined ? undefined : PLACEHOLDERS[field];
       if (render === undefined) {
-        throw new Error(`{{${action}}}: allowed: ${Object.keys(PLACEHOLDERS).map((p) => `{{.${p}}}`).join(', ')}, {{.Label "key"}}`);
+        throw new Error(
+          `{{${action}}}: allowed: ${Object.keys(PLACEHOLDERS)
+            .map((p) => `{{.${p}}}`)
+            .join(', ')}, {{.Label "key"}}`,
+        );
       }
       parts.push(render);
     }
@@ -81,7 +85,10 @@ export function parseFieldSources(text: string): FieldSource[] {
 /** `key=value,key=value`. */
 export function parseStaticFields(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const pair of text.split(',').map((t) => t.trim()).filter((t) => t !== '')) {
+  for (const pair of text
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new Error(`"${pair}": a static field is key=value`);
     out[pair.slice(0, eq)] = pair.slice(eq + 1);

@@ -64,9 +64,7 @@ export function furthestPosition(a: LogPosition, b: LogPosition): LogPosition {
 }
 
 export function samePosition(a: LogPosition, b: LogPosition): boolean {
-  return (
-    comparePlaces(placeIn(a, 'stdout'), placeIn(b, 'stdout')) === 0 && comparePlaces(placeIn(a, 'stderr'), placeIn(b, 'stderr')) === 0
-  );
+  return comparePlaces(placeIn(a, 'stdout'), placeIn(b, 'stdout')) === 0 && comparePlaces(placeIn(a, 'stderr'), placeIn(b, 'stderr')) === 0;
 }
 
 /** Whether some stream of `a` is before that of `b`. */

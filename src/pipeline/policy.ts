@@ -18,7 +18,10 @@ const NONE: ReadonlySet<RecordType> = new Set();
 /** A label's list of types: `logs,stats`; plural or singular. Undefined: not a list of types. */
 export function typeList(text: string): Set<RecordType> | undefined {
   const out = new Set<RecordType>();
-  for (const word of text.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '')) {
+  for (const word of text
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t !== '')) {
     const type = word.endsWith('s') && word !== 'stats' ? word.slice(0, -1) : word;
     if (!(RECORD_TYPES as readonly string[]).includes(type)) return undefined;
     out.add(type as RecordType);

@@ -189,12 +189,7 @@ export interface Envelope {
 const COMPOSE_PROJECT = 'com.docker.compose.project';
 const COMPOSE_SERVICE = 'com.docker.compose.service';
 
-export function containerMeta(
-  id: string,
-  name: string,
-  image: string,
-  labels: Readonly<Record<string, string>> | null | undefined,
-): ContainerMeta {
+export function containerMeta(id: string, name: string, image: string, labels: Readonly<Record<string, string>> | null | undefined): ContainerMeta {
   const l = labels ?? {};
   const project = l[COMPOSE_PROJECT];
   const service = l[COMPOSE_SERVICE];
@@ -228,38 +223,14 @@ function messageFragment(r: LogRecord | FileRecord): string {
 
 /** The record as one line of JSON (no newline). */
 export function serialize(record: SidekickRecord): string {
-  const head =
-    '{"type":"' + record.type + '","time":"' + record.time + '","host":' + JSON.stringify(record.host);
+  const head = '{"type":"' + record.type + '","time":"' + record.time + '","host":' + JSON.stringify(record.host);
   const container =
-    record.container !== undefined
-      ? containerFragment(record.container)
-      : record.fields === undefined
-        ? ''
-        : ',"fields":' + JSON.stringify(record.fields);
+    record.container !== undefined ? containerFragment(record.container) : record.fields === undefined ? '' : ',"fields":' + JSON.stringify(record.fields);
   switch (record.type) {
     case 'log':
-      return (
-        head +
-        ',"id":"' +
-        logId(record) +
-        '"' +
-        container +
-        ',"stream":"' +
-        record.stream +
-        '"' +
-        messageFragment(record)
-      );
+      return head + ',"id":"' + logId(record) + '"' + container + ',"stream":"' + record.stream + '"' + messageFragment(record);
     case 'file':
-      return (
-        head +
-        ',"id":"' +
-        fileLineId(record) +
-        '"' +
-        container +
-        ',"path":' +
-        JSON.stringify(record.path) +
-        messageFragment(record)
-      );
+      return head + ',"id":"' + fileLineId(record) + '"' + container + ',"path":' + JSON.stringify(record.path) + messageFragment(record);
     case 'event':
       return (
         head +

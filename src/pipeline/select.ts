@@ -8,8 +8,7 @@
 // there are none) and no exclude matcher: exclude wins.
 
 import picomatch from 'picomatch';
-import type { SinkRoute } from '../sinks/sink.js';
-import { RECORD_TYPES, type ContainerMeta, type RecordType } from './record.js';
+import { RECORD_TYPES, type ContainerMeta, type RecordType, type SidekickRecord } from './record.js';
 
 export type Matcher = (meta: ContainerMeta) => boolean;
 
@@ -96,7 +95,10 @@ export function routeFromQuery(q: URLSearchParams): SinkRoute {
   const t = q.get('types');
   if (t !== null) {
     types = new Set();
-    for (const name of t.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    for (const name of t
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== '')) {
       if (!(RECORD_TYPES as readonly string[]).includes(name)) {
         throw new Error(`types=${t}: unknown type "${name}"; allowed: ${RECORD_TYPES.join(', ')}`);
       }
@@ -113,4 +115,17 @@ export function routeFromQuery(q: URLSearchParams): SinkRoute {
     }
   };
   return { types, containers: new Selection(matchers('include'), matchers('exclude')) };
+}
+
+/** Which records a sink takes (?types=, ?include=, ?exclude=). */
+export interface SinkRoute {
+  /** Undefined: every type. */
+  readonly types: ReadonlySet<RecordType> | undefined;
+  /** Of the records of a container; records of no container always pass. */
+  readonly containers: Selection;
+}
+
+export function routeTakes(route: SinkRoute, record: SidekickRecord): boolean {
+  if (route.types !== undefined && !route.types.has(record.type as RecordType)) return false;
+  return record.container === undefined || route.containers.all || route.containers.selects(record.container);
 }

@@ -39,7 +39,6 @@ interface Body {
   readonly text: string;
 }
 
-
 function sourceOf(r: SidekickRecord): string {
   return r.container?.tag ?? r.container?.name ?? 'sidekick';
 }
@@ -139,7 +138,7 @@ class HttpSink implements Sink {
       payload = await gzip(body.text);
       headers['content-encoding'] = 'gzip';
     }
-    let res;
+    let res: Awaited<ReturnType<Pool['request']>>;
     try {
       res = await pool.request({ path: this.o.path, method: 'POST', headers, body: payload });
     } catch (err) {
@@ -215,20 +214,7 @@ function checkBulkAnswer(text: string, batch: readonly Envelope[]): void {
 const DEFAULTS = { batch: 1000, bytes: 1024 * 1024, flushMs: 1000, inFlight: 2, timeoutMs: 30_000 };
 
 function parseHttpUri(url: URL): HttpOptions {
-  checkQueryKeys(url, [
-    'format',
-    'batch',
-    'bytes',
-    'flush',
-    'gzip',
-    'header',
-    'inflight',
-    'timeout',
-    'index',
-    'sourcetype',
-    'ca',
-    'insecure',
-  ]);
+  checkQueryKeys(url, ['format', 'batch', 'bytes', 'flush', 'gzip', 'header', 'inflight', 'timeout', 'index', 'sourcetype', 'ca', 'insecure']);
   const q = url.searchParams;
   const format = q.get('format') ?? 'ndjson';
   if (!(HTTP_FORMATS as readonly string[]).includes(format)) {

@@ -1,11 +1,10 @@
 // Every sink sidekick has, by URI scheme. One literal map, no import side
 // effects: adding a sink means adding a line here.
 
-import { BUFFER_POLICIES, type BufferPolicy } from '../pipeline/buffer.js';
-import { DEFAULT_BUFFER, type BufferOptions } from '../pipeline/channel.js';
-import { routeFromQuery } from '../pipeline/select.js';
+import { BUFFER_POLICIES, DEFAULT_BUFFER, type BufferOptions, type BufferPolicy } from '../pipeline/buffer.js';
+import { routeFromQuery, type SinkRoute } from '../pipeline/select.js';
 import { parseSize } from '../units.js';
-import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory, type SinkRoute } from './sink.js';
+import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory } from './sink.js';
 import { httpSink } from './http.js';
 import { stdoutSink } from './stdout.js';
 import { syslogSink } from './syslog.js';
@@ -80,4 +79,3 @@ function takeBufferOptions(url: URL): BufferOptions {
   for (const key of ['buffer', 'buffer_records', 'policy']) q.delete(key);
   return { bytes, records, policy };
 }
-

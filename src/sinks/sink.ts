@@ -4,9 +4,9 @@
 // and is safe to call twice.
 
 import type { Logger } from 'pino';
-import type { BufferOptions } from '../pipeline/channel.js';
-import type { Envelope, RecordType, SidekickRecord } from '../pipeline/record.js';
-import type { Selection } from '../pipeline/select.js';
+import type { BufferOptions } from '../pipeline/buffer.js';
+import type { Envelope } from '../pipeline/record.js';
+import type { SinkRoute } from '../pipeline/select.js';
 
 export interface Sink {
   /** The sink's URI with secrets masked: safe for logs and errors. */
@@ -73,19 +73,6 @@ export interface SinkSpec {
   create(ctx: SinkContext): Sink;
 }
 
-/** Which records a sink takes (?types=, ?include=, ?exclude=). */
-export interface SinkRoute {
-  /** Undefined: every type. */
-  readonly types: ReadonlySet<RecordType> | undefined;
-  /** Of the records of a container; records of no container always pass. */
-  readonly containers: Selection;
-}
-
-export function routeTakes(route: SinkRoute, record: SidekickRecord): boolean {
-  if (route.types !== undefined && !route.types.has(record.type as RecordType)) return false;
-  return record.container === undefined || route.containers.all || route.containers.selects(record.container);
-}
-
 /** A sink as configured: what the factory made of its URI, its buffer and its route. */
 export interface ConfiguredSink extends SinkSpec {
   readonly buffer: BufferOptions;
@@ -116,9 +103,7 @@ export class SinkUriError extends Error {
 export function checkQueryKeys(url: URL, allowed: readonly string[]): void {
   for (const key of url.searchParams.keys()) {
     if (!allowed.includes(key)) {
-      throw new Error(
-        `unknown option "${key}"; allowed: ${allowed.length === 0 ? '(none)' : allowed.join(', ')}`,
-      );
+      throw new Error(`unknown option "${key}"; allowed: ${allowed.length === 0 ? '(none)' : allowed.join(', ')}`);
     }
   }
 }

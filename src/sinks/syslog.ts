@@ -16,9 +16,26 @@ import type { ContainerMeta, Envelope, SidekickRecord } from '../pipeline/record
 import { checkQueryKeys, SinkError, type Sink, type SinkFactory } from './sink.js';
 
 export const FACILITIES: Readonly<Record<string, number>> = {
-  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9,
-  authpriv: 10, ftp: 11, local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21,
-  local6: 22, local7: 23,
+  kern: 0,
+  user: 1,
+  mail: 2,
+  daemon: 3,
+  auth: 4,
+  syslog: 5,
+  lpr: 6,
+  news: 7,
+  uucp: 8,
+  cron: 9,
+  authpriv: 10,
+  ftp: 11,
+  local0: 16,
+  local1: 17,
+  local2: 18,
+  local3: 19,
+  local4: 20,
+  local5: 21,
+  local6: 22,
+  local7: 23,
 };
 
 const SEVERITY = { err: 3, notice: 5, info: 6 } as const;
@@ -348,9 +365,7 @@ export const syslogSink: SinkFactory = {
       name,
       scheme: url.protocol.slice(0, -1),
       create: (ctx) =>
-        o.transport === 'udp'
-          ? new UdpSyslogSink(name, o, (msg, extra) => ctx.log.warn({ sink: name, ...extra }, msg))
-          : new StreamSyslogSink(name, o),
+        o.transport === 'udp' ? new UdpSyslogSink(name, o, (msg, extra) => ctx.log.warn({ sink: name, ...extra }, msg)) : new StreamSyslogSink(name, o),
     };
   },
 };

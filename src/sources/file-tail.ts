@@ -314,7 +314,8 @@ export class FileTail {
     if (fh === undefined) return 0;
     // A quiet file (most polls find nothing or a line) is read into its own
     // small buffer; more than fits takes a big one from the shared spares.
-    let buf = (this.small ??= Buffer.allocUnsafe(SMALL_CHUNK));
+    this.small ??= Buffer.allocUnsafe(SMALL_CHUNK);
+    let buf = this.small;
     let big: Buffer | undefined;
     try {
       let total = 0;

@@ -18,7 +18,8 @@ import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
-import { JsonFileParser, normalizeTime } from '../docker/json-file.js';
+import { JsonFileParser } from '../docker/json-file.js';
+import { normalizeTime } from '../docker/time.js';
 import type { FilePosition } from '../pipeline/channel.js';
 import type { TailedFile } from '../pipeline/record.js';
 import type { Flow } from '../pipeline/flow.js';
@@ -337,7 +338,10 @@ async function readSkipped(
   const chain = await rotatedChain(path, (c) => c.some(isFinished));
   const from = chain.findIndex(isFinished);
   // The open file may have been rotated (and compressed) already: it is still read as the open one.
-  let to = next === undefined ? -1 : chain.findIndex((r) => (r.dev === next.dev && r.ino === next.ino) || (next.fingerprint !== undefined && r.fingerprint === next.fingerprint));
+  let to =
+    next === undefined
+      ? -1
+      : chain.findIndex((r) => (r.dev === next.dev && r.ino === next.ino) || (next.fingerprint !== undefined && r.fingerprint === next.fingerprint));
   if (to < 0) to = chain.length;
   const between = from < to ? chain.slice(from + 1, to) : [];
   await closeAll(chain.filter((r) => !between.includes(r)));

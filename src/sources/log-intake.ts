@@ -4,15 +4,7 @@
 // masked, and each line becomes one record.
 
 import { comparePlaces } from '../pipeline/log-position.js';
-import {
-  nowTime,
-  type ContainerMeta,
-  type LogPosition,
-  type LogRecord,
-  type LogStream,
-  type Mutable,
-  type StreamPosition,
-} from '../pipeline/record.js';
+import { nowTime, type ContainerMeta, type LogPosition, type LogRecord, type LogStream, type Mutable, type StreamPosition } from '../pipeline/record.js';
 import { isJsonObject } from '../pipeline/policy.js';
 import { redactText } from '../pipeline/redact.js';
 import { MultilineJoiner } from './multiline.js';

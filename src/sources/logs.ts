@@ -14,7 +14,6 @@ import type { Flow } from '../pipeline/flow.js';
 import { timeToSince } from '../pipeline/record.js';
 import { LogIntake, type IntakeContext, type LogsTarget } from './log-intake.js';
 
-
 export interface LogsContext extends IntakeContext {
   readonly api: DockerApi;
   readonly log: Logger;
@@ -105,18 +104,22 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
   let faults = 0;
   let lines = 0;
   let systemerr = false;
-  const parser = new LogLineParser(target.tty, {
-    line(line: LogLine): void {
-      lines++;
-      intake.line(line.stream, line.time, line.message, line.truncated);
+  const parser = new LogLineParser(
+    target.tty,
+    {
+      line(line: LogLine): void {
+        lines++;
+        intake.line(line.stream, line.time, line.message, line.truncated);
+      },
+      fault(kind, detail): void {
+        if (kind === 'malformed') ctx.malformed?.();
+        else systemerr = true;
+        // Once per stream: a stream full of garbage must not flood sidekick's own log.
+        if (faults++ === 0) ctx.log.warn({ container: meta.name, kind, detail }, 'log stream: the daemon reported a fault (said once per stream)');
+      },
     },
-    fault(kind, detail): void {
-      if (kind === 'malformed') ctx.malformed?.();
-      else systemerr = true;
-      // Once per stream: a stream full of garbage must not flood sidekick's own log.
-      if (faults++ === 0) ctx.log.warn({ container: meta.name, kind, detail }, 'log stream: the daemon reported a fault (said once per stream)');
-    },
-  }, ctx.maxLine);
+    ctx.maxLine,
+  );
   return new Promise((resolve) => {
     let done = false;
     const abort = (): void => {

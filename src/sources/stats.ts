@@ -5,7 +5,8 @@
 
 import type { Logger } from 'pino';
 import { statusOf, type DockerApi } from '../docker/client.js';
-import type { ContainerMeta, StatsRecord, StatsValues } from '../pipeline/record.js';
+import { normalizeTime } from '../docker/time.js';
+import { nowTime, type ContainerMeta, type StatsRecord, type StatsValues } from '../pipeline/record.js';
 
 /** The parts of Docker's stats answer that sidekick reads. */
 export interface DockerStats {
@@ -29,16 +30,7 @@ export interface CpuStats {
   readonly online_cpus?: number;
 }
 
-const NETWORK_FIELDS = [
-  'rx_bytes',
-  'rx_packets',
-  'rx_errors',
-  'rx_dropped',
-  'tx_bytes',
-  'tx_packets',
-  'tx_errors',
-  'tx_dropped',
-] as const;
+const NETWORK_FIELDS = ['rx_bytes', 'rx_packets', 'rx_errors', 'rx_dropped', 'tx_bytes', 'tx_packets', 'tx_errors', 'tx_dropped'] as const;
 
 /** A finite number, or undefined: an answer may hold anything where a number belongs. */
 function num(v: unknown): number | undefined {
@@ -178,14 +170,13 @@ export class StatsLoop {
     this.prevCpu = obj(raw.cpu_stats) as CpuStats | undefined;
     const read = typeof raw.read === 'string' ? raw.read : undefined;
     const time = read !== undefined && !read.startsWith('0001-') ? read : new Date().toISOString();
-    this.ctx.emit({ type: 'stats', time: normalizeTime(time), host: this.ctx.host, container: this.meta, stats });
+    this.ctx.emit({ type: 'stats', time: sampleTime(time), host: this.ctx.host, container: this.meta, stats });
     this.schedule(this.ctx.intervalMs);
   }
 }
 
-/** Docker's `read` has up to 9 fraction digits; records carry exactly 9. Anything else: now. */
-export function normalizeTime(time: string): string {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(time);
-  if (m === null) return new Date().toISOString().slice(0, 23) + '000000Z';
-  return `${m[1]}.${(m[2] ?? '').padEnd(9, '0').slice(0, 9)}Z`;
+/** A sample's time: Docker's `read`, as records carry times; now if it is not a time. */
+export function sampleTime(read: string): string {
+  const time = normalizeTime(read);
+  return time === '' ? nowTime() : time;
 }

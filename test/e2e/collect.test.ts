@@ -4,17 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  docker,
-  IMAGE,
-  removeTestContainers,
-  RUN_LABEL,
-  runContainer,
-  Sidekick,
-  uniqueName,
-  waitExit,
-  type Json,
-} from './harness.js';
+import { docker, IMAGE, removeTestContainers, RUN_LABEL, runContainer, Sidekick, uniqueName, waitExit, type Json } from './harness.js';
 
 const RFC3339_NANO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/;
 const runLabel = Object.fromEntries([RUN_LABEL.split('=')]) as Record<string, string>;
@@ -83,7 +73,10 @@ describe('collecting from the real engine', () => {
     const byTime = (a: Json, b: Json): number => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0);
     assert.deepEqual([...sk.logsOf(name)].sort(byTime), expected.sort(byTime));
     assert.deepEqual(
-      sk.logsOf(name).map((r) => r['message']).sort(),
+      sk
+        .logsOf(name)
+        .map((r) => r['message'])
+        .sort(),
       ['err-1', 'no newline at end', 'out-1', 'out-2'],
     );
   });
@@ -109,11 +102,7 @@ describe('collecting from the real engine', () => {
     const id = await runContainer(name, ['-e', 'API_TOKEN=hunter2-secret', '-e', 'EMPTY='], 'echo bye');
     await waitExit(name);
     await docker('rm', name);
-    await sk.until(
-      () => sk.of(name, 'event').some((r) => r['action'] === 'destroy'),
-      15_000,
-      `the destroy event of ${name}`,
-    );
+    await sk.until(() => sk.of(name, 'event').some((r) => r['action'] === 'destroy'), 15_000, `the destroy event of ${name}`);
     assert.deepEqual(
       sk.logsOf(name).map((r) => r['message']),
       ['bye'],
@@ -150,9 +139,7 @@ describe('collecting from the real engine', () => {
       15_000,
       'image and volume events',
     );
-    const vol = sk.records.filter(
-      (r) => r.type === 'event' && r['object'] === 'volume' && (r['actor'] as { id: string }).id === volume,
-    );
+    const vol = sk.records.filter((r) => r.type === 'event' && r['object'] === 'volume' && (r['actor'] as { id: string }).id === volume);
     assert.deepEqual(
       vol.map((r) => r['action']),
       ['create', 'destroy'],

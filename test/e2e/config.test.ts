@@ -63,11 +63,14 @@ describe('every setting, given a bad value', () => {
     for (let i = 0; i < names.length; i += 8) {
       const batch = names.slice(i, i + 8);
       const done = await Promise.all(batch.map((n) => run(BAD[n])));
-      batch.forEach((n, j) => results.set(n, done[j]!));
+      for (const [j, n] of batch.entries()) results.set(n, done[j]!);
     }
     const wrong: string[] = [];
     for (const [name, r] of results) {
-      const flag = `--${name.replace(/^SIDEKICK_/, '').toLowerCase().replaceAll('_', '-')}`;
+      const flag = `--${name
+        .replace(/^SIDEKICK_/, '')
+        .toLowerCase()
+        .replaceAll('_', '-')}`;
       if (r.code !== 2 || !r.stderr.includes(`${name} (${flag})`) || r.stderr.includes('docker does not answer')) {
         wrong.push(`${name}: exit ${r.code}, ${r.stderr.trim().slice(0, 200)}`);
       }

@@ -34,7 +34,12 @@ describe('faults', () => {
     try {
       await sk.until(() => sk.stderr.includes('permission denied'), 15_000, 'the permission error');
       const { stdout: gid } = await exec('stat', ['-c', '%g', '/var/run/docker.sock']);
-      assert.match(sk.stderr, new RegExp(`permission denied on /var/run/docker.sock \\((group [^,]+, )?gid ${gid.trim()}\\): run sidekick in that group \\(docker run --group-add ${gid.trim()}`));
+      assert.match(
+        sk.stderr,
+        new RegExp(
+          `permission denied on /var/run/docker.sock \\((group [^,]+, )?gid ${gid.trim()}\\): run sidekick in that group \\(docker run --group-add ${gid.trim()}`,
+        ),
+      );
       const ready = await sk.get('/readyz');
       assert.equal(ready.status, 503);
       assert.match(ready.body, /permission denied on \/var\/run\/docker.sock/);

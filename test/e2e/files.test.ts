@@ -62,7 +62,10 @@ describe('tailing files in volumes', () => {
         mine().map((r) => r['message']),
         Array.from({ length: 2000 }, (_, i) => `line ${i + 1}`),
       );
-      assert.ok(mine().every((r) => r.container?.name === name), 'every line carries the app container');
+      assert.ok(
+        mine().every((r) => r.container?.name === name),
+        'every line carries the app container',
+      );
       assert.equal(sk.notJson.length, 0);
     } finally {
       await sk.stop();

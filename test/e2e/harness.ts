@@ -124,7 +124,9 @@ export class Sidekick {
    */
   rss(pid = this.pid): number {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((c) => c !== '');
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .filter((c) => c !== '');
     return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024 + children.reduce((n, c) => n + this.rss(Number(c)), 0);
   }
 

@@ -64,8 +64,7 @@ describe('hostile container output', () => {
       const noisyLines = sk.logsOf(names.noisy).length;
       await docker('rm', '-f', names.noisy, names.quiet);
       for (const name of [names.long, names.empty, names.garbage, names.odd]) await waitExit(name);
-      const droppedOf = (name: string): number =>
-        sk.of(name, 'gap').reduce((n, r) => n + (r['dropped'] as number), 0);
+      const droppedOf = (name: string): number => sk.of(name, 'gap').reduce((n, r) => n + (r['dropped'] as number), 0);
       await sk.until(
         () => sk.logsOf(names.empty).length + droppedOf(names.empty) >= 200_000,
         60_000,
@@ -93,7 +92,11 @@ describe('hostile container output', () => {
       assert.ok(empties.every((r) => r['message'] === ''));
       assert.equal(empties.length + droppedOf(names.empty), 200_000, 'each empty line delivered, or counted in a gap record');
       const ticks = sk.logsOf(names.quiet).map((r) => Number((r['message'] as string).slice('tick '.length)));
-      assert.deepEqual(ticks, Array.from({ length: ticks.length }, (_, i) => i + 1), 'the quiet container lost nothing');
+      assert.deepEqual(
+        ticks,
+        Array.from({ length: ticks.length }, (_, i) => i + 1),
+        'the quiet container lost nothing',
+      );
       assert.deepEqual(
         sk.logsOf(names.odd).map((r) => r['message']),
         ['\u001b[31mred\u001b[0m', 'a\u0000b', '\ufffd\ufffdbad', 'tab\there'],

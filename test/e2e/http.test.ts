@@ -26,7 +26,10 @@ function numbered(records: Json[], name: string, prefix: string): number[] {
 
 function assertEachOnce(seq: readonly number[], count: number): void {
   const sorted = [...seq].sort((a, b) => a - b);
-  assert.deepEqual(sorted, Array.from({ length: count }, (_, i) => i + 1));
+  assert.deepEqual(
+    sorted,
+    Array.from({ length: count }, (_, i) => i + 1),
+  );
 }
 
 /** The per-sink counts sidekick logs when it stops. */
@@ -36,8 +39,7 @@ function stopCounts(sk: Sidekick): Record<string, number>[] {
   return (JSON.parse(line) as { sinks: Record<string, number>[] }).sinks;
 }
 
-const PRINT = (n: number, prefix: string): string =>
-  `i=0; while [ $i -lt ${n} ]; do i=$((i+1)); echo "${prefix}$i"; done`;
+const PRINT = (n: number, prefix: string): string => `i=0; while [ $i -lt ${n} ]; do i=$((i+1)); echo "${prefix}$i"; done`;
 
 describe('HTTP sink', () => {
   after(removeTestContainers);
@@ -59,21 +61,23 @@ describe('HTTP sink', () => {
       await sk.ready();
       await runContainer(name, [], PRINT(300, 'n-'));
       await waitExit(name);
-      await sk.until(
-        () => Object.keys(FORMAT_BY_PATH).every((p) => numbered(rx.records(p), name, 'n-').length >= 300),
-        20_000,
-        'all lines in every format',
-      );
+      await sk.until(() => Object.keys(FORMAT_BY_PATH).every((p) => numbered(rx.records(p), name, 'n-').length >= 300), 20_000, 'all lines in every format');
       await sleep(1200);
       assert.deepEqual(rx.malformed, []);
       for (const path of Object.keys(FORMAT_BY_PATH)) {
         assertEachOnce(numbered(rx.records(path), name, 'n-'), 300);
-        assert.ok(rx.records(path).some((r) => r.type === 'event' && r['action'] === 'start'), `${path}: events too`);
+        assert.ok(
+          rx.records(path).some((r) => r.type === 'event' && r['action'] === 'start'),
+          `${path}: events too`,
+        );
       }
       const hec = rx.accepted.filter((r) => r.path === '/services/collector/event');
       assert.ok(hec.every((r) => r.headers['authorization'] === 'Splunk hec-secret-token'));
       assert.ok(rx.accepted.filter((r) => r.path === '/ndjson').every((r) => r.headers['content-encoding'] === 'gzip'));
-      assert.ok(rx.accepted.filter((r) => r.path === '/json').every((r) => r.records.length <= 50), 'batch=50 holds');
+      assert.ok(
+        rx.accepted.filter((r) => r.path === '/json').every((r) => r.records.length <= 50),
+        'batch=50 holds',
+      );
     } finally {
       const exit = await sk.stop();
       await rx.down();
@@ -127,7 +131,10 @@ describe('HTTP sink', () => {
       await sk.until(() => numbered(rx.records(), name, 'second').length === 1, 15_000, 'the second line');
       await sleep(500);
       assert.deepEqual(
-        rx.records().filter((r) => r.container?.name === name).map((r) => r['message']),
+        rx
+          .records()
+          .filter((r) => r.container?.name === name)
+          .map((r) => r['message']),
         ['second'],
       );
       assert.equal(rx.arrived, 2, 'the refused batch was not sent again');
@@ -159,12 +166,11 @@ describe('HTTP sink', () => {
       await sleep(1500);
       await rx.up();
       const gapped = (): number =>
-        rx.records().filter((r) => r.type === 'gap').reduce((n, r) => n + (r['dropped'] as number), 0);
-      await sk.until(
-        () => gapped() > 0 && numbered(rx.records(), name, 'd-').length + gapped() >= 5000,
-        20_000,
-        'every line delivered or reported lost',
-      );
+        rx
+          .records()
+          .filter((r) => r.type === 'gap')
+          .reduce((n, r) => n + (r['dropped'] as number), 0);
+      await sk.until(() => gapped() > 0 && numbered(rx.records(), name, 'd-').length + gapped() >= 5000, 20_000, 'every line delivered or reported lost');
       await sleep(500);
       const delivered = numbered(rx.records(), name, 'd-');
       assert.equal(new Set(delivered).size, delivered.length, 'no line twice');

@@ -69,17 +69,32 @@ describe('the container image', () => {
   it('run as the README says (and with a read-only root) beside an app: its stdout, file lines, events and inspect arrive; healthy; docker stop flushes and exits 0', async () => {
     const app = uniqueName('image-app');
     const sk = uniqueName('image-sidekick');
-    await runContainer(app, ['-v', '/var/log/app'], 'i=1; while [ $i -le 100 ]; do echo "out $i"; echo "file $i" >> /var/log/app/app.log; i=$((i+1)); done; sleep 120');
+    await runContainer(
+      app,
+      ['-v', '/var/log/app'],
+      'i=1; while [ $i -le 100 ]; do echo "out $i"; echo "file $i" >> /var/log/app/app.log; i=$((i+1)); done; sleep 120',
+    );
     const socketGroup = (await exec('stat', ['-c', '%g', '/var/run/docker.sock'])).stdout.trim();
     await docker(
-      'run', '-d', '--name', sk, '-l', RUN_LABEL,
-      '--group-add', socketGroup,
+      'run',
+      '-d',
+      '--name',
+      sk,
+      '-l',
+      RUN_LABEL,
+      '--group-add',
+      socketGroup,
       '--read-only',
-      '-v', '/var/run/docker.sock:/var/run/docker.sock:ro',
-      '-v', `${sk}-state:/var/lib/sidekick`,
-      '--volumes-from', `${app}:ro`,
-      '-e', 'SIDEKICK_FILES=/var/log/app/*.log',
-      '--health-interval', '1s',
+      '-v',
+      '/var/run/docker.sock:/var/run/docker.sock:ro',
+      '-v',
+      `${sk}-state:/var/lib/sidekick`,
+      '--volumes-from',
+      `${app}:ro`,
+      '-e',
+      'SIDEKICK_FILES=/var/log/app/*.log',
+      '--health-interval',
+      '1s',
       IMAGE,
     );
     const brief = uniqueName('image-brief');
@@ -112,8 +127,16 @@ describe('the container image', () => {
     assert.equal(ofApp(records, 'inspect').length, 1);
     assert.ok(records.some((r) => r.type === 'log' && r.container?.name === brief && r['message'] === 'brief'));
     const own = records.filter((r) => r.container?.name === sk);
-    assert.deepEqual(own.filter((r) => r.type !== 'event'), [], 'sidekick does not collect its own output');
-    assert.deepEqual(own.filter((r) => String(r['action']).startsWith('exec_') || String(r['action']).startsWith('health_status')), [], 'nor its health checks');
+    assert.deepEqual(
+      own.filter((r) => r.type !== 'event'),
+      [],
+      'sidekick does not collect its own output',
+    );
+    assert.deepEqual(
+      own.filter((r) => String(r['action']).startsWith('exec_') || String(r['action']).startsWith('health_status')),
+      [],
+      'nor its health checks',
+    );
 
     const start = Date.now();
     await docker('stop', sk);
@@ -147,10 +170,14 @@ describe('the container image', () => {
       assert.equal(fromApp(all, 'log')[0]!['message'], 'stdout line 1');
       assert.equal(fromApp(all, 'file')[0]!['message'], 'file line 1');
       assert.equal((await fetch('http://127.0.0.1:9324/healthz')).status, 200);
-      await until('checkpoints in the state volume', async () => {
-        const ls = await docker('run', '--rm', '-v', 'sidekicktest_sidekick-state:/state', 'sidekick-test/busybox:latest', 'ls', '/state');
-        return ls.split('\n').includes('checkpoints.json');
-      }, 10_000);
+      await until(
+        'checkpoints in the state volume',
+        async () => {
+          const ls = await docker('run', '--rm', '-v', 'sidekicktest_sidekick-state:/state', 'sidekick-test/busybox:latest', 'ls', '/state');
+          return ls.split('\n').includes('checkpoints.json');
+        },
+        10_000,
+      );
     } finally {
       await compose('down', '-v', '--timeout', '10');
     }

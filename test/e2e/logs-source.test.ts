@@ -49,13 +49,21 @@ describe('logs read from the json-file (SIDEKICK_LOGS_SOURCE)', () => {
     const name = uniqueName('rotate');
     await runContainer(name, ROTATING, 'seq 1 60000');
     await waitExit(name);
-    await sk.until(() => sk.logsOf(name).length >= 60_000, 60_000, () => `60,000 lines (got ${sk.logsOf(name).length})`);
+    await sk.until(
+      () => sk.logsOf(name).length >= 60_000,
+      60_000,
+      () => `60,000 lines (got ${sk.logsOf(name).length})`,
+    );
     await sleep(300);
     const exit = await sk.stop();
     assert.equal(exit.code, 0);
     const got = numbers(sk.logsOf(name));
     assertEach(got, 60_000);
-    assert.deepEqual(got, [...got].sort((a, b) => a - b), 'in order');
+    assert.deepEqual(
+      got,
+      [...got].sort((a, b) => a - b),
+      'in order',
+    );
     assert.doesNotMatch(sk.stderr, /rotated out before it was read|logs read through the API/);
   });
 
@@ -78,7 +86,11 @@ describe('logs read from the json-file (SIDEKICK_LOGS_SOURCE)', () => {
       await sk.ready();
     }
     await waitExit(name);
-    await sk.until(() => got.length + sk.logsOf(name).length >= 100_000, 60_000, () => `100,000 lines (got ${got.length + sk.logsOf(name).length})`);
+    await sk.until(
+      () => got.length + sk.logsOf(name).length >= 100_000,
+      60_000,
+      () => `100,000 lines (got ${got.length + sk.logsOf(name).length})`,
+    );
     await sleep(300);
     assert.equal((await sk.stop()).code, 0);
     got.push(...sk.logsOf(name));
@@ -100,13 +112,24 @@ describe('logs read from the json-file (SIDEKICK_LOGS_SOURCE)', () => {
     await waitExit(json);
     await docker('start', json);
     await waitExit(json);
-    await sk.until(() => sk.logsOf(json).length >= 6, 15_000, () => `both runs (got ${sk.logsOf(json).map((r) => r['message']).join(' ')})`);
+    await sk.until(
+      () => sk.logsOf(json).length >= 6,
+      15_000,
+      () =>
+        `both runs (got ${sk
+          .logsOf(json)
+          .map((r) => r['message'])
+          .join(' ')})`,
+    );
     await sleep(300);
     assert.deepEqual(
       sk.logsOf(json).map((r) => r['message']),
       ['run0-1', 'run0-2', 'run0-3', 'run1-1', 'run1-2', 'run1-3'],
     );
-    assert.deepEqual(sk.logsOf(local).map((r) => r['message']), ['via-api']);
+    assert.deepEqual(
+      sk.logsOf(local).map((r) => r['message']),
+      ['via-api'],
+    );
     assert.equal(streams((await sk.get('/metrics')).body).file, 0, 'no json-file followed once the container exited');
     assert.equal((await sk.stop()).code, 0);
     assert.doesNotMatch(sk.stderr, /logs read through the API/, 'auto falls back without a warning');

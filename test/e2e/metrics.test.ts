@@ -78,7 +78,11 @@ describe('container metrics scraped by a real Prometheus', () => {
     await eventually('sidekick_sink_records_sent_total{sink="stdout://"}', (r) => r.length === 1 && r[0]!.value > 0, 'sent per sink');
     await eventually('sidekick_containers_watched', (r) => r.length === 1 && r[0]!.value >= 1, 'containers watched');
     await eventually('sidekick_stats_call_seconds_count', (r) => r.length === 1 && r[0]!.value > 0, 'stats calls timed');
-    await eventually('sidekick_stats_call_seconds_sum / sidekick_stats_call_seconds_count', (r) => r.length === 1 && r[0]!.value > 0 && r[0]!.value < 5, 'a stats call’s mean time, within its timeout');
+    await eventually(
+      'sidekick_stats_call_seconds_sum / sidekick_stats_call_seconds_count',
+      (r) => r.length === 1 && r[0]!.value > 0 && r[0]!.value < 5,
+      'a stats call’s mean time, within its timeout',
+    );
     await eventually('process_resident_memory_bytes', (r) => r.length >= 1, 'process metrics, under their standard names');
     await eventually('nodejs_heap_size_used_bytes', (r) => r.length >= 1, 'Node metrics, under their standard names');
     await eventually('sidekick_containers_missed_total', (r) => r.length === 1 && r[0]!.value === 0, 'containers missed, exported');
@@ -88,8 +92,14 @@ describe('container metrics scraped by a real Prometheus', () => {
     };
     assert.ok(status.containers.some((c) => c.state === 'collected'));
     // Everything was delivered to stdout at once: no container lags, however long it has been quiet.
-    assert.deepEqual(status.containers.filter((c) => c.lag_seconds > 5), []);
-    assert.deepEqual(status.sinks.map((s) => s.sink), ['stdout://', 'metrics://containers']);
+    assert.deepEqual(
+      status.containers.filter((c) => c.lag_seconds > 5),
+      [],
+    );
+    assert.deepEqual(
+      status.sinks.map((s) => s.sink),
+      ['stdout://', 'metrics://containers'],
+    );
     assert.equal((await sk.get('/healthz')).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${sk.metricsPort}/metrics`, { method: 'POST' })).status, 405);
   });

@@ -100,7 +100,10 @@ describe('Podman: sidekick reads its Docker-compatible API', () => {
       () => `3 lines and the die event of ${name}; saw ${JSON.stringify(sk.of(name).map((r) => r['message'] ?? r['action']))}`,
     );
     assert.deepEqual(
-      sk.logsOf(name).map((r) => [r['stream'], r['message']]).sort(),
+      sk
+        .logsOf(name)
+        .map((r) => [r['stream'], r['message']])
+        .sort(),
       [
         ['stderr', 'err-1'],
         ['stdout', 'out-1'],

@@ -60,10 +60,13 @@ describe('a sink that accepts nothing for a minute', () => {
       await sleep(500);
       sampler.stop();
       const growth = (sampler.peak - baseline) / 1024 / 1024;
-      process.stdout.write(`# RSS baseline ${(baseline / 1048576).toFixed(1)} MiB, peak ${(sampler.peak / 1048576).toFixed(1)} MiB, growth ${growth.toFixed(1)} MiB\n`);
+      process.stdout.write(
+        `# RSS baseline ${(baseline / 1048576).toFixed(1)} MiB, peak ${(sampler.peak / 1048576).toFixed(1)} MiB, growth ${growth.toFixed(1)} MiB\n`,
+      );
       assert.ok(growth <= BUDGET_MIB, `RSS grew ${growth.toFixed(1)} MiB, more than the budget, ${BUDGET_MIB} MiB`);
       const delivered = rx.records().filter((r) => r.type === 'log' && r.container?.name === name).length;
-      const dropped = rx.records()
+      const dropped = rx
+        .records()
         .filter((r) => r.type === 'gap' && r.container?.name === name)
         .reduce((n, r) => n + (r['dropped'] as number), 0);
       assert.ok(dropped > 0, 'the dead sink dropped records');

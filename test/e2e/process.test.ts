@@ -58,7 +58,10 @@ describe('the sidekick process', () => {
     const plain = new Sidekick({ DOCKER_HOST: 'unix:///nonexistent/docker.sock', SIDEKICK_SINKS: 'stdout://?buffer=32MiB' });
     await plain.until(() => plain.stderr.includes('docker does not answer'), 10_000, 'the child to run');
     // 2 x 32 MiB + 64 MiB.
-    assert.deepEqual(children(plain.pid).map((c) => /--max-old-space-size=(\d+)/.exec(c)?.[1]), ['128']);
+    assert.deepEqual(
+      children(plain.pid).map((c) => /--max-old-space-size=(\d+)/.exec(c)?.[1]),
+      ['128'],
+    );
     assert.equal((await plain.stop()).code, 0);
 
     const given = new Sidekick({ DOCKER_HOST: 'unix:///nonexistent/docker.sock', NODE_OPTIONS: '--max-old-space-size=300' });

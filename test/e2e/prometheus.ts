@@ -27,11 +27,9 @@ export class Prometheus {
       `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: sidekick\n    static_configs:\n      - targets: ['${target}']\n`,
     );
     const child = track(
-      spawn(
-        'prometheus',
-        [`--config.file=${conf}`, `--storage.tsdb.path=${join(this.dir, 'data')}`, `--web.listen-address=127.0.0.1:${this.port}`],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      ),
+      spawn('prometheus', [`--config.file=${conf}`, `--storage.tsdb.path=${join(this.dir, 'data')}`, `--web.listen-address=127.0.0.1:${this.port}`], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
     );
     child.stderr!.setEncoding('utf8').on('data', (t: string) => {
       this.stderr = (this.stderr + t).slice(-8000);
@@ -39,7 +37,10 @@ export class Prometheus {
     this.child = child;
     const end = Date.now() + 30_000;
     for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${this.port}/-/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${this.port}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       if (Date.now() > end || child.exitCode !== null) throw new Error(`prometheus did not start: ${this.stderr}`);
       await new Promise((r) => setTimeout(r, 200));

@@ -49,7 +49,10 @@ export function decode(format: string, text: string): Json[] {
   switch (format) {
     case 'ndjson':
       assertShape(text.endsWith('\n'), 'ndjson ends with a newline');
-      return text.slice(0, -1).split('\n').map((l) => JSON.parse(l) as Json);
+      return text
+        .slice(0, -1)
+        .split('\n')
+        .map((l) => JSON.parse(l) as Json);
     case 'json': {
       const arr = JSON.parse(text) as unknown;
       assertShape(Array.isArray(arr), 'json is an array');
@@ -162,8 +165,7 @@ export class Receiver {
       return;
     }
     this.accepted.push({ path, headers: req.headers, records });
-    const answer =
-      format === 'elasticsearch' ? JSON.stringify({ errors: false, items: records.map(() => ({ create: { status: 201 } })) }) : '{}';
+    const answer = format === 'elasticsearch' ? JSON.stringify({ errors: false, items: records.map(() => ({ create: { status: 201 } })) }) : '{}';
     res.writeHead(200, { 'content-type': 'application/json' }).end(answer);
   }
 }

@@ -6,17 +6,7 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  docker,
-  engine,
-  removeTestContainers,
-  runContainer,
-  Sidekick,
-  sleep,
-  SocketProxy,
-  uniqueName,
-  waitExit,
-} from './harness.js';
+import { docker, engine, removeTestContainers, runContainer, Sidekick, sleep, SocketProxy, uniqueName, waitExit } from './harness.js';
 
 /** The numbers in "<prefix><n>" messages, in arrival order. */
 function sequence(sk: Sidekick, name: string, prefix: string): number[] {
@@ -99,9 +89,7 @@ describe('when dockerd restarts', () => {
       await sk.until(() => sequence(sk, before, 'n-').length >= 5, 15_000, `5 lines of ${before}`);
 
       await engine('restart');
-      const last = Number(
-        (await docker('logs', '--tail', '1', before)).trim().slice('n-'.length),
-      );
+      const last = Number((await docker('logs', '--tail', '1', before)).trim().slice('n-'.length));
       const afterName = uniqueName('post-restart');
       await runContainer(afterName, [], 'echo after-restart');
       await waitExit(afterName);

@@ -85,7 +85,9 @@ async function restartedRun(signal: NodeJS.Signals, work: Workload = NUMBERS): P
       checkpoint = 'none';
     }
     const stopped = sk.stderr.split('\n').find((l) => l.includes('"msg":"stopped"')) ?? 'no "stopped" log';
-    trail.push(`run ${trail.length + 1}: ${lines.length} lines, ${JSON.stringify(lines[0]?.['message'])}..${JSON.stringify(lines.at(-1)?.['message'])} (${lines.at(-1)?.['time']}); checkpoint ${checkpoint}; ${stopped}`);
+    trail.push(
+      `run ${trail.length + 1}: ${lines.length} lines, ${JSON.stringify(lines[0]?.['message'])}..${JSON.stringify(lines.at(-1)?.['message'])} (${lines.at(-1)?.['time']}); checkpoint ${checkpoint}; ${stopped}`,
+    );
   };
   const env = { SIDEKICK_STATE_DIR: state, SIDEKICK_TYPES: 'log', SIDEKICK_LOG_LEVEL: 'info', ...work.env };
   try {
@@ -137,11 +139,7 @@ function assertEachOnce(got: readonly number[], explain: string): void {
     if (c === 0) missing.push(n);
     if (c > 1) twice.push(n);
   }
-  assert.deepEqual(
-    { missing: missing.slice(0, 10), twice: twice.slice(0, 10), total: got.length },
-    { missing: [], twice: [], total: LINES },
-    explain,
-  );
+  assert.deepEqual({ missing: missing.slice(0, 10), twice: twice.slice(0, 10), total: got.length }, { missing: [], twice: [], total: LINES }, explain);
 }
 
 describe('restarting sidekick mid-stream', () => {
@@ -186,8 +184,12 @@ describe('restarting sidekick mid-stream', () => {
       await sleep(500);
       await sk.stop();
       const all = [...before, ...sk.logsOf(name)].map((r) => Number(r['message']));
-      assert.deepEqual(all, Array.from({ length: 100 }, (_, i) => i + 1));
-      const saved = (): Record<string, unknown> => (JSON.parse(readFileSync(join(state, 'checkpoints.json'), 'utf8')) as { containers: Record<string, unknown> }).containers;
+      assert.deepEqual(
+        all,
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      );
+      const saved = (): Record<string, unknown> =>
+        (JSON.parse(readFileSync(join(state, 'checkpoints.json'), 'utf8')) as { containers: Record<string, unknown> }).containers;
       assert.ok(id in saved(), 'a stopped container keeps its checkpoint');
       await docker('rm', name);
       sk = new Sidekick(env);
@@ -270,14 +272,22 @@ describe('restarting sidekick mid-stream, with SIDEKICK_MULTILINE', () => {
         );
         await sk.until(() => sk.logsOf(name).length >= 2, 10_000, 'the line before and trace a');
         assert.equal((await sk.stop()).code, 0);
-        assert.deepEqual(sk.logsOf(name).map((r) => r['message']), ['INFO before', A], 'trace b, open, was not sent');
+        assert.deepEqual(
+          sk.logsOf(name).map((r) => r['message']),
+          ['INFO before', A],
+          'trace b, open, was not sent',
+        );
         sk = new Sidekick(env);
         await sk.ready();
         await waitExit(name);
         await sk.until(() => sk.logsOf(name).length >= 2, 10_000, 'trace b and the last line');
         await sleep(500);
         assert.equal((await sk.stop()).code, 0);
-        assert.deepEqual(sk.logsOf(name).map((r) => r['message']), [B, 'INFO end'], 'trace a’s last lines not again; trace b whole');
+        assert.deepEqual(
+          sk.logsOf(name).map((r) => r['message']),
+          [B, 'INFO end'],
+          'trace a’s last lines not again; trace b whole',
+        );
       } finally {
         rmSync(state, { recursive: true, force: true });
       }

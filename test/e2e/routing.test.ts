@@ -21,10 +21,7 @@ describe('choosing what goes where', () => {
     await receiver.up();
     const run = uniqueName('route');
     const base = `http://127.0.0.1:${receiver.port}`;
-    const sinks = [
-      `${base}/front?flush=100ms&types=log&include=label:tier=front`,
-      `${base}/back?flush=100ms&types=event%2Cinspect&exclude=label:tier=front`,
-    ];
+    const sinks = [`${base}/front?flush=100ms&types=log&include=label:tier=front`, `${base}/back?flush=100ms&types=event%2Cinspect&exclude=label:tier=front`];
     const sk = new Sidekick({
       SIDEKICK_SINKS: sinks.join(','),
       SIDEKICK_INCLUDE: `label:sk.route=${run}`,
@@ -56,7 +53,11 @@ describe('choosing what goes where', () => {
       })().catch(() => undefined);
 
       const label = ['-l', `sk.route=${run}`];
-      await runContainer(web, [...label, '-l', 'tier=front', '-e', 'DEPLOY_ENV=prod'], `echo plain; echo '{"level":"info","msg":"hello","n":1}'; echo "Authorization: Bearer abc.def-ghi"`);
+      await runContainer(
+        web,
+        [...label, '-l', 'tier=front', '-e', 'DEPLOY_ENV=prod'],
+        `echo plain; echo '{"level":"info","msg":"hello","n":1}'; echo "Authorization: Bearer abc.def-ghi"`,
+      );
       await runContainer(db, [...label, '-l', 'tier=back', '-e', `DB_PASSWORD=${SECRET}`], 'echo db line');
       await runContainer(quiet, [...label, '-l', 'tier=front', '-l', 'sidekick.exclude=true'], 'echo must not be seen');
       await runContainer(outsider, ['-l', 'tier=front'], 'echo not included');
@@ -86,20 +87,34 @@ describe('choosing what goes where', () => {
 
       // /back: events and inspect of the other collected container only.
       const backNames = new Set(back().map((r) => r.container?.name ?? `(${r['object']})`));
-      assert.deepEqual([...backNames].filter((n) => !n.startsWith('(')), [db]);
+      assert.deepEqual(
+        [...backNames].filter((n) => !n.startsWith('(')),
+        [db],
+      );
       assert.ok(back().every((r) => r.type === 'event' || r.type === 'inspect'));
       const inspect = back().find((r) => r.type === 'inspect')!;
       assert.ok(JSON.stringify(inspect).includes('DB_PASSWORD=<redacted>'));
 
       // The opted-out and the not-included containers: nowhere, not even their events.
       const everything = [...front(), ...back(), ...sk.records];
-      for (const name of [quiet, outsider]) assert.deepEqual(everything.filter((r) => r.container?.name === name), [], name);
+      for (const name of [quiet, outsider])
+        assert.deepEqual(
+          everything.filter((r) => r.container?.name === name),
+          [],
+          name,
+        );
       assert.equal(JSON.stringify(receiver.accepted).includes(SECRET), false, 'the env secret reaches no sink');
       assert.equal(JSON.stringify(sk.records).includes(SECRET), false);
 
       // /tap: the live stream of what the client asked for.
-      const tappedRecords = tapped.trim().split('\n').map((l) => JSON.parse(l) as Json);
-      assert.deepEqual(tappedRecords.map((r) => [r.type, r.container?.name, r['message']]), [['log', db, 'db line']]);
+      const tappedRecords = tapped
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Json);
+      assert.deepEqual(
+        tappedRecords.map((r) => [r.type, r.container?.name, r['message']]),
+        [['log', db, 'db line']],
+      );
       assert.equal((await fetch(`http://127.0.0.1:${sk.metricsPort}/tap`)).status, 401, '/tap needs the token');
       tap.abort();
       await reading;

@@ -40,14 +40,27 @@ export async function freePort(): Promise<number> {
 export async function makeCerts(dir: string): Promise<{ ca: string; cert: string; key: string; otherCa: string }> {
   const f = (name: string): string => join(dir, name);
   const ssl = (...args: string[]): Promise<unknown> => exec('openssl', args);
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=sidekick test CA',
-    '-keyout', f('ca.key'), '-out', f('ca.pem'));
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=other CA',
-    '-keyout', f('other.key'), '-out', f('other.pem'));
+  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=sidekick test CA', '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=other CA', '-keyout', f('other.key'), '-out', f('other.pem'));
   await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', f('server.key'), '-out', f('server.csr'));
   writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
-    '-days', '2', '-extfile', f('ext.cnf'), '-out', f('server.pem'));
+  await ssl(
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    f('ext.cnf'),
+    '-out',
+    f('server.pem'),
+  );
   return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key'), otherCa: f('other.pem') };
 }
 

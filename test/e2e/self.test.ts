@@ -69,11 +69,22 @@ describe('sidekick in a container knows its own', { concurrency: true }, () => {
       const sk = uniqueName('self-sidekick');
       await runContainer(app, ['-l', pair], 'i=1; while true; do echo "app $i"; i=$((i+1)); sleep 0.1; done');
       const skId = await docker(
-        'run', '-d', '--name', sk, '-l', RUN_LABEL, '-l', pair,
-        '--group-add', socketGroup,
-        '-v', '/var/run/docker.sock:/var/run/docker.sock:ro',
-        '-e', `SIDEKICK_INCLUDE=label:${pair}`,
-        '-e', 'SIDEKICK_STATS_INTERVAL=1s',
+        'run',
+        '-d',
+        '--name',
+        sk,
+        '-l',
+        RUN_LABEL,
+        '-l',
+        pair,
+        '--group-add',
+        socketGroup,
+        '-v',
+        '/var/run/docker.sock:/var/run/docker.sock:ro',
+        '-e',
+        `SIDEKICK_INCLUDE=label:${pair}`,
+        '-e',
+        'SIDEKICK_STATS_INTERVAL=1s',
         ...args(app),
         image,
       );
@@ -95,7 +106,10 @@ describe('sidekick in a container knows its own', { concurrency: true }, () => {
           [],
           `${own.length} records about sidekick's own container`,
         );
-        assert.ok(ofApp(records, 'log').some((r) => r['message'] === 'app 1'), "the app's first line");
+        assert.ok(
+          ofApp(records, 'log').some((r) => r['message'] === 'app 1'),
+          "the app's first line",
+        );
         const collecting = logs.find((l) => l['msg'] === 'sidekick is collecting');
         assert.equal(collecting?.['selfId'], skId, 'the start log names its own container');
       } catch (err) {

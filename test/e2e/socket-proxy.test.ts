@@ -42,7 +42,10 @@ describe('behind a read-only socket proxy', () => {
       await sk.until(() => sk.of(name, 'event').some((r) => r['action'] === 'die'), 20_000, 'the die event');
       await docker('rm', '-v', name);
       await sleep(500);
-      assert.deepEqual(sk.logsOf(name).map((r) => r['message']), ['through the proxy']);
+      assert.deepEqual(
+        sk.logsOf(name).map((r) => r['message']),
+        ['through the proxy'],
+      );
       assert.equal(sk.of(name, 'inspect').length, 1);
       assert.ok(sk.records.some((r) => r.type === 'file' && r['message'] === 'from a file'));
     } finally {

@@ -60,7 +60,8 @@ describe('the Swarm stack', () => {
     // A swarm already there is someone else's: deploying into it, or leaving
     // it afterwards, would break their work.
     const state = await docker('info', '--format', '{{.Swarm.LocalNodeState}}');
-    if (state !== 'inactive') throw new Error(`the test engine is already in a swarm (state ${state}): not touching it; this test needs an engine outside any swarm`);
+    if (state !== 'inactive')
+      throw new Error(`the test engine is already in a swarm (state ${state}): not touching it; this test needs an engine outside any swarm`);
     image = await buildImage();
     gwbridgeBefore = (await docker('network', 'ls', '-q', '--filter', 'name=^docker_gwbridge$')) !== '';
   });
@@ -132,7 +133,13 @@ describe('the Swarm stack', () => {
     assert.equal(ready.status, 200);
     const metrics = await (await fetch('http://127.0.0.1:9324/metrics')).text();
     const fromFiles = Number(/^sidekick_log_streams\{source="file"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
-    assert.ok(fromFiles >= 1, `logs read from the json-files (root without CAP_DAC_OVERRIDE reads them):\n${metrics.split('\n').filter((l) => l.includes('log_streams')).join('\n')}`);
+    assert.ok(
+      fromFiles >= 1,
+      `logs read from the json-files (root without CAP_DAC_OVERRIDE reads them):\n${metrics
+        .split('\n')
+        .filter((l) => l.includes('log_streams'))
+        .join('\n')}`,
+    );
 
     await until(
       'checkpoints in the state volume',

@@ -37,18 +37,19 @@ describe('syslog sinks with a real rsyslog', () => {
       const id = await runContainer(
         name,
         [],
-        'i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo "line $i"; done; echo "oops ünïcödé" >&2; ' +
-          'head -c 5000 /dev/zero | tr "\\0" "x"; echo',
+        'i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo "line $i"; done; echo "oops ünïcödé" >&2; ' + 'head -c 5000 /dev/zero | tr "\\0" "x"; echo',
       );
       await waitExit(name);
       const ofContainer = (input: string): Received[] =>
         rsyslog.received().filter((r) => r.input === input && r.app === name && (r.msgid === 'log' || r.msgid === '-'));
-      const logLines = (input: string): Received[] =>
-        ofContainer(input).filter((r) => !r.msg.trimStart().startsWith('{"type":"event"'));
+      const logLines = (input: string): Received[] => ofContainer(input).filter((r) => !r.msg.trimStart().startsWith('{"type":"event"'));
       await sk.until(
         () => Object.values(INPUTS).every((input) => logLines(input).length >= 202),
         20_000,
-        () => `all lines at every rsyslog input (have ${Object.entries(INPUTS).map(([t, input]) => `${t}: ${logLines(input).length}`).join(', ')} of 202)`,
+        () =>
+          `all lines at every rsyslog input (have ${Object.entries(INPUTS)
+            .map(([t, input]) => `${t}: ${logLines(input).length}`)
+            .join(', ')} of 202)`,
       );
       await sleep(500);
       for (const [transport, input] of Object.entries(INPUTS)) {
@@ -80,7 +81,10 @@ describe('syslog sinks with a real rsyslog', () => {
         }
       }
       const events = rsyslog.received().filter((r) => r.input === 'imtcp' && r.msgid === 'event' && r.app === name);
-      assert.ok(events.some((r) => JSON.parse(r.msg).action === 'die'), 'events arrive as JSON with severity notice');
+      assert.ok(
+        events.some((r) => JSON.parse(r.msg).action === 'die'),
+        'events arrive as JSON with severity notice',
+      );
       assert.ok(events.every((r) => r.severity === 'notice'));
     } finally {
       const exit = await sk.stop();

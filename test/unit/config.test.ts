@@ -103,16 +103,7 @@ describe('loadConfig', () => {
       SIDEKICK_DOCKER_CONCURRENCY: '4',
     };
     const c = run(
-      [
-        '--docker-host',
-        'unix:///from/flag.sock',
-        '--types=event,inspect',
-        '--hostname',
-        'from-flag',
-        '--log-level=warn',
-        '--docker-concurrency',
-        '32',
-      ],
+      ['--docker-host', 'unix:///from/flag.sock', '--types=event,inspect', '--hostname', 'from-flag', '--log-level=warn', '--docker-concurrency', '32'],
       env,
     );
     assert.deepEqual(c.docker, { socketPath: '/from/flag.sock' });
@@ -163,8 +154,18 @@ describe('loadConfig', () => {
       { name: 'one bad sink among good ones', env: { SIDEKICK_SINKS: 'stdout://,nope://x' }, variable: 'SIDEKICK_SINKS', value: 'nope' },
       { name: 'SIDEKICK_FILES with a relative glob', env: { SIDEKICK_FILES: '/ok/*.log,logs/*.log' }, variable: 'SIDEKICK_FILES', value: 'logs/*.log' },
       { name: 'SIDEKICK_FILES_SCAN too short', env: { SIDEKICK_FILES: '/a/*.log', SIDEKICK_FILES_SCAN: '1ms' }, variable: 'SIDEKICK_FILES_SCAN', value: '1ms' },
-      { name: 'SIDEKICK_FILES_SCAN not a duration', env: { SIDEKICK_FILES: '/a/*.log', SIDEKICK_FILES_SCAN: 'often' }, variable: 'SIDEKICK_FILES_SCAN', value: 'often' },
-      { name: 'SIDEKICK_FILES with SIDEKICK_TYPES lacking file', env: { SIDEKICK_FILES: '/a/*.log', SIDEKICK_TYPES: 'log' }, variable: 'SIDEKICK_TYPES', value: 'log' },
+      {
+        name: 'SIDEKICK_FILES_SCAN not a duration',
+        env: { SIDEKICK_FILES: '/a/*.log', SIDEKICK_FILES_SCAN: 'often' },
+        variable: 'SIDEKICK_FILES_SCAN',
+        value: 'often',
+      },
+      {
+        name: 'SIDEKICK_FILES with SIDEKICK_TYPES lacking file',
+        env: { SIDEKICK_FILES: '/a/*.log', SIDEKICK_TYPES: 'log' },
+        variable: 'SIDEKICK_TYPES',
+        value: 'log',
+      },
       { name: 'SIDEKICK_INCLUDE with a bad matcher', env: { SIDEKICK_INCLUDE: 'nmae:web' }, variable: 'SIDEKICK_INCLUDE', value: 'nmae:web' },
       { name: 'SIDEKICK_EXCLUDE with a bad regex', env: { SIDEKICK_EXCLUDE: 'name:/(/' }, variable: 'SIDEKICK_EXCLUDE' },
       { name: 'SIDEKICK_TAG with an unknown placeholder', env: { SIDEKICK_TAG: '{{.Nmae}}' }, variable: 'SIDEKICK_TAG', value: '{{.Nmae}}' },
@@ -174,7 +175,11 @@ describe('loadConfig', () => {
       { name: 'SIDEKICK_REDACT_ENV empty list', env: { SIDEKICK_REDACT_ENV: ',' }, variable: 'SIDEKICK_REDACT_ENV' },
       { name: 'SIDEKICK_PARSE_JSON not a boolean', env: { SIDEKICK_PARSE_JSON: 'yes' }, variable: 'SIDEKICK_PARSE_JSON', value: 'yes' },
       { name: 'SIDEKICK_TAP without a token', env: { SIDEKICK_TAP: 'on' }, variable: 'SIDEKICK_TAP' },
-      { name: 'SIDEKICK_TAP with metrics off', env: { SIDEKICK_TAP: 'on', SIDEKICK_METRICS_TOKEN: 't', SIDEKICK_METRICS_ADDR: 'off' }, variable: 'SIDEKICK_TAP' },
+      {
+        name: 'SIDEKICK_TAP with metrics off',
+        env: { SIDEKICK_TAP: 'on', SIDEKICK_METRICS_TOKEN: 't', SIDEKICK_METRICS_ADDR: 'off' },
+        variable: 'SIDEKICK_TAP',
+      },
       { name: 'a sink with an unknown ?types=', env: { SIDEKICK_SINKS: 'stdout://?types=logz' }, variable: 'SIDEKICK_SINKS', value: 'logz' },
       { name: 'a sink with a bad ?include=', env: { SIDEKICK_SINKS: 'stdout://?include=web' }, variable: 'SIDEKICK_SINKS' },
       { name: 'an unknown flag', argv: ['--nope'], variable: 'arguments', value: '--nope' },
@@ -252,7 +257,12 @@ describe('helpText', () => {
     const text = helpText();
     for (const v of VARIABLES) {
       assert.ok(text.includes(v), v);
-      const flag = '--' + v.replace(/^SIDEKICK_/, '').toLowerCase().replaceAll('_', '-');
+      const flag =
+        '--' +
+        v
+          .replace(/^SIDEKICK_/, '')
+          .toLowerCase()
+          .replaceAll('_', '-');
       assert.ok(text.includes(flag), flag);
     }
     assert.ok(text.includes('--help'));

@@ -62,7 +62,10 @@ describe('DockerApi', () => {
       await api.stats('c1');
       await api.stats('gone').catch(() => undefined);
       assert.equal(took.length, 2);
-      assert.ok(took.every((s) => s >= 0.025 && s < 5), `about 30 ms each, not ${took.join(', ')} s`);
+      assert.ok(
+        took.every((s) => s >= 0.025 && s < 5),
+        `about 30 ms each, not ${took.join(', ')} s`,
+      );
     } finally {
       server.close();
       rmSync(path, { force: true });
@@ -74,10 +77,13 @@ describe('DockerApi', () => {
     rmSync(path, { force: true });
     const server = createServer((req, res) => {
       const slow = req.url?.endsWith('/json') === true;
-      setTimeout(() => {
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ Id: 'c', Name: '/c', Config: { Image: 'x' } }));
-      }, slow ? 300 : 5);
+      setTimeout(
+        () => {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ Id: 'c', Name: '/c', Config: { Image: 'x' } }));
+        },
+        slow ? 300 : 5,
+      );
     });
     await new Promise<void>((resolve) => server.listen(path, resolve));
     try {

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import {
-  compareNanos,
-  EventStreamParser,
-  nanosToSince,
-  parseEvent,
-  type DockerEvent,
-} from '../../../src/docker/events.js';
+import { compareNanos, EventStreamParser, nanosToSince, parseEvent, type DockerEvent } from '../../../src/docker/events.js';
 
 const ID = 'f3c1a0d2b4e5968778695a4b3c2d1e0f1a2b3c4d5e6f708192a3b4c5d6e7f809';
 const IMAGE_ID = 'sha256:5cb3aa00f89934411ffba5c063a9bc98ace875d8f92e77d0029543d9f2ef4ad0';
@@ -141,11 +135,7 @@ describe('EventStreamParser', () => {
 
   it('yields the same events when split at every byte offset, even inside a multibyte character', () => {
     for (let cut = 0; cut <= wire.length; cut++) {
-      assert.deepEqual(
-        feed([wire.subarray(0, cut), wire.subarray(cut)]),
-        { events: [startEvent, pullEvent, networkEvent], malformed: [] },
-        `cut at ${cut}`,
-      );
+      assert.deepEqual(feed([wire.subarray(0, cut), wire.subarray(cut)]), { events: [startEvent, pullEvent, networkEvent], malformed: [] }, `cut at ${cut}`);
     }
   });
 
@@ -183,27 +173,23 @@ describe('EventStreamParser', () => {
 
   it('property: any chunking yields the same events', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.constantFrom(startLine, pullLine, networkLine), { maxLength: 6 }),
-        fc.array(fc.nat(), { maxLength: 12 }),
-        (lines, cutSeeds) => {
-          const bytes = Buffer.from(lines.map((l) => l + '\n').join(''), 'utf8');
-          const cuts = [...new Set(cutSeeds.map((n) => n % (bytes.length + 1)))].sort((a, b) => a - b);
-          const chunks: Buffer[] = [];
-          let at = 0;
-          for (const c of cuts) {
-            chunks.push(bytes.subarray(at, c));
-            at = c;
-          }
-          chunks.push(bytes.subarray(at));
-          const byLine: Record<string, DockerEvent> = {
-            [startLine]: startEvent,
-            [pullLine]: pullEvent,
-            [networkLine]: networkEvent,
-          };
-          assert.deepEqual(feed(chunks), { events: lines.map((l) => byLine[l]!), malformed: [] });
-        },
-      ),
+      fc.property(fc.array(fc.constantFrom(startLine, pullLine, networkLine), { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 12 }), (lines, cutSeeds) => {
+        const bytes = Buffer.from(lines.map((l) => l + '\n').join(''), 'utf8');
+        const cuts = [...new Set(cutSeeds.map((n) => n % (bytes.length + 1)))].sort((a, b) => a - b);
+        const chunks: Buffer[] = [];
+        let at = 0;
+        for (const c of cuts) {
+          chunks.push(bytes.subarray(at, c));
+          at = c;
+        }
+        chunks.push(bytes.subarray(at));
+        const byLine: Record<string, DockerEvent> = {
+          [startLine]: startEvent,
+          [pullLine]: pullEvent,
+          [networkLine]: networkEvent,
+        };
+        assert.deepEqual(feed(chunks), { events: lines.map((l) => byLine[l]!), malformed: [] });
+      }),
       { numRuns: 200 },
     );
   });

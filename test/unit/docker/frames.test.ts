@@ -32,12 +32,9 @@ function demux(chunks: readonly Buffer[], copy = true): Frame[] {
 
 function sameFrames(actual: readonly Frame[], expected: readonly Frame[], what: string): void {
   // A cheap check first: this runs some hundred thousand times.
-  const same =
-    actual.length === expected.length &&
-    expected.every((e, i) => actual[i]!.stream === e.stream && actual[i]!.payload.equals(e.payload));
+  const same = actual.length === expected.length && expected.every((e, i) => actual[i]!.stream === e.stream && actual[i]!.payload.equals(e.payload));
   if (same) return;
-  const show = (frames: readonly Frame[]): string[] =>
-    frames.map((f) => `${f.stream}:${f.payload.length}:${f.payload.subarray(0, 40).toString('hex')}`);
+  const show = (frames: readonly Frame[]): string[] => frames.map((f) => `${f.stream}:${f.payload.length}:${f.payload.subarray(0, 40).toString('hex')}`);
   assert.deepEqual(show(actual), show(expected), what);
   assert.fail(`${what}: payloads differ`);
 }
@@ -120,10 +117,7 @@ describe('FrameDemuxer', () => {
   it('property: any frames cut into any chunks yield the same frames', () => {
     const frameArb = fc.record({
       stream: fc.constantFrom(STDIN, STDOUT, STDERR, SYSTEMERR),
-      payload: fc.oneof(
-        fc.uint8Array({ maxLength: 40 }),
-        fc.uint8Array({ minLength: 0, maxLength: 3000 }),
-      ),
+      payload: fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 0, maxLength: 3000 })),
     });
     fc.assert(
       fc.property(fc.array(frameArb, { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 30 }), (spec, cutSeeds) => {

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { EventStreamParser, type DockerEvent } from '../../../src/docker/events.js';
 import { FrameDemuxer, MAX_FRAME } from '../../../src/docker/frames.js';
 import { LogLineParser, type LogLine } from '../../../src/docker/log-lines.js';
-import { computeStats, normalizeTime, type DockerStats } from '../../../src/sources/stats.js';
+import { computeStats, sampleTime, type DockerStats } from '../../../src/sources/stats.js';
 
 /** Cuts `bytes` at the given points (any order, any count). */
 function cut(bytes: Uint8Array, points: number[]): Buffer[] {
@@ -45,7 +45,10 @@ describe('fuzz: log streams', () => {
   it('a frame header claiming gigabytes is skipped, not allocated, and the frames after it still read', () => {
     const got: string[] = [];
     const oversized: number[] = [];
-    const demux = new FrameDemuxer((_s, p) => got.push(p.toString()), (size) => oversized.push(size));
+    const demux = new FrameDemuxer(
+      (_s, p) => got.push(p.toString()),
+      (size) => oversized.push(size),
+    );
     const huge = MAX_FRAME + 10;
     const header = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
     header.writeUInt32BE(huge, 4);
@@ -103,10 +106,24 @@ describe('fuzz: stats answers', () => {
   );
 
   it('a denormal limit or system delta does not make a percentage infinite', () => {
-    const s = computeStats({ memory_stats: { usage: 8.9e-18, limit: 5e-324 }, cpu_stats: { cpu_usage: { total_usage: 2 }, system_cpu_usage: 5e-324, online_cpus: 1 } }, { cpu_usage: { total_usage: 1 }, system_cpu_usage: 0 });
+    const s = computeStats(
+      { memory_stats: { usage: 8.9e-18, limit: 5e-324 }, cpu_stats: { cpu_usage: { total_usage: 2 }, system_cpu_usage: 5e-324, online_cpus: 1 } },
+      { cpu_usage: { total_usage: 1 }, system_cpu_usage: 0 },
+    );
     assert.equal(s.memory.percent, 0);
     assert.equal(s.cpu_percent, null);
-    const huge = computeStats({ memory_stats: { usage: 1e308, limit: 1 }, blkio_stats: { io_service_bytes_recursive: [{ op: 'read', value: 1e308 }, { op: 'Read', value: 1e308 }] } }, undefined);
+    const huge = computeStats(
+      {
+        memory_stats: { usage: 1e308, limit: 1 },
+        blkio_stats: {
+          io_service_bytes_recursive: [
+            { op: 'read', value: 1e308 },
+            { op: 'Read', value: 1e308 },
+          ],
+        },
+      },
+      undefined,
+    );
     assert.equal(huge.memory.percent, 0);
     assert.equal(huge.blkio.read_bytes, 0);
   });
@@ -128,7 +145,7 @@ describe('fuzz: stats answers', () => {
   it('a `read` time that is not RFC 3339 becomes now', () => {
     fc.assert(
       fc.property(fc.string(), (text) => {
-        assert.match(normalizeTime(text), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+        assert.match(sampleTime(text), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
       }),
       RUNS,
     );

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { STDERR, STDOUT } from '../../../src/docker/frames.js';
-import { JsonFileParser, normalizeTime } from '../../../src/docker/json-file.js';
+import { JsonFileParser } from '../../../src/docker/json-file.js';
+import { normalizeTime } from '../../../src/docker/time.js';
 import { LogLineParser, type LogLine } from '../../../src/docker/log-lines.js';
 import { sinceToTime, timeToSince } from '../../../src/pipeline/record.js';
 
@@ -88,7 +89,14 @@ describe('normalizeTime', () => {
   });
 
   it('orders times as strings as they order in time', () => {
-    const times = ['2024-01-02T03:04:05Z', '2024-01-02T03:04:05.000000001Z', '2024-01-02T03:04:05.1Z', '2024-01-02T03:04:05.12Z', '2024-01-02T03:04:05.9Z', '2024-01-02T03:04:06Z'];
+    const times = [
+      '2024-01-02T03:04:05Z',
+      '2024-01-02T03:04:05.000000001Z',
+      '2024-01-02T03:04:05.1Z',
+      '2024-01-02T03:04:05.12Z',
+      '2024-01-02T03:04:05.9Z',
+      '2024-01-02T03:04:06Z',
+    ];
     const normalized = times.map(normalizeTime);
     assert.deepEqual([...normalized].sort(), normalized);
   });
@@ -126,11 +134,7 @@ describe('JsonFileParser', () => {
       entry('world\n', written('5')),
       entry('err two\n', written('6'), 'stderr'),
     ]);
-    assert.deepEqual(got.lines, [
-      line('stderr', full('2'), 'err one'),
-      line('stdout', full('1'), 'hello world'),
-      line('stderr', full('6'), 'err two'),
-    ]);
+    assert.deepEqual(got.lines, [line('stderr', full('2'), 'err one'), line('stdout', full('1'), 'hello world'), line('stderr', full('6'), 'err two')]);
   });
 
   it('cuts a line longer than maxLine and marks it truncated', () => {
@@ -203,7 +207,7 @@ describe('JsonFileParser', () => {
     assert.deepEqual(got.malformed, []);
   });
 
-  it('reads Go\'s escapes and the text that looks like the next key, as JSON.parse would', () => {
+  it("reads Go's escapes and the text that looks like the next key, as JSON.parse would", () => {
     const got = parse([
       `{"log":"\\u003chtml\\u003e \\u0026 \\u2028\\n","stream":"stdout","time":"${written('1')}"}`,
       `{"log":"a \\",\\"stream\\":\\"stderr b\\n","stream":"stdout","time":"${written('2')}"}`,
@@ -229,7 +233,11 @@ describe('JsonFileParser', () => {
     const messages = alphabet.chain((units) => {
       const text = fc.string({ unit: fc.constantFrom(...units), maxLength: 12 });
       // A message as Docker splits it: parts without "\n", then a last part with it.
-      const message = fc.record({ stream: fc.constantFrom<Stream>('stdout', 'stderr'), parts: fc.array(text, { maxLength: 3 }), last: text.map((t) => t + '\n') });
+      const message = fc.record({
+        stream: fc.constantFrom<Stream>('stdout', 'stderr'),
+        parts: fc.array(text, { maxLength: 3 }),
+        last: text.map((t) => t + '\n'),
+      });
       return fc.array(message, { maxLength: 6 });
     });
     fc.assert(

@@ -162,11 +162,7 @@ describe('LogLineParser, multiplexed (non-TTY)', () => {
       ],
       10,
     );
-    assert.deepEqual(got.lines, [
-      line('stdout', ts(1), '0123456789', true),
-      line('stdout', ts(4), '0123456789', false),
-      line('stdout', ts(6), 'after', false),
-    ]);
+    assert.deepEqual(got.lines, [line('stdout', ts(1), '0123456789', true), line('stdout', ts(4), '0123456789', false), line('stdout', ts(6), 'after', false)]);
   });
 
   it('end() flushes a pending partial line of each stream', () => {
@@ -241,12 +237,7 @@ describe('LogLineParser, multiplexed (non-TTY)', () => {
       frame(SYSTEMERR, 'boom'),
       logFrame(STDOUT, ts(6), 'tail'),
     ]);
-    const expected = [
-      line('stdout', ts(1), 'first'),
-      line('stdout', ts(3), 'second'),
-      line('stderr', ts(2), 'café'),
-      line('stdout', ts(6), 'tail'),
-    ];
+    const expected = [line('stdout', ts(1), 'first'), line('stdout', ts(3), 'second'), line('stderr', ts(2), 'café'), line('stdout', ts(6), 'tail')];
     everySplit(wire, (chunks, what) => {
       const got = parse(false, chunks);
       assert.deepEqual(got.lines, expected, what);
@@ -318,12 +309,7 @@ describe('LogLineParser, multiplexed (non-TTY)', () => {
 describe('LogLineParser, raw (TTY)', () => {
   it('reads "<time> text\\r\\n" lines split across chunks anywhere', () => {
     const wire = Buffer.from(`${ts(1)} hello tty\r\n${ts(2)} ça va ✓\r\n${ts(3)} \r\n${ts(4)} last\r\n`, 'utf8');
-    const expected = [
-      line('stdout', ts(1), 'hello tty'),
-      line('stdout', ts(2), 'ça va ✓'),
-      line('stdout', ts(3), ''),
-      line('stdout', ts(4), 'last'),
-    ];
+    const expected = [line('stdout', ts(1), 'hello tty'), line('stdout', ts(2), 'ça va ✓'), line('stdout', ts(3), ''), line('stdout', ts(4), 'last')];
     everySplit(wire, (chunks, what) => {
       const got = parse(true, chunks);
       assert.deepEqual(got.lines, expected, what);
@@ -352,11 +338,7 @@ describe('LogLineParser, raw (TTY)', () => {
 
   it('end() flushes a last line without a newline', () => {
     everySplit(Buffer.from(`${ts(1)} done\r\n${ts(2)} no newline`), (chunks, what) => {
-      assert.deepEqual(
-        parse(true, chunks).lines,
-        [line('stdout', ts(1), 'done'), line('stdout', ts(2), 'no newline')],
-        what,
-      );
+      assert.deepEqual(parse(true, chunks).lines, [line('stdout', ts(1), 'done'), line('stdout', ts(2), 'no newline')], what);
     });
     assert.deepEqual(parse(true, [Buffer.from(`${ts(1)} no newline`)], undefined, false).lines, [], 'not before end()');
   });
@@ -375,9 +357,12 @@ describe('LogLineParser, raw (TTY)', () => {
   it('property: any chunking of a TTY stream yields the lines that were written', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\n') && !s.includes('\r')), {
-          maxLength: 12,
-        }),
+        fc.array(
+          fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\n') && !s.includes('\r')),
+          {
+            maxLength: 12,
+          },
+        ),
         fc.array(fc.nat(), { maxLength: 20 }),
         (texts, cuts) => {
           const wire = Buffer.from(texts.map((t, i) => `${ts(i + 1)} ${t}\r\n`).join(''), 'utf8');

@@ -15,7 +15,10 @@ describe('VolumeOwners', () => {
   it('on the host: the container whose mount source holds the path, the deepest one winning', () => {
     const owners = new VolumeOwners();
     owners.set(app, [appVolume]);
-    owners.set(web, [{ Source: '/srv', Destination: '/srv' }, { Source: '/srv/web/logs', Destination: '/logs' }]);
+    owners.set(web, [
+      { Source: '/srv', Destination: '/srv' },
+      { Source: '/srv/web/logs', Destination: '/logs' },
+    ]);
     assert.equal(owners.ownerOf('/var/lib/docker/volumes/applogs/_data/access.log')?.name, 'app');
     assert.equal(owners.ownerOf('/srv/web/logs/a.log')?.name, 'web');
     assert.equal(owners.ownerOf('/srv/other.log')?.name, 'web');

@@ -226,11 +226,15 @@ describe('resolveSelf', () => {
   });
 
   it('refuses nothing for a HOSTNAME that only looks like an id', async () => {
-    const found = await resolveSelf({ id: 'abcdefabcdef', evidence: 'HOSTNAME', own: false, upperDir: undefined }, new FakeApi([container(APP)]), () => undefined);
+    const found = await resolveSelf(
+      { id: 'abcdefabcdef', evidence: 'HOSTNAME', own: false, upperDir: undefined },
+      new FakeApi([container(APP)]),
+      () => undefined,
+    );
     assert.deepEqual([found.id, found.confirmed], [undefined, false]);
   });
 
-  it("as a sidecar on cgroup v2 with overlay2: the container whose writable layer is our root, not the app whose hostname we see", async () => {
+  it('as a sidecar on cgroup v2 with overlay2: the container whose writable layer is our root, not the app whose hostname we see', async () => {
     const { sources, expected } = fixture('docker-cgroup2-network-container');
     const clue = detectSelf(sources)!;
     const me = expected.self!;
@@ -256,7 +260,10 @@ describe('resolveSelf', () => {
     assert.deepEqual([found.id, found.confirmed], [me, true]);
     assert.match(found.why, /marker/);
     assert.deepEqual(new Set(api.logsAsked), new Set([app, OTHER, me]));
-    assert.ok(api.streams.every((s) => s.destroyed), 'every stream closed');
+    assert.ok(
+      api.streams.every((s) => s.destroyed),
+      'every stream closed',
+    );
   });
 
   it('refuses none of the containers sharing the namespace when no log stream carries the marker', async () => {

@@ -7,15 +7,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { ContainerStatus } from '../../../src/collector.js';
 import type { DockerEvent } from '../../../src/docker/events.js';
-import {
-  busyBlock,
-  eventsCheck,
-  HealthMonitor,
-  LOGS_STALL_MS,
-  loopCheck,
-  type Health,
-  type HealthCause,
-} from '../../../src/observe/health.js';
+import { busyBlock, eventsCheck, HealthMonitor, LOGS_STALL_MS, loopCheck, type Health, type HealthCause } from '../../../src/observe/health.js';
 
 const T0 = 1_700_000_000_000;
 const nanos = (ms: number): string => String(BigInt(ms) * 1_000_000n);
@@ -165,9 +157,9 @@ describe('HealthMonitor', () => {
     assert.equal(cause(await m.probeAt(0, 20_000, 50_000, 100_000, 200_000)), 'healthy');
   });
 
-  const following = (lastLine: () => string): (() => ContainerStatus[]) => () => [
-    { id: 'c'.repeat(64), name: 'web', state: 'following', source: 'file', last_line: lastLine(), lag_seconds: 0 },
-  ];
+  const following =
+    (lastLine: () => string): (() => ContainerStatus[]) =>
+    () => [{ id: 'c'.repeat(64), name: 'web', state: 'following', source: 'file', last_line: lastLine(), lag_seconds: 0 }];
 
   it('logs-stalled: Docker has a newer line of a followed container, and nothing was read of it for a minute', async () => {
     let last = '2023-11-14T22:13:20.000000000Z';

@@ -15,7 +15,7 @@ import { waitFor } from '../wait.js';
 const log = pino({ level: 'silent' });
 
 /** The value of one series in the exposition text. */
-function valueOf(text: string, series: string): number | undefined {
+function seriesValue(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
@@ -63,9 +63,9 @@ describe('/metrics', () => {
     }
     await waitFor('a refused send', () => (channel.sink.counts?.sendErrors ?? 0) > 0);
     const text = await registry.metrics();
-    assert.equal(valueOf(text, `sidekick_sink_send_errors_total{sink="${uri}"}`), channel.sink.counts?.sendErrors);
-    assert.equal(valueOf(text, 'sidekick_tap_records_dropped_total'), 3);
-    assert.equal(valueOf(text, 'sidekick_containers_missed_total'), 2);
+    assert.equal(seriesValue(text, `sidekick_sink_send_errors_total{sink="${uri}"}`), channel.sink.counts?.sendErrors);
+    assert.equal(seriesValue(text, 'sidekick_tap_records_dropped_total'), 3);
+    assert.equal(seriesValue(text, 'sidekick_containers_missed_total'), 2);
     await channel.close(Date.now() + 1000);
   });
 
@@ -74,13 +74,13 @@ describe('/metrics', () => {
     let healthy = true;
     const turned = healthMetrics(registry, () => healthy);
     let text = await registry.metrics();
-    assert.equal(valueOf(text, 'sidekick_healthy'), 1);
-    assert.equal(valueOf(text, 'sidekick_unhealthy_total{cause="logs-stalled"}'), 0);
+    assert.equal(seriesValue(text, 'sidekick_healthy'), 1);
+    assert.equal(seriesValue(text, 'sidekick_unhealthy_total{cause="logs-stalled"}'), 0);
     healthy = false;
     turned('logs-stalled');
     text = await registry.metrics();
-    assert.equal(valueOf(text, 'sidekick_healthy'), 0);
-    assert.equal(valueOf(text, 'sidekick_unhealthy_total{cause="logs-stalled"}'), 1);
-    assert.equal(valueOf(text, 'sidekick_unhealthy_total{cause="events-down"}'), 0);
+    assert.equal(seriesValue(text, 'sidekick_healthy'), 0);
+    assert.equal(seriesValue(text, 'sidekick_unhealthy_total{cause="logs-stalled"}'), 1);
+    assert.equal(seriesValue(text, 'sidekick_unhealthy_total{cause="events-down"}'), 0);
   });
 });

@@ -28,10 +28,11 @@ before(async () => {
     },
   );
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  close = () => new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
 });
 
 after(() => close());
@@ -82,8 +83,15 @@ describe('server', () => {
     taps.push(line(web, 'this one'));
     const reader = res.body!.getReader();
     const { value } = await reader.read();
-    const got = new TextDecoder().decode(value).trim().split('\n').map((l) => JSON.parse(l) as { message: string });
-    assert.deepEqual(got.map((r) => r.message), ['this one']);
+    const got = new TextDecoder()
+      .decode(value)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { message: string });
+    assert.deepEqual(
+      got.map((r) => r.message),
+      ['this one'],
+    );
     ac.abort();
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(taps.size, 0, 'gone with its client');

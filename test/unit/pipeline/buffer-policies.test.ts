@@ -38,7 +38,10 @@ describe('RecordBuffer policies', () => {
     assert.equal(b.push(line(noisy, 11)), 1, 'the new noisy line is dropped');
     assert.equal(b.push(line(quiet, 1)), 1, 'one noisy line makes room for the quiet one');
     const out = messages(b.shift(100));
-    assert.deepEqual(out.filter((m) => m.startsWith('noisy')), Array.from({ length: 9 }, (_, i) => `noisy-${i + 1}`));
+    assert.deepEqual(
+      out.filter((m) => m.startsWith('noisy')),
+      Array.from({ length: 9 }, (_, i) => `noisy-${i + 1}`),
+    );
     assert.ok(out.includes('quiet-1'));
   });
 
@@ -62,7 +65,15 @@ describe('RecordBuffer policies', () => {
   it('a record larger than the whole buffer is dropped at once, and the rest kept', () => {
     const b = new RecordBuffer(10, 2000, 'drop-oldest');
     b.push(line(quiet, 1));
-    const huge = envelope({ type: 'log', time: '2026-01-01T00:00:00.000000000Z', host: 'h', container: noisy, stream: 'stdout', seq: 1, message: 'x'.repeat(5000) });
+    const huge = envelope({
+      type: 'log',
+      time: '2026-01-01T00:00:00.000000000Z',
+      host: 'h',
+      container: noisy,
+      stream: 'stdout',
+      seq: 1,
+      message: 'x'.repeat(5000),
+    });
     assert.equal(b.push(huge), 1);
     assert.deepEqual(messages(b.shift(10)), ['quiet-1']);
   });

@@ -103,7 +103,10 @@ describe('RecordBuffer', () => {
   it('accounts bytes back to 0 when emptied, also after drops', () => {
     const b = new RecordBuffer(4, 1 << 30);
     for (let i = 0; i < 10; i++) b.push(env('y'.repeat(i)));
-    assert.equal(b.bytes, [6, 7, 8, 9].reduce((s, n) => s + cost('y'.repeat(n)), 0));
+    assert.equal(
+      b.bytes,
+      [6, 7, 8, 9].reduce((s, n) => s + cost('y'.repeat(n)), 0),
+    );
     b.shift(3);
     assert.equal(b.bytes, cost('y'.repeat(9)));
     b.shift(1);

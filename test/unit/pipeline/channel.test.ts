@@ -54,7 +54,13 @@ describe('SinkChannel', () => {
     ch.push(envelope({ type: 'log', time: time(3 * ms), host: 'h', container: other, stream: 'stdout', seq: 1, message: 'o' }));
     const oldest = new Map<string, number>();
     ch.oldestUndelivered(oldest);
-    assert.deepEqual(oldest, new Map([[meta.id, Date.parse(time(5 * ms))], [other.id, Date.parse(time(3 * ms))]]));
+    assert.deepEqual(
+      oldest,
+      new Map([
+        [meta.id, Date.parse(time(5 * ms))],
+        [other.id, Date.parse(time(3 * ms))],
+      ]),
+    );
     slow.open();
     await waitFor('all delivered', () => sink.received.length === 3);
     const none = new Map<string, number>();
@@ -238,7 +244,10 @@ describe('SinkChannel', () => {
     for (let i = 0; i < 4; i++) ch.push(rec(i));
     await ch.start();
     await waitFor('the failed part written again', () => writes.length === 2);
-    assert.deepEqual(writes, [['m0', 'm1', 'm2', 'm3'], ['m2', 'm3']]);
+    assert.deepEqual(writes, [
+      ['m0', 'm1', 'm2', 'm3'],
+      ['m2', 'm3'],
+    ]);
     assert.equal(await ch.close(Date.now() + 1000), 0);
     assert.deepEqual({ ...ch.counts }, { sent: 3, dropped: 0, retried: 2, rejected: 1, unflushed: 0 });
   });

@@ -34,12 +34,24 @@ function line(meta: typeof a, time: string, seq: number): Envelope {
  * open), #5 sends the trace: out of their first lines' order.
  */
 const OUT_2: Envelope = envelope({
-  type: 'log', time: T1, host: 'h', container: a, stream: 'stdout', seq: 2, message: 'INFO',
+  type: 'log',
+  time: T1,
+  host: 'h',
+  container: a,
+  stream: 'stdout',
+  seq: 2,
+  message: 'INFO',
   from: { time: T1, count: 0, ahead: { stream: 'stdout', time: T1, count: 1 } },
   through: { time: T1, count: 0, ahead: { stream: 'stdout', time: T1, count: 3 } },
 });
 const TRACE_1: Envelope = envelope({
-  type: 'log', time: T1, host: 'h', container: a, stream: 'stderr', seq: 1, message: 'Exception: x\n\tat y',
+  type: 'log',
+  time: T1,
+  host: 'h',
+  container: a,
+  stream: 'stderr',
+  seq: 1,
+  message: 'Exception: x\n\tat y',
   from: { time: T1, count: 0, ahead: { stream: 'stdout', time: T1, count: 3 } },
   through: { time: T1, count: 3, ahead: { stream: 'stderr', time: T1, count: 4 } },
 });
@@ -127,9 +139,9 @@ describe('Checkpoints', () => {
       const channels = [new SinkChannel(fast, log, undefined), new SinkChannel(slow, log, undefined)];
       for (const c of channels) await c.start();
       const cp = new Checkpoints(dir, channels, log);
-      channels.forEach((c) => c.push(line(a, T1, 1)));
+      for (const c of channels) c.push(line(a, T1, 1));
       await waitFor('the sink', () => fast.received.length === 1);
-      channels.forEach((c) => c.push(line(a, T2, 1)));
+      for (const c of channels) c.push(line(a, T2, 1));
       await waitFor('the sink', () => fast.received.length === 2);
       cp.save();
       const saved = JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8')) as { containers: Record<string, unknown> };
@@ -191,7 +203,19 @@ describe('Checkpoints', () => {
       const nextSink = new MemorySink();
       const next = new SinkChannel(nextSink, log, undefined);
       await next.start();
-      next.push(envelope({ type: 'log', time: T1, host: 'h', container: a, stream: 'stdout', seq: 6, message: 'INFO', from: { time: T1, count: 3 }, through: { time: T1, count: 3, ahead: { stream: 'stdout', time: T1, count: 6 } } }));
+      next.push(
+        envelope({
+          type: 'log',
+          time: T1,
+          host: 'h',
+          container: a,
+          stream: 'stdout',
+          seq: 6,
+          message: 'INFO',
+          from: { time: T1, count: 3 },
+          through: { time: T1, count: 3, ahead: { stream: 'stdout', time: T1, count: 6 } },
+        }),
+      );
       await waitFor('the sink', () => nextSink.received.length === 1);
       const cp2 = new Checkpoints(dir, [next], log);
       cp2.load();

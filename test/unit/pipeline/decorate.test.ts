@@ -41,11 +41,15 @@ describe('compileTag', () => {
 
 describe('fields', () => {
   it('copies chosen env vars and labels, over the static fields', () => {
-    const d = decorate(meta, { env: ['DEPLOY_ENV=prod', 'SECRET=x', 'EMPTY='] }, {
-      tag: compileTag('{{.Name}}'),
-      fields: parseFieldSources('env:DEPLOY_ENV,label:team,env:EMPTY,env:ABSENT'),
-      staticFields: parseStaticFields('dc=ams1, cluster=blue'),
-    });
+    const d = decorate(
+      meta,
+      { env: ['DEPLOY_ENV=prod', 'SECRET=x', 'EMPTY='] },
+      {
+        tag: compileTag('{{.Name}}'),
+        fields: parseFieldSources('env:DEPLOY_ENV,label:team,env:EMPTY,env:ABSENT'),
+        staticFields: parseStaticFields('dc=ams1, cluster=blue'),
+      },
+    );
     assert.equal(d.tag, 'web');
     assert.deepEqual(d.fields, { dc: 'ams1', cluster: 'blue', DEPLOY_ENV: 'prod', team: 'shop', EMPTY: '' });
   });

@@ -95,7 +95,16 @@ describe('serialize', () => {
 
   it('writes a container’s tag and fields after it, and a JSON message also as json', () => {
     const tagged = { ...meta, tag: 'shop/web', fields: { dc: 'ams1' } };
-    const record: LogRecord = { type: 'log', time: TIME, host: 'h', container: tagged, stream: 'stdout', seq: 1, message: '{"level":"info","n":1}', json: true };
+    const record: LogRecord = {
+      type: 'log',
+      time: TIME,
+      host: 'h',
+      container: tagged,
+      stream: 'stdout',
+      seq: 1,
+      message: '{"level":"info","n":1}',
+      json: true,
+    };
     const back = parsed(serialize(record));
     assert.deepEqual(Object.keys(back), ['type', 'time', 'host', 'id', 'container', 'tag', 'fields', 'stream', 'message', 'json']);
     assert.deepEqual(back['container'], expectedContainer);
@@ -103,7 +112,16 @@ describe('serialize', () => {
     assert.deepEqual(back['fields'], { dc: 'ams1' });
     assert.equal(back['message'], '{"level":"info","n":1}');
     assert.deepEqual(back['json'], { level: 'info', n: 1 });
-    const hostOnly: EventRecord = { type: 'event', time: TIME, host: 'h', object: 'daemon', action: 'reload', actor: { id: 'd', attributes: {} }, scope: 'local', fields: { dc: 'ams1' } };
+    const hostOnly: EventRecord = {
+      type: 'event',
+      time: TIME,
+      host: 'h',
+      object: 'daemon',
+      action: 'reload',
+      actor: { id: 'd', attributes: {} },
+      scope: 'local',
+      fields: { dc: 'ams1' },
+    };
     assert.deepEqual(parsed(serialize(hostOnly))['fields'], { dc: 'ams1' });
   });
 
@@ -114,7 +132,7 @@ describe('serialize', () => {
       host: 'docker-01',
       object: 'container',
       action: 'exec_start: sh -c "echo hi"',
-      actor: { id: ID, attributes: { name: 'shop-web-1', image: 'nginx:1.27', 'exitCode': '0' } },
+      actor: { id: ID, attributes: { name: 'shop-web-1', image: 'nginx:1.27', exitCode: '0' } },
       scope: 'local',
     };
     const bare = parsed(serialize(record));
@@ -148,7 +166,16 @@ describe('serialize', () => {
     assert.deepEqual(Object.keys(parsed(serialize(stats))), ['type', 'time', 'host', 'id', 'container', 'stats']);
     assert.equal(parsed(serialize(stats))['id'], recordId(stats));
     const gap: GapRecord = { type: 'gap', time: TIME, host: 'h', dropped: 3, from: TIME, to: TIME, reason: 'buffer_full' };
-    assert.deepEqual(parsed(serialize(gap)), { type: 'gap', time: TIME, host: 'h', id: recordId(gap), dropped: 3, from: TIME, to: TIME, reason: 'buffer_full' });
+    assert.deepEqual(parsed(serialize(gap)), {
+      type: 'gap',
+      time: TIME,
+      host: 'h',
+      id: recordId(gap),
+      dropped: 3,
+      from: TIME,
+      to: TIME,
+      reason: 'buffer_full',
+    });
   });
 
   it('escapes the host name', () => {
@@ -208,7 +235,16 @@ describe('record ids', () => {
     container: meta,
     inspect: { Id: ID, State: { Running: true, StartedAt: '2023-11-14T22:13:20.1234567Z' } },
   };
-  const gap: GapRecord = { type: 'gap', time: TIME, host: 'h', container: meta, dropped: 7, from: '2023-11-14T22:13:19.000000001Z', to: TIME, reason: 'buffer_full' };
+  const gap: GapRecord = {
+    type: 'gap',
+    time: TIME,
+    host: 'h',
+    container: meta,
+    dropped: 7,
+    from: '2023-11-14T22:13:19.000000001Z',
+    to: TIME,
+    reason: 'buffer_full',
+  };
 
   it('gives every type an id, the same for the same record read again', () => {
     const records: SidekickRecord[] = [event, stats, inspect, gap];
@@ -220,7 +256,7 @@ describe('record ids', () => {
     }
   });
 
-  it('an event: a digest of its object, action and actor, then Docker\'s time in ns', () => {
+  it("an event: a digest of its object, action and actor, then Docker's time in ns", () => {
     const id = recordId(event);
     assert.match(id, new RegExp(`^[0-9a-f]{16}-${DIGITS}$`));
     assert.notEqual(recordId({ ...event, action: 'start' }), id, 'another action');
@@ -230,7 +266,7 @@ describe('record ids', () => {
     assert.equal(recordId({ ...event, container: meta, fields: { dc: 'ams1' } }), id, 'not of how sidekick tags it');
   });
 
-  it('a stats sample: its container and Docker\'s read time', () => {
+  it("a stats sample: its container and Docker's read time", () => {
     assert.equal(recordId(stats), `${ID.slice(0, 16)}-${DIGITS}-s`);
     assert.equal(recordId({ ...stats, stats: { ...STATS, pids: 9 } }), recordId(stats), 'the sample, not its values');
   });

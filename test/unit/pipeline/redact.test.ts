@@ -33,7 +33,12 @@ describe('env redaction', () => {
   it('all, none, or by name globs (any case)', () => {
     assert.deepEqual(redactEnvEntries(env, parseEnvRedaction('all')), ['PATH=<redacted>', 'DB_PASSWORD=<redacted>', 'api_token=<redacted>', 'NOEQUALS']);
     assert.deepEqual(redactEnvEntries(env, parseEnvRedaction('none')), env);
-    assert.deepEqual(redactEnvEntries(env, parseEnvRedaction('*PASSWORD*,*TOKEN*')), ['PATH=/bin', 'DB_PASSWORD=<redacted>', 'api_token=<redacted>', 'NOEQUALS']);
+    assert.deepEqual(redactEnvEntries(env, parseEnvRedaction('*PASSWORD*,*TOKEN*')), [
+      'PATH=/bin',
+      'DB_PASSWORD=<redacted>',
+      'api_token=<redacted>',
+      'NOEQUALS',
+    ]);
     assert.throws(() => parseEnvRedaction(','), /all, none/);
   });
 });

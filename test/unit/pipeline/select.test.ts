@@ -3,8 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { containerMeta } from '../../../src/pipeline/record.js';
-import { parseMatcher, parseMatchers, routeFromQuery, Selection } from '../../../src/pipeline/select.js';
-import { routeTakes } from '../../../src/sinks/sink.js';
+import { parseMatcher, parseMatchers, routeFromQuery, routeTakes, Selection } from '../../../src/pipeline/select.js';
 
 const web = containerMeta('a'.repeat(64), '/shop-web-1', 'nginx:1.27', {
   'com.docker.compose.project': 'shop',
@@ -66,7 +65,15 @@ describe('routeFromQuery', () => {
     assert.equal(routeTakes(route, { ...log, container: web }), true);
     assert.equal(routeTakes(route, { ...log, container: db }), false);
     assert.equal(routeTakes(route, { type: 'inspect', time: 't', host: 'h', container: web, inspect: {} }), false, 'not of its types');
-    const daemonEvent = { type: 'event', time: 't', host: 'h', object: 'daemon', action: 'reload', actor: { id: 'x', attributes: {} }, scope: 'local' } as const;
+    const daemonEvent = {
+      type: 'event',
+      time: 't',
+      host: 'h',
+      object: 'daemon',
+      action: 'reload',
+      actor: { id: 'x', attributes: {} },
+      scope: 'local',
+    } as const;
     assert.equal(routeTakes(route, daemonEvent), true, 'a record of no container passes include');
   });
 

@@ -19,7 +19,10 @@ describe('formatSyslog', () => {
       formatSyslog(envelope(fileLine), 'rfc5424', 1),
       '<14>1 2026-01-02T03:04:05.123456Z h sidekick - file [sidekick@32473 path="/logs/a \\"b\\".log"] hello',
     );
-    assert.match(formatSyslog(envelope({ ...fileLine, container: meta }), 'rfc5424', 1), / app - file \[sidekick@32473 id="a{64}" name="app" image="img" path="[^"]*\\"b\\"\.log"\] hello$/);
+    assert.match(
+      formatSyslog(envelope({ ...fileLine, container: meta }), 'rfc5424', 1),
+      / app - file \[sidekick@32473 id="a{64}" name="app" image="img" path="[^"]*\\"b\\"\.log"\] hello$/,
+    );
     assert.match(formatSyslog(envelope(logLine), 'rfc5424', 1), /^<11>1 .* stream="stderr"\] oops$/);
   });
 });
@@ -58,7 +61,20 @@ describe('syslog from hostile output', () => {
 describe('formatBody elasticsearch', () => {
   it('names each record by its id, so a record sent twice is stored once', () => {
     const event = envelope({ type: 'event', time: TIME, host: 'h', object: 'network', action: 'create', actor: { id: 'n', attributes: {} }, scope: 'local' });
-    const stats = envelope({ type: 'stats', time: TIME, host: 'h', container: meta, stats: { cpu_percent: null, cpu_seconds: 0, memory: { usage: 0, raw_usage: 0, limit: 0, percent: 0 }, network: {}, blkio: { read_bytes: 0, write_bytes: 0 }, pids: 0 } });
+    const stats = envelope({
+      type: 'stats',
+      time: TIME,
+      host: 'h',
+      container: meta,
+      stats: {
+        cpu_percent: null,
+        cpu_seconds: 0,
+        memory: { usage: 0, raw_usage: 0, limit: 0, percent: 0 },
+        network: {},
+        blkio: { read_bytes: 0, write_bytes: 0 },
+        pids: 0,
+      },
+    });
     const inspect = envelope({ type: 'inspect', time: TIME, host: 'h', container: meta, inspect: { State: { StartedAt: TIME } } });
     const gap = envelope({ type: 'gap', time: TIME, host: 'h', dropped: 1, from: TIME, to: TIME, reason: 'buffer_full' });
     const batch = [envelope(logLine), envelope(fileLine), event, stats, inspect, gap];

@@ -63,7 +63,10 @@ function bulk(body: string): { ids: string[]; messages: string[] } {
 function bulkAnswer(statuses: readonly number[]): Answer {
   return (_req, _body, res) => {
     const items = statuses.map((status) => ({
-      create: status < 300 ? { status, result: 'created' } : { status, error: { type: status === 409 ? 'version_conflict_engine_exception' : `error_${status}`, reason: 'r' } },
+      create:
+        status < 300
+          ? { status, result: 'created' }
+          : { status, error: { type: status === 409 ? 'version_conflict_engine_exception' : `error_${status}`, reason: 'r' } },
     }));
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ took: 1, errors: statuses.some((s) => s >= 300), items }));
@@ -95,7 +98,11 @@ describe('HTTP sink, Elasticsearch bulk answers', () => {
 
     const first = bulk(rx.arrivals[0]!.body);
     assert.deepEqual(first.messages, ['m0', 'm1', 'm2', 'm3', 'm4']);
-    assert.deepEqual(first.ids, batch.map((e) => recordId(e.record)), '_id is the record id');
+    assert.deepEqual(
+      first.ids,
+      batch.map((e) => recordId(e.record)),
+      '_id is the record id',
+    );
     const second = bulk(rx.arrivals[1]!.body);
     assert.deepEqual(second.messages, ['m2', 'm3'], 'only the 429 and the 500');
     assert.deepEqual(second.ids, first.ids.slice(2, 4), 'under the same _id');
@@ -117,7 +124,13 @@ describe('HTTP sink, Elasticsearch bulk answers', () => {
     for (const i of [0, 1, 2]) ch.push(rec(i));
     await waitFor('delivered', () => ch.counts.sent === 3);
     assert.equal(await ch.close(Date.now() + 1000), 0);
-    assert.deepEqual(rx.arrivals.map((a) => bulk(a.body).messages), [['m0', 'm1', 'm2'], ['m0', 'm1', 'm2']]);
+    assert.deepEqual(
+      rx.arrivals.map((a) => bulk(a.body).messages),
+      [
+        ['m0', 'm1', 'm2'],
+        ['m0', 'm1', 'm2'],
+      ],
+    );
     assert.deepEqual({ ...ch.counts }, { sent: 3, dropped: 0, retried: 3, rejected: 0, unflushed: 0 });
   });
 
@@ -132,7 +145,11 @@ describe('HTTP sink, Elasticsearch bulk answers', () => {
     assert.equal(rx.arrivals.length, 1);
     assert.deepEqual({ ...ch.counts }, { sent: 3, dropped: 0, retried: 0, rejected: 0, unflushed: 0 });
     assert.equal(ch.error, undefined);
-    assert.deepEqual(logs.filter((l) => (l['level'] as number) >= 40), [], 'no warning');
+    assert.deepEqual(
+      logs.filter((l) => (l['level'] as number) >= 40),
+      [],
+      'no warning',
+    );
   });
 });
 

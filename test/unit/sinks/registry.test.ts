@@ -72,9 +72,7 @@ describe('displayUri', () => {
   });
 
   it('masks ?header= and ?token= values and keeps the other options', () => {
-    const shown = displayUri(
-      new URL('https://logs.example.com/in?header=Authorization%3A%20Bearer%20abc123&token=t0k3n&format=ndjson&TOKEN=up'),
-    );
+    const shown = displayUri(new URL('https://logs.example.com/in?header=Authorization%3A%20Bearer%20abc123&token=t0k3n&format=ndjson&TOKEN=up'));
     assert.ok(!shown.includes('abc123'), shown);
     assert.ok(!shown.includes('Bearer'), shown);
     assert.ok(!shown.includes('t0k3n'), shown);

@@ -80,7 +80,10 @@ describe('FileTail', () => {
   it('property: however the writes fall between reads, the lines are the lines written', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.string({ unit: 'grapheme', maxLength: 40 }).map((t) => t.replace(/[\r\n]/g, '')), { minLength: 1, maxLength: 30 }),
+        fc.array(
+          fc.string({ unit: 'grapheme', maxLength: 40 }).map((t) => t.replace(/[\r\n]/g, '')),
+          { minLength: 1, maxLength: 30 },
+        ),
         fc.array(fc.nat(), { maxLength: 10 }),
         async (written, cuts) => {
           writeFileSync(path, '');

@@ -89,7 +89,14 @@ describe('FileSource', () => {
     writeFileSync(`${app}.1`, '1\n2\n3\n');
     writeFileSync(app, '4\n');
     const rotated = statSync(`${app}.1`);
-    const saved: FilePosition = { path: app, dev: rotated.dev, ino: rotated.ino, fingerprint: fingerprintOfStart(Buffer.from('1\n'))!, generation: -1, offset: 4 };
+    const saved: FilePosition = {
+      path: app,
+      dev: rotated.dev,
+      ino: rotated.ino,
+      fingerprint: fingerprintOfStart(Buffer.from('1\n'))!,
+      generation: -1,
+      offset: 4,
+    };
     const records: FileRecord[] = [];
     const positions = {
       file: (p: string): FilePosition | undefined => {

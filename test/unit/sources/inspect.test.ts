@@ -31,13 +31,7 @@ function inspectInfo(overrides: Record<string, unknown> = {}): ContainerInspectI
 describe('redactEnv', () => {
   it('replaces every Env value by "<redacted>", keeping the names', () => {
     const out = redactEnv(inspectInfo(), () => true);
-    assert.deepEqual(out.Config.Env, [
-      'PATH=<redacted>',
-      'DB_PASSWORD=<redacted>',
-      'EMPTY=<redacted>',
-      'FLAG_ONLY',
-      'URL=<redacted>',
-    ]);
+    assert.deepEqual(out.Config.Env, ['PATH=<redacted>', 'DB_PASSWORD=<redacted>', 'EMPTY=<redacted>', 'FLAG_ONLY', 'URL=<redacted>']);
     assert.ok(!JSON.stringify(out).includes('hunter2'));
   });
 
@@ -64,12 +58,24 @@ describe('redactEnv', () => {
 
   it('leaves an inspect without Env alone', () => {
     const noEnv = inspectInfo({ Config: { Image: 'alpine', Labels: {} } });
-    assert.equal(redactEnv(noEnv, () => true), noEnv);
-    assert.deepEqual(redactEnv(noEnv, () => true), inspectInfo({ Config: { Image: 'alpine', Labels: {} } }));
+    assert.equal(
+      redactEnv(noEnv, () => true),
+      noEnv,
+    );
+    assert.deepEqual(
+      redactEnv(noEnv, () => true),
+      inspectInfo({ Config: { Image: 'alpine', Labels: {} } }),
+    );
     const noConfig = inspectInfo({ Config: undefined });
-    assert.equal(redactEnv(noConfig, () => true), noConfig);
+    assert.equal(
+      redactEnv(noConfig, () => true),
+      noConfig,
+    );
     const nullEnv = inspectInfo({ Config: { Image: 'alpine', Env: null } });
-    assert.equal(redactEnv(nullEnv, () => true), nullEnv);
+    assert.equal(
+      redactEnv(nullEnv, () => true),
+      nullEnv,
+    );
   });
 
   it('handles an empty Env', () => {
@@ -111,7 +117,10 @@ describe('inspectRecord', () => {
     assert.equal(r.host, 'docker-01');
     assert.equal(r.container, meta);
     assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
-    assert.deepEqual(r.inspect, redactEnv(info, () => true));
+    assert.deepEqual(
+      r.inspect,
+      redactEnv(info, () => true),
+    );
     assert.ok(!JSON.stringify(r.inspect).includes('hunter2'));
   });
 });

@@ -193,7 +193,7 @@ describe('followLogFile', () => {
     assert.deepEqual(t.cursor, { time: full(3), count: 1 });
   });
 
-  it('reads a file whose mtime, from the kernel\'s coarse clock, is a little before the cursor\'s line', async () => {
+  it("reads a file whose mtime, from the kernel's coarse clock, is a little before the cursor's line", async () => {
     const at = (ms: number): string => new Date(millis(3) + ms).toISOString().replace('Z', '000000Z');
     writeFileSync(path, entries(1, 3) + entry(3, 'just after', 'stdout', at(2)));
     utimesSync(path, (millis(3) - 3) / 1000, (millis(3) - 3) / 1000);
@@ -340,7 +340,7 @@ describe('followLogFile', () => {
   });
 
   // See the report: with `from`, the target's cursor still skips its `count` lines at its time.
-  it('from the previous run, keeps a line appended at its last line\'s time', async () => {
+  it("from the previous run, keeps a line appended at its last line's time", async () => {
     writeFileSync(path, entries(1, 3));
     const t = target();
     const first = follow(t);

@@ -163,7 +163,12 @@ describe('LogIntake: multiline records across a restart (SIGTERM)', () => {
   it('right after a joined record went out, its continuation lines are not sent again', async () => {
     // Line 7 ("INFO recovered") sent the trace of lines 2 to 6.
     const { first, second } = await stoppedAt(ONE_STREAM, 7);
-    assert.equal(first.at(-1)![1], ONE_STREAM.slice(1, 6).map((l) => l.message).join('\n'));
+    assert.equal(
+      first.at(-1)![1],
+      ONE_STREAM.slice(1, 6)
+        .map((l) => l.message)
+        .join('\n'),
+    );
     assert.deepEqual(
       second.map(([, message]) => message),
       ['INFO recovered', 'java.lang.RuntimeException: c\n\tat com.example.C.run(C.java:3)', 'INFO done'],
@@ -173,8 +178,16 @@ describe('LogIntake: multiline records across a restart (SIGTERM)', () => {
   it('in the middle of a record, it is read again whole after the restart', async () => {
     // Lines 2 to 4 of the trace read, then the stop: none of it was sent.
     const { first, second } = await stoppedAt(ONE_STREAM, 4);
-    assert.deepEqual(first.map(([, message]) => message), ['INFO starting']);
-    assert.equal(second[0]![1], ONE_STREAM.slice(1, 6).map((l) => l.message).join('\n'));
+    assert.deepEqual(
+      first.map(([, message]) => message),
+      ['INFO starting'],
+    );
+    assert.equal(
+      second[0]![1],
+      ONE_STREAM.slice(1, 6)
+        .map((l) => l.message)
+        .join('\n'),
+    );
   });
 });
 

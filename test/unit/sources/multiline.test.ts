@@ -39,7 +39,7 @@ const NODE = [
 function join(pattern: string, lines: readonly string[], maxBytes = 1 << 20): JoinedLine[] {
   const out: JoinedLine[] = [];
   const j = new MultilineJoiner(startPattern(pattern), 1000, maxBytes, (l) => out.push(l));
-  lines.forEach((line, i) => j.push('stdout', `2026-01-01T00:00:00.00000000${i}Z`, 1, line, false));
+  for (const [i, line] of lines.entries()) j.push('stdout', `2026-01-01T00:00:00.00000000${i}Z`, 1, line, false);
   j.end();
   return out;
 }
@@ -82,13 +82,10 @@ describe('MultilineJoiner', () => {
     j.push('stdout', 't2', 1, 'hello', false);
     j.push('stderr', 't3', 1, '    at y', false);
     j.end();
-    assert.deepEqual(
-      out.map((l) => [l.stream, l.message]).sort(),
-      [
-        ['stderr', 'Error: x\n    at y'],
-        ['stdout', 'hello'],
-      ],
-    );
+    assert.deepEqual(out.map((l) => [l.stream, l.message]).sort(), [
+      ['stderr', 'Error: x\n    at y'],
+      ['stdout', 'hello'],
+    ]);
   });
 
   it('says where the log is done with before and after each record: a joined one through its last line', () => {
@@ -119,9 +116,16 @@ describe('MultilineJoiner', () => {
     j.push('stderr', T, 3, '\tat A', false);
     j.push('stdout', T, 4, 'INFO 2', false);
     // INFO 1 went out; the trace, begun before it, is open: stderr is done only before line 1.
-    assert.deepEqual(out.map((l) => [l.message, l.from, l.through]), [
-      ['INFO 1', { time: T, count: 0, ahead: { stream: 'stdout', time: T, count: 1 } }, { time: T, count: 0, ahead: { stream: 'stdout', time: T, count: 3 } }],
-    ]);
+    assert.deepEqual(
+      out.map((l) => [l.message, l.from, l.through]),
+      [
+        [
+          'INFO 1',
+          { time: T, count: 0, ahead: { stream: 'stdout', time: T, count: 1 } },
+          { time: T, count: 0, ahead: { stream: 'stdout', time: T, count: 3 } },
+        ],
+      ],
+    );
     j.push('stderr', T, 5, 'WARN b', false);
     assert.deepEqual(out.map((l) => [l.message, l.from, l.through]).at(-1), [
       'Exception: a\n\tat A',
@@ -144,7 +148,10 @@ describe('MultilineJoiner', () => {
     j.push('stdout', 't2', 1, '    at y', false);
     assert.equal(out.length, 0);
     await new Promise((r) => setTimeout(r, 80));
-    assert.deepEqual(out.map((l) => l.message), ['Error: x\n    at y']);
+    assert.deepEqual(
+      out.map((l) => l.message),
+      ['Error: x\n    at y'],
+    );
   });
 
   it('drops what is pending when told to (sidekick stopping: read again on restart)', () => {

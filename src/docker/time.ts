@@ -1,0 +1,21 @@
+// Docker's times, as records carry them: RFC 3339 in UTC with exactly nine
+// fractional digits, so that they sort as text. The engine writes fewer
+// digits (trailing zeros trimmed), Podman whole seconds or an offset.
+
+import { millisToTime } from '../pipeline/record.js';
+
+const ZEROS = '000000000';
+const UTC_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
+
+/** Docker's time padded to 9 fractional digits; '' if it is not a time. */
+export function normalizeTime(time: string): string {
+  const n = time.length;
+  if (!UTC_TIME.test(time)) {
+    const ms = Date.parse(time);
+    return Number.isFinite(ms) ? millisToTime(ms) : '';
+  }
+  const dot = time.indexOf('.', 19);
+  if (dot < 0) return time.slice(0, n - 1) + '.' + ZEROS + 'Z';
+  const digits = n - 1 - (dot + 1);
+  return digits === 9 ? time : digits > 9 ? time.slice(0, dot + 10) + 'Z' : time.slice(0, n - 1) + ZEROS.slice(digits) + 'Z';
+}
