@@ -12,7 +12,7 @@ import { statusOf, type ContainerSummary, type DockerApi } from './docker/client
 import { removed, type DockerEvent } from './docker/events.js';
 import type { VolumeOwners } from './docker/mounts.js';
 import type { Backlog, LogsSource } from './config.js';
-import type { FilePosition, LogPosition } from './pipeline/channel.js';
+import type { FilePosition, LogPosition } from './pipeline/record.js';
 import type { Flow } from './pipeline/flow.js';
 import type { ContainerPolicy } from './pipeline/policy.js';
 import type { ContainerMeta, RecordType, SidekickRecord } from './pipeline/record.js';

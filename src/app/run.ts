@@ -28,7 +28,9 @@ import { ContainerPolicy } from '../pipeline/policy.js';
 import { routeFromQuery, Selection } from '../pipeline/select.js';
 import { Flow } from '../pipeline/flow.js';
 import { Router } from '../pipeline/router.js';
+import { fileKey, filePositions } from '../sources/file-position.js';
 import { FileSource } from '../sources/files.js';
+import { logPositions } from '../sources/log-position.js';
 
 const SHUTDOWN_MS = 10_000;
 /** What shutdown leaves for the sinks to flush, of its 10 s. */
@@ -51,7 +53,7 @@ export async function run(config: Config, log: Logger): Promise<void> {
   let hostName = config.hostname ?? '';
   const taps = config.tap ? new Taps(() => hostName) : undefined;
   router.taps = taps;
-  const checkpoints = new Checkpoints(config.stateDir, channels, log);
+  const checkpoints = new Checkpoints(config.stateDir, channels, log, [logPositions, filePositions]);
   checkpoints.load();
   let collector: Collector | undefined;
   let discovery: Discovery | undefined;
@@ -196,7 +198,7 @@ export async function run(config: Config, log: Logger): Promise<void> {
       flow,
       statsIntervalMs: config.statsIntervalMs,
       backlog: config.backlog,
-      checkpoints,
+      checkpoints: { get: (id) => checkpoints.get(logPositions, id), forget: (id) => checkpoints.forget(id) },
       logsSource: config.logsSource,
       maxLine: config.maxLine,
       multiline: config.multiline,
@@ -241,13 +243,13 @@ export async function run(config: Config, log: Logger): Promise<void> {
       flow,
       maxLine: config.maxLine,
       owners,
-      positions: checkpoints,
+      positions: { file: (path) => checkpoints.get(filePositions, fileKey(path)), forgetFile: (path) => checkpoints.forget(fileKey(path)) },
       policy,
       redact: config.redactPatterns,
     });
     await files.start();
   }
-  void c.finishStopped(checkpoints.ids());
+  void c.finishStopped(checkpoints.keys(logPositions));
   if (!stopping) {
     adviseHeap(config, log);
     log.info({ docker: config.dockerHost, host, sinks: config.sinks.map((s) => s.name), selfId, containers: c.activeCount }, 'sidekick is collecting');

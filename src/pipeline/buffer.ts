@@ -12,7 +12,7 @@
 // Every drop is counted, and remembered per container as a gap: how many, and
 // the times of the first and last record lost.
 
-import { isPositioned, sourceKey, type ContainerMeta, type Envelope, type PositionedRecord, type SidekickRecord } from './record.js';
+import type { ContainerMeta, Envelope, SidekickRecord } from './record.js';
 
 export const BUFFER_POLICIES = ['drop-oldest', 'drop-newest', 'block'] as const;
 export type BufferPolicy = (typeof BUFFER_POLICIES)[number];
@@ -47,11 +47,13 @@ export function envelopeSize(e: Envelope): number {
 
 /**
  * Each container has its lane, and so has each tailed file: the lines of one
- * file wait in order, apart from its container's other records.
+ * file wait in order, apart from its container's other records. A record of
+ * a source with positions waits in its source's lane (a container's log is
+ * keyed by the container's id, so its lines share the container's lane).
  */
 function laneKey(e: Envelope): string {
   const r = e.record;
-  return r.type === 'file' ? sourceKey(r) : (r.container?.id ?? '');
+  return r.position?.key(r) ?? r.container?.id ?? '';
 }
 
 /** Records lost from one container (or file) in one episode. */
@@ -106,12 +108,12 @@ class Lane {
     return this.count === 0 ? undefined : this.ring[this.head]!.record;
   }
 
-  /** The oldest positioned record (log or file line) waiting in this lane, if any. */
-  firstPositioned(): PositionedRecord | undefined {
+  /** The oldest record with a position (a log or file line) waiting in this lane, if any. */
+  firstPositioned(): SidekickRecord | undefined {
     const mask = this.ring.length - 1;
     for (let i = 0; i < this.count; i++) {
       const r = this.ring[(this.head + i) & mask]!.record;
-      if (isPositioned(r)) return r;
+      if (r.position !== undefined) return r;
     }
     return undefined;
   }
@@ -218,16 +220,16 @@ export class RecordBuffer {
   }
 
   /** The oldest record still waiting from one source (a container's log: its id; a file: its source key). */
-  firstPositioned(key: string): PositionedRecord | undefined {
+  firstPositioned(key: string): SidekickRecord | undefined {
     return this.lanes.get(key)?.firstPositioned();
   }
 
   /** For each source (a container's log, a file), the oldest of its records still waiting. */
-  oldestPositioned(): Map<string, PositionedRecord> {
-    const out = new Map<string, PositionedRecord>();
+  oldestPositioned(): Map<string, SidekickRecord> {
+    const out = new Map<string, SidekickRecord>();
     for (const lane of this.lanes.values()) {
       const r = lane.firstPositioned();
-      if (r !== undefined) out.set(sourceKey(r), r);
+      if (r !== undefined) out.set(r.position!.key(r), r);
     }
     return out;
   }

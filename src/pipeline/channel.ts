@@ -10,22 +10,9 @@ import { backoffDelay } from '../backoff.js';
 import { SinkError, type Batching, type Sink } from '../sinks/sink.js';
 import { DEFAULT_BUFFER, RecordBuffer, type BufferOptions, type Gap } from './buffer.js';
 import type { Flow } from './flow.js';
+import type { Held } from './position.js';
+import { envelope, nowTime, type Envelope, type GapRecord, type SidekickRecord } from './record.js';
 import { routeTakes, type SinkRoute } from './select.js';
-import { logFrom, logThrough, someBefore } from './log-position.js';
-import {
-  envelope,
-  isPositioned,
-  nowTime,
-  sameSource,
-  sourceKey,
-  type Envelope,
-  type FileRecord,
-  type GapRecord,
-  type LogPosition,
-  type PositionedRecord,
-  type SidekickRecord,
-  type TailedFile,
-} from './record.js';
 
 const DEFAULT_BATCHING: Batching = { records: 512, bytes: 1024 * 1024, flushMs: 0, inFlight: 1 };
 /** A drop episode ends after this long without a drop, or after the longer time at most. */
@@ -64,7 +51,7 @@ export class SinkChannel {
   /** The batches those records are in. */
   private readonly batches = new Set<Envelope[]>();
   /** Each source's newest record pushed: by container id for logs, by `file:<path>` for files. */
-  private readonly lastPositioned = new Map<string, PositionedRecord>();
+  private readonly lastPositioned = new Map<string, SidekickRecord>();
   private deadline = Infinity;
   private failing: string | undefined;
   private droppingSince: number | undefined;
@@ -105,40 +92,37 @@ export class SinkChannel {
    * (delivered, dropped or rejected): everything before it needs no reading
    * again.
    */
-  done(): Done {
+  done(): Map<string, Held> {
     const oldest = this.buffer.oldestPositioned();
     for (const batch of this.batches) {
       for (const { record: r } of batch) {
-        if (!isPositioned(r)) continue;
-        const key = sourceKey(r);
+        const codec = r.position;
+        if (codec === undefined) continue;
+        const key = codec.key(r);
         const o = oldest.get(key);
-        if (o === undefined || before(r, o)) oldest.set(key, r);
+        if (o === undefined || codec.before(r, o)) oldest.set(key, r);
       }
     }
-    const logs = new Map<string, LogPosition>();
-    const files = new Map<string, FilePosition>();
-    for (const [key, last] of this.lastPositioned) {
-      const p = positionOf(last, oldest.get(key));
-      if (last.type === 'log') logs.set(key, p as LogPosition);
-      else files.set(last.path, p as FilePosition);
-    }
-    return { logs, files };
+    const done = new Map<string, Held>();
+    for (const [key, last] of this.lastPositioned) done.set(key, positionOf(last, oldest.get(key)));
+    return done;
   }
 
   /**
    * done() for one source (what a batch moved), without the work of all the
    * others: with hundreds of containers, a batch of one line costs one.
    */
-  doneWith(key: string): LogPosition | FilePosition | undefined {
+  doneWith(key: string): Held | undefined {
     const last = this.lastPositioned.get(key);
-    if (last === undefined) return undefined;
+    const codec = last?.position;
+    if (codec === undefined) return undefined;
     let oldest = this.buffer.firstPositioned(key);
     for (const batch of this.batches) {
       for (const { record: r } of batch) {
-        if (isPositioned(r) && sameSource(r, last) && (oldest === undefined || before(r, oldest))) oldest = r;
+        if (r.position === codec && codec.key(r) === key && (oldest === undefined || codec.before(r, oldest))) oldest = r;
       }
     }
-    return positionOf(last, oldest);
+    return positionOf(last!, oldest);
   }
 
   /**
@@ -174,7 +158,8 @@ export class SinkChannel {
 
   push(e: Envelope): void {
     if (this.closing) return;
-    if (isPositioned(e.record)) this.lastPositioned.set(sourceKey(e.record), e.record);
+    const codec = e.record.position;
+    if (codec !== undefined) this.lastPositioned.set(codec.key(e.record), e.record);
     const dropped = this.buffer.push(e);
     if (dropped > 0) this.noteDrops(dropped);
     if (this.buffer.policy === 'block' && this.buffer.full) this.flow?.block(this);
@@ -363,41 +348,10 @@ export class SinkChannel {
   }
 }
 
-export type { LogPosition } from './record.js';
-
-/** A place in a tailed file: the file, and the byte offset to read on from. */
-export interface FilePosition extends TailedFile {
-  readonly offset: number;
-}
-
-/** What a channel is done with: logs by container id, files by path. */
-export interface Done {
-  readonly logs: Map<string, LogPosition>;
-  readonly files: Map<string, FilePosition>;
-}
-
-/**
- * Of two records from one source, whether `a` comes first. Multiline records
- * of two streams may go out of their first lines' order: they are ordered by
- * where the log was done with before each (which only moves on).
- */
-function before(a: PositionedRecord, b: PositionedRecord): boolean {
-  if (a.type === 'log' && b.type === 'log') {
-    if (a.from === undefined && b.from === undefined) return a.time < b.time || (a.time === b.time && a.seq < b.seq);
-    return someBefore(logFrom(a), logFrom(b));
-  }
-  if (a.type === 'file' && b.type === 'file') return fileBefore(a, b);
-  return false;
-}
-
-function fileBefore(a: FileRecord, b: FileRecord): boolean {
-  return a.file.generation < b.file.generation || (a.file.generation === b.file.generation && a.start < b.start);
-}
-
 /** Where a source's lines are done with: just before the oldest still waiting or in flight, else after the last pushed. */
-function positionOf(last: PositionedRecord, waiting: PositionedRecord | undefined): LogPosition | FilePosition {
-  if (last.type === 'log') return waiting?.type === 'log' ? logFrom(waiting) : logThrough(last);
-  return waiting?.type === 'file' ? { ...waiting.file, offset: waiting.start } : { ...last.file, offset: last.end };
+function positionOf(last: SidekickRecord, waiting: SidekickRecord | undefined): Held {
+  const codec = last.position!;
+  return { codec, at: waiting === undefined ? codec.through(last) : codec.from(waiting) };
 }
 
 function gapRecord(g: Gap): GapRecord {

@@ -1,8 +1,9 @@
-// Where each container's logs and each tailed file were read up to, kept
-// across restarts of sidekick: per container, the position (Docker's time,
-// and how many lines at that time), per file path, the file (device, inode,
-// fingerprint) and byte offset, up to which every sink is done with the lines
-// (delivered, or dropped or rejected by policy), in SIDEKICK_STATE_DIR.
+// Where each source that can be read again (a container's log, a tailed file)
+// was read up to, kept across restarts of sidekick: per source key, the
+// position its codec encodes (position.ts), up to which every sink is done
+// with its records (delivered, or dropped or rejected by policy), in
+// SIDEKICK_STATE_DIR. Checkpoints know no source kinds: each position is
+// saved with its codec's kind, and read back by the codec of that kind.
 //
 // Two files: a snapshot, rewritten at most once a second atomically (a
 // temporary file renamed over the old one), and a journal that each batch a
@@ -15,70 +16,63 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { FilePosition, LogPosition, SinkChannel } from './channel.js';
-import { furthestPosition, leastPosition, samePosition } from './log-position.js';
-import { fileSourceKey, isPositioned, sameSource, sourceKey, type Envelope, type PositionedRecord } from './record.js';
+import type { SinkChannel } from './channel.js';
+import type { AnyPositionCodec, Held, PositionCodec } from './position.js';
+import type { Envelope } from './record.js';
 
 const SNAPSHOT = 'checkpoints.json';
 const JOURNAL = 'checkpoints.journal';
-const VERSION = 1;
+const VERSION = 2;
 const SNAPSHOT_MS = 1000;
+
+/** A position as saved: its codec's kind, and what the codec encoded. */
+interface Saved {
+  readonly kind: string;
+  readonly at: unknown;
+}
 
 interface FileShape {
   readonly version: number;
-  readonly containers: Record<string, LogPosition>;
-  readonly files?: Record<string, FilePosition>;
+  readonly positions: Record<string, Saved>;
 }
 
-/** One journal line: a position advanced, or a container or file forgotten. */
-type JournalEntry =
-  | ({ readonly id: string } & LogPosition)
-  | { readonly id: string; readonly forget: true }
-  | ({ readonly file: string } & FilePosition)
-  | { readonly file: string; readonly forget: true };
+/** One journal line: a source's position advanced, or a source forgotten. */
+type JournalEntry = { readonly key: string; readonly kind: string; readonly at: unknown } | { readonly key: string; readonly forget: true };
 
-function isPlace(p: unknown): p is { time: string; count: number } {
-  const q = p as Partial<LogPosition> | null;
-  return typeof q?.time === 'string' && Number.isInteger(q.count);
+/**
+ * Version 1 (sidekick before positions had codecs) kept containers' log
+ * positions and files' positions apart: read as the kinds that took them over.
+ */
+interface ShapeV1 {
+  readonly version: 1;
+  readonly containers: Record<string, unknown>;
+  readonly files?: Record<string, unknown>;
 }
 
-function isPosition(p: unknown): p is LogPosition {
-  if (!isPlace(p)) return false;
-  const ahead = (p as LogPosition).ahead;
-  return ahead === undefined || (isPlace(ahead) && (ahead.stream === 'stdout' || ahead.stream === 'stderr'));
+function fromV1(data: ShapeV1): [string, Saved][] {
+  const out: [string, Saved][] = Object.entries(data.containers).map(([id, at]) => [id, { kind: 'log', at }]);
+  for (const [path, at] of Object.entries(data.files ?? {})) out.push([`file:${path}`, { kind: 'file', at }]);
+  return out;
 }
 
-/** A log position as saved: just its fields. */
-function logPosition(p: LogPosition): LogPosition {
-  const { time, count, ahead } = p;
-  return ahead === undefined ? { time, count } : { time, count, ahead: { stream: ahead.stream, time: ahead.time, count: ahead.count } };
-}
-
-function isFilePosition(p: unknown): p is FilePosition {
-  const q = p as Partial<FilePosition> | null;
-  return typeof q?.path === 'string' && Number.isInteger(q.dev) && Number.isInteger(q.ino) && typeof q.fingerprint === 'string' && Number.isInteger(q.offset);
-}
-
-/** A file position as saved: generations belong to the run that counted them. */
-function filePosition(p: FilePosition): FilePosition {
-  return { path: p.path, dev: p.dev, ino: p.ino, fingerprint: p.fingerprint, generation: -1, offset: p.offset };
-}
-
-function sameFilePosition(a: FilePosition, b: FilePosition): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.fingerprint === b.fingerprint && a.offset === b.offset;
-}
-
-/** Of two positions in one run, the one further on (a later file, or further in the same one). */
-function fileLater(a: FilePosition, b: FilePosition): boolean {
-  return a.generation > b.generation || (a.generation === b.generation && a.offset > b.offset);
+/** A version 1 journal line, as version 2's. */
+function journalFromV1(e: Record<string, unknown>): JournalEntry | undefined {
+  if (typeof e['id'] === 'string') {
+    const { id, ...at } = e;
+    return 'forget' in e ? { key: id, forget: true } : { key: id, kind: 'log', at };
+  }
+  if (typeof e['file'] === 'string') {
+    const { file, ...at } = e;
+    return 'forget' in e ? { key: `file:${file}`, forget: true } : { key: `file:${file}`, kind: 'file', at };
+  }
+  return undefined;
 }
 
 export class Checkpoints {
-  private readonly positions = new Map<string, LogPosition>();
-  private readonly files = new Map<string, FilePosition>();
+  private readonly codecs: ReadonlyMap<string, AnyPositionCodec>;
+  private readonly positions = new Map<string, Held>();
   /** What the snapshot and journal on disk hold, to append only what moved. */
-  private readonly onDisk = new Map<string, LogPosition>();
-  private readonly filesOnDisk = new Map<string, FilePosition>();
+  private readonly onDisk = new Map<string, Held>();
   private timer: NodeJS.Timeout | undefined;
   private journalFd: number | undefined;
   private written = '';
@@ -88,11 +82,14 @@ export class Checkpoints {
   /** Failed writes (a full or read-only disk), for metrics. */
   writeErrors = 0;
 
+  /** `codecs`: those of every source with positions, to read back what they saved. */
   constructor(
     private readonly dir: string | undefined,
     private readonly channels: readonly SinkChannel[],
     private readonly log: Logger,
+    codecs: readonly AnyPositionCodec[],
   ) {
+    this.codecs = new Map(codecs.map((c) => [c.kind, c]));
     for (const c of channels) c.onSettled((batch) => this.journal(batch));
   }
 
@@ -107,10 +104,15 @@ export class Checkpoints {
     }
     if (text !== undefined) {
       try {
-        const data = JSON.parse(text) as FileShape;
-        if (data.version !== VERSION) throw new Error(`version ${data.version}`);
-        for (const [id, p] of Object.entries(data.containers)) if (isPosition(p)) this.positions.set(id, logPosition(p));
-        for (const [path, p] of Object.entries(data.files ?? {})) if (isFilePosition(p)) this.files.set(path, filePosition(p));
+        const data = JSON.parse(text) as FileShape | ShapeV1;
+        let entries: [string, Saved][];
+        if (data.version === 1) entries = fromV1(data as ShapeV1);
+        else if (data.version === VERSION) entries = Object.entries((data as FileShape).positions);
+        else throw new Error(`version ${data.version}`);
+        for (const [key, saved] of entries) {
+          const held = this.decode(saved);
+          if (held !== undefined) this.positions.set(key, held);
+        }
         this.written = text;
       } catch (err) {
         this.log.warn({ dir: this.dir, err: (err as Error).message }, 'checkpoint file unreadable; starting without it');
@@ -120,25 +122,15 @@ export class Checkpoints {
     this.markOnDisk();
   }
 
-  get(id: string): LogPosition | undefined {
-    return this.positions.get(id);
+  /** The position an earlier run left for a source, if its codec can read it. */
+  get<P>(codec: PositionCodec<P, unknown>, key: string): P | undefined {
+    const held = this.positions.get(key);
+    return held?.codec === codec ? (held.at as P) : undefined;
   }
 
-  /** Containers with a checkpoint. */
-  ids(): string[] {
-    return [...this.positions.keys()];
-  }
-
-  /** Where the file last read at `path` was done with, by an earlier run. */
-  file(path: string): FilePosition | undefined {
-    return this.files.get(path);
-  }
-
-  /** A file that is gone: its position is of no more use. */
-  forgetFile(path: string): void {
-    if (this.files.delete(path)) this.moved = true;
-    for (const c of this.channels) c.forget(fileSourceKey(path));
-    if (this.filesOnDisk.delete(path)) this.append(`${JSON.stringify({ file: path, forget: true } satisfies JournalEntry)}\n`);
+  /** The sources of one kind with a position. */
+  keys(codec: AnyPositionCodec): string[] {
+    return [...this.positions].filter(([, held]) => held.codec === codec).map(([key]) => key);
   }
 
   start(): void {
@@ -148,19 +140,20 @@ export class Checkpoints {
     this.timer.unref();
   }
 
-  /** A destroyed container: its position is of no more use. */
-  forget(id: string): void {
-    if (this.positions.delete(id)) this.moved = true;
-    for (const c of this.channels) c.forget(id);
-    if (this.onDisk.delete(id)) this.append(`${JSON.stringify({ id, forget: true } satisfies JournalEntry)}\n`);
+  /** A source that is gone (a container destroyed, a file removed): its position is of no more use. */
+  forget(key: string): void {
+    if (this.positions.delete(key)) this.moved = true;
+    for (const c of this.channels) c.forget(key);
+    if (this.onDisk.delete(key)) this.append(`${JSON.stringify({ key, forget: true } satisfies JournalEntry)}\n`);
   }
 
   /** Takes what the sinks are done with, and writes a snapshot if it changed; the journal starts over. */
   save(): void {
     this.update();
     if (this.dir === undefined || (!this.moved && this.journalFd !== undefined)) return;
-    const files = this.files.size === 0 ? undefined : Object.fromEntries([...this.files].map(([path, p]) => [path, filePosition(p)]));
-    const text = JSON.stringify({ version: VERSION, containers: Object.fromEntries(this.positions), files } satisfies FileShape);
+    const positions: Record<string, Saved> = {};
+    for (const [key, held] of this.positions) positions[key] = { kind: held.codec.kind, at: held.codec.encode(held.at) };
+    const text = JSON.stringify({ version: VERSION, positions } satisfies FileShape);
     if (text === this.written && this.journalFd !== undefined) return;
     const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
     try {
@@ -194,52 +187,40 @@ export class Checkpoints {
     if (this.journalFd === undefined) return;
     let text = '';
     const keys = new Set<string>();
-    let previous: PositionedRecord | undefined;
+    let previous: Envelope['record'] | undefined;
     for (const { record: r } of batch) {
-      // A batch is runs of one source's lines: only a new run is looked up.
-      if (!isPositioned(r) || (previous !== undefined && sameSource(r, previous))) continue;
+      const codec = r.position;
+      // A batch is runs of one source's records: only a new run is looked up.
+      if (codec === undefined || (previous !== undefined && previous.position === codec && codec.key(previous) === codec.key(r))) continue;
       previous = r;
-      const key = sourceKey(r);
+      const key = codec.key(r);
       if (keys.has(key)) continue;
       keys.add(key);
       const least = this.least(key);
-      if (r.type === 'log') {
-        if (least !== undefined) this.advance(key, least as LogPosition);
-        const p = this.positions.get(key);
-        const old = this.onDisk.get(key);
-        if (p === undefined || (old !== undefined && samePosition(p, old))) continue;
-        text += `${JSON.stringify({ id: key, ...logPosition(p) } satisfies JournalEntry)}\n`;
-        this.onDisk.set(key, p);
-      } else {
-        if (least !== undefined) this.advanceFile(r.path, least as FilePosition);
-        const p = this.files.get(r.path);
-        const old = this.filesOnDisk.get(r.path);
-        if (p === undefined || (old !== undefined && sameFilePosition(p, old))) continue;
-        text += `${JSON.stringify({ file: r.path, ...filePosition(p) } satisfies JournalEntry)}\n`;
-        this.filesOnDisk.set(r.path, p);
-      }
+      if (least !== undefined) this.advance(key, least);
+      const p = this.positions.get(key);
+      const old = this.onDisk.get(key);
+      if (p === undefined || (old !== undefined && old.codec === p.codec && p.codec.same(p.at, old.at))) continue;
+      text += `${JSON.stringify({ key, kind: p.codec.kind, at: p.codec.encode(p.at) } satisfies JournalEntry)}\n`;
+      this.onDisk.set(key, p);
     }
     if (text !== '') this.append(text);
   }
 
   /** The least advanced position of one source among the sinks that take it. */
-  private least(key: string): LogPosition | FilePosition | undefined {
-    let least: LogPosition | FilePosition | undefined;
+  private least(key: string): Held | undefined {
+    let least: Held | undefined;
     for (const channel of this.channels) {
       const p = channel.doneWith(key);
       if (p === undefined) continue;
-      if (least === undefined) least = p;
-      else if ('time' in p) least = leastPosition(least as LogPosition, p);
-      else if (fileLater(least as FilePosition, p)) least = p;
+      least = least === undefined ? p : { codec: p.codec, at: p.codec.least(least.at, p.at) };
     }
     return least;
   }
 
   private markOnDisk(): void {
     this.onDisk.clear();
-    for (const [id, p] of this.positions) this.onDisk.set(id, p);
-    this.filesOnDisk.clear();
-    for (const [path, p] of this.files) this.filesOnDisk.set(path, p);
+    for (const [key, held] of this.positions) this.onDisk.set(key, held);
   }
 
   private append(text: string): void {
@@ -252,6 +233,13 @@ export class Checkpoints {
     }
   }
 
+  /** A saved position, read by the codec of its kind; undefined for a kind or a shape no codec reads. */
+  private decode(saved: Saved | undefined): Held | undefined {
+    const codec = this.codecs.get(String(saved?.kind));
+    const at = codec?.decode(saved?.at);
+    return at === undefined ? undefined : { codec: codec!, at };
+  }
+
   /** Applies the journal over the snapshot. A line cut short by a crash ends it. */
   private replayJournal(): void {
     let text: string;
@@ -262,24 +250,22 @@ export class Checkpoints {
     }
     for (const line of text.split('\n')) {
       if (line === '') continue;
-      let entry: JournalEntry;
+      let parsed: Record<string, unknown>;
       try {
-        entry = JSON.parse(line) as JournalEntry;
+        parsed = JSON.parse(line) as Record<string, unknown>;
       } catch {
         return;
       }
-      if ('file' in entry && typeof entry.file === 'string') {
-        if ('forget' in entry) this.files.delete(entry.file);
-        else if (isFilePosition(entry)) this.files.set(entry.file, filePosition(entry));
+      const entry = typeof parsed['key'] === 'string' ? (parsed as JournalEntry) : journalFromV1(parsed);
+      if (entry === undefined) continue;
+      if ('forget' in entry) {
+        this.positions.delete(entry.key);
         continue;
       }
-      if (!('id' in entry) || typeof entry.id !== 'string') continue;
-      if ('forget' in entry) {
-        this.positions.delete(entry.id);
-      } else if (isPosition(entry)) {
-        const old = this.positions.get(entry.id);
-        this.positions.set(entry.id, old === undefined ? logPosition(entry) : furthestPosition(old, logPosition(entry)));
-      }
+      const held = this.decode(entry);
+      if (held === undefined) continue;
+      const old = this.positions.get(entry.key);
+      this.positions.set(entry.key, old?.codec === held.codec ? { codec: held.codec, at: held.codec.advance(old.at, held.at) } : held);
     }
   }
 
@@ -296,43 +282,24 @@ export class Checkpoints {
     this.log.warn({ dir: this.dir, err: err.message }, 'cannot write checkpoints; collecting on, retrying every second');
   }
 
-  /**
-   * The position of each source is the least advanced of the sinks that take
-   * its lines. A container's never moves back; a file's, once this run has
-   * read from it, is this run's (it may be a new file at the same path).
-   */
+  /** The position of each source is the least advanced of the sinks that take its records; its codec says how it moves on. */
   private update(): void {
-    const least = new Map<string, LogPosition>();
-    const leastFiles = new Map<string, FilePosition>();
+    const least = new Map<string, Held>();
     for (const channel of this.channels) {
-      const done = channel.done();
-      for (const [id, p] of done.logs) {
-        const seen = least.get(id);
-        least.set(id, seen === undefined ? p : leastPosition(seen, p));
-      }
-      for (const [path, p] of done.files) {
-        const seen = leastFiles.get(path);
-        if (seen === undefined || fileLater(seen, p)) leastFiles.set(path, p);
+      for (const [key, p] of channel.done()) {
+        const seen = least.get(key);
+        least.set(key, seen === undefined ? p : { codec: p.codec, at: p.codec.least(seen.at, p.at) });
       }
     }
-    for (const [id, p] of least) this.advance(id, p);
-    for (const [path, p] of leastFiles) this.advanceFile(path, p);
+    for (const [key, p] of least) this.advance(key, p);
   }
 
-  /** Moves the container's position on to `p`, in each stream that `p` is further on. */
-  private advance(id: string, p: LogPosition): void {
-    const old = this.positions.get(id);
-    const next = old === undefined ? p : furthestPosition(old, p);
-    if (old !== undefined && samePosition(next, old)) return;
-    this.positions.set(id, next);
-    this.moved = true;
-  }
-
-  /** Takes `p` as the file's position if it is further on, or the first of this run. */
-  private advanceFile(path: string, p: FilePosition): void {
-    const old = this.files.get(path);
-    if (old !== undefined && old.generation >= 0 && !fileLater(p, old)) return;
-    this.files.set(path, p);
+  /** Moves the source's position on to `p`, as its codec says. */
+  private advance(key: string, p: Held): void {
+    const old = this.positions.get(key);
+    const at = old?.codec === p.codec ? p.codec.advance(old.at, p.at) : p.at;
+    if (old !== undefined && old.codec === p.codec && p.codec.same(at, old.at)) return;
+    this.positions.set(key, { codec: p.codec, at });
     this.moved = true;
   }
 }

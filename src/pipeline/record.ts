@@ -3,6 +3,7 @@
 // (see `serialize`), with each container's fixed JSON cached.
 
 import { createHash } from 'node:crypto';
+import type { AnyPositionCodec, PositionCodec } from './position.js';
 
 export const RECORD_TYPES = ['log', 'event', 'inspect', 'stats', 'file'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
@@ -32,6 +33,8 @@ interface RecordBase {
   readonly container?: ContainerMeta;
   /** SIDEKICK_STATIC_FIELDS, on records of no container (those of a container have its meta's). */
   readonly fields?: Readonly<Record<string, string>>;
+  /** Not serialised: how its source keeps positions, on records of a source that can be read again from a place. */
+  readonly position?: AnyPositionCodec;
 }
 
 export type LogStream = 'stdout' | 'stderr';
@@ -75,6 +78,7 @@ export interface LogRecord extends RecordBase {
    */
   readonly from?: LogPosition;
   readonly through?: LogPosition;
+  readonly position: PositionCodec<LogPosition, LogRecord>;
 }
 
 /** One file as sidekick tails it: the same file (device, inode) through renames, and a hash of its first bytes. */
@@ -86,6 +90,11 @@ export interface TailedFile {
   readonly fingerprint: string;
   /** Increases with each file opened by this run: orders the files seen at one path. */
   readonly generation: number;
+}
+
+/** A place in a tailed file: the file, and the byte offset to read on from. */
+export interface FilePosition extends TailedFile {
+  readonly offset: number;
 }
 
 /** A line of a tailed log file. */
@@ -101,6 +110,7 @@ export interface FileRecord extends RecordBase {
   readonly file: TailedFile;
   readonly start: number;
   readonly end: number;
+  readonly position: PositionCodec<FilePosition, FileRecord>;
 }
 
 export interface EventRecord extends RecordBase {
@@ -159,26 +169,6 @@ export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type SidekickRecord = LogRecord | FileRecord | EventRecord | InspectRecord | StatsRecord | GapRecord;
 
 /** Records a restart resumes from: each has a place in its source. */
-export type PositionedRecord = LogRecord | FileRecord;
-
-export function isPositioned(r: SidekickRecord): r is PositionedRecord {
-  return r.type === 'log' || r.type === 'file';
-}
-
-/** The source a positioned record comes from: a container's log, or a path. */
-export function sourceKey(r: PositionedRecord): string {
-  return r.type === 'log' ? r.container.id : fileSourceKey(r.path);
-}
-
-/** Whether two positioned records come from one source (sourceKey without building it). */
-export function sameSource(a: PositionedRecord, b: PositionedRecord): boolean {
-  if (a.type === 'log') return b.type === 'log' && a.container.id === b.container.id;
-  return b.type === 'file' && a.path === b.path;
-}
-
-export function fileSourceKey(path: string): string {
-  return `file:${path}`;
-}
 
 /** A record with its JSON form, built once and shared by every sink. */
 export interface Envelope {

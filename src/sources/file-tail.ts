@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, stat, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { FilePosition } from '../pipeline/channel.js';
+import type { FilePosition } from '../pipeline/record.js';
 import type { TailedFile } from '../pipeline/record.js';
 
 const NL = 0x0a;

@@ -13,11 +13,11 @@ import type { Logger } from 'pino';
 import { glob } from 'tinyglobby';
 import type { FilesConfig } from '../config.js';
 import type { VolumeOwners } from '../docker/mounts.js';
-import type { FilePosition } from '../pipeline/channel.js';
 import type { Flow } from '../pipeline/flow.js';
 import { isJsonObject, type ContainerPolicy } from '../pipeline/policy.js';
-import { nowTime, type ContainerMeta, type FileRecord, type Mutable } from '../pipeline/record.js';
+import { nowTime, type ContainerMeta, type FilePosition, type FileRecord, type Mutable } from '../pipeline/record.js';
 import { redactText } from '../pipeline/redact.js';
+import { filePositions } from './file-position.js';
 import { FileTail, type TailLine } from './file-tail.js';
 
 /** Each file is read at least this often, inotify or not. */
@@ -241,7 +241,17 @@ export class FileSource {
     if (!t.collected) return;
     this.lines++;
     const message = redactText(l.message, this.ctx.redact);
-    const r: Mutable<FileRecord> = { type: 'file', time: nowTime(), host: this.ctx.host, path: t.tail.path, message, file: l.file, start: l.start, end: l.end };
+    const r: Mutable<FileRecord> = {
+      type: 'file',
+      time: nowTime(),
+      host: this.ctx.host,
+      path: t.tail.path,
+      message,
+      file: l.file,
+      start: l.start,
+      end: l.end,
+      position: filePositions,
+    };
     if (t.owner !== undefined) r.container = t.owner;
     if (l.truncated) r.truncated = true;
     if (t.parseJson && isJsonObject(message)) r.json = true;

@@ -20,7 +20,7 @@ import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib'
 import type { Logger } from 'pino';
 import { JsonFileParser } from '../docker/json-file.js';
 import { normalizeTime } from '../docker/time.js';
-import type { FilePosition } from '../pipeline/channel.js';
+import type { FilePosition } from '../pipeline/record.js';
 import type { TailedFile } from '../pipeline/record.js';
 import type { Flow } from '../pipeline/flow.js';
 import { sinceToTime } from '../pipeline/record.js';

@@ -3,7 +3,7 @@
 // are skipped, the cursor moves on, multiline records are joined, secrets are
 // masked, and each line becomes one record.
 
-import { comparePlaces } from '../pipeline/log-position.js';
+import { comparePlaces, logPositions } from './log-position.js';
 import { nowTime, type ContainerMeta, type LogPosition, type LogRecord, type LogStream, type Mutable, type StreamPosition } from '../pipeline/record.js';
 import { isJsonObject } from '../pipeline/policy.js';
 import { redactText } from '../pipeline/redact.js';
@@ -135,7 +135,7 @@ export class LogIntake {
     through: LogPosition | undefined,
   ): void {
     const message = redactText(line, this.ctx.redact);
-    const r: Mutable<LogRecord> = { type: 'log', time, host: this.ctx.host, container: this.target.meta, stream, message, seq };
+    const r: Mutable<LogRecord> = { type: 'log', time, host: this.ctx.host, container: this.target.meta, stream, message, seq, position: logPositions };
     if (truncated) r.truncated = true;
     if (this.parseJson && isJsonObject(message)) r.json = true;
     if (from !== undefined) {

@@ -10,7 +10,7 @@
 // the line just read), and the other stream only up to the first line of its
 // own open record, which a restart must read again whole.
 
-import { positionAt, type Place } from '../pipeline/log-position.js';
+import { positionAt, type Place } from './log-position.js';
 import type { LogPosition, LogStream } from '../pipeline/record.js';
 
 /** Start patterns for common runtimes; any other value is a regular expression. */

@@ -189,7 +189,7 @@ describe('restarting sidekick mid-stream', () => {
         Array.from({ length: 100 }, (_, i) => i + 1),
       );
       const saved = (): Record<string, unknown> =>
-        (JSON.parse(readFileSync(join(state, 'checkpoints.json'), 'utf8')) as { containers: Record<string, unknown> }).containers;
+        (JSON.parse(readFileSync(join(state, 'checkpoints.json'), 'utf8')) as { positions: Record<string, unknown> }).positions;
       assert.ok(id in saved(), 'a stopped container keeps its checkpoint');
       await docker('rm', name);
       sk = new Sidekick(env);

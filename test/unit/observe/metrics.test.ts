@@ -11,6 +11,7 @@ import { containerMeta, envelope } from '../../../src/pipeline/record.js';
 import { Router } from '../../../src/pipeline/router.js';
 import { parseSinkUri } from '../../../src/sinks/registry.js';
 import { waitFor } from '../wait.js';
+import { logPositions } from '../../../src/sources/log-position.js';
 
 const log = pino({ level: 'silent' });
 
@@ -58,7 +59,18 @@ describe('/metrics', () => {
     const meta = containerMeta('c'.repeat(64), '/app', 'app:1', {});
     // The port refuses (ICMP): each datagram after the first fails on the connected socket.
     for (let i = 0; i < 20 && (channel.sink.counts?.sendErrors ?? 0) === 0; i++) {
-      channel.push(envelope({ type: 'log', time: new Date().toISOString(), host: 'h', container: meta, stream: 'stdout', seq: 1, message: `m${i}` }));
+      channel.push(
+        envelope({
+          type: 'log',
+          position: logPositions,
+          time: new Date().toISOString(),
+          host: 'h',
+          container: meta,
+          stream: 'stdout',
+          seq: 1,
+          message: `m${i}`,
+        }),
+      );
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await waitFor('a refused send', () => (channel.sink.counts?.sendErrors ?? 0) > 0);

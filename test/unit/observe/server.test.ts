@@ -9,6 +9,7 @@ import { startServer } from '../../../src/observe/server.js';
 import { Taps } from '../../../src/observe/tap.js';
 import { containerMeta, envelope } from '../../../src/pipeline/record.js';
 import { routeFromQuery } from '../../../src/pipeline/select.js';
+import { logPositions } from '../../../src/sources/log-position.js';
 
 const taps = new Taps(() => 'h');
 let base = '';
@@ -77,7 +78,7 @@ describe('server', () => {
     assert.equal(res.status, 200);
     assert.equal(taps.size, 1);
     const line = (meta: typeof web, message: string): ReturnType<typeof envelope> =>
-      envelope({ type: 'log', time: '2026-01-01T00:00:00.000000000Z', host: 'h', container: meta, stream: 'stdout', seq: 1, message });
+      envelope({ type: 'log', position: logPositions, time: '2026-01-01T00:00:00.000000000Z', host: 'h', container: meta, stream: 'stdout', seq: 1, message });
     taps.push(line(db, 'not this one'));
     taps.push(envelope({ type: 'inspect', time: '2026-01-01T00:00:00.000000000Z', host: 'h', container: web, inspect: {} }));
     taps.push(line(web, 'this one'));

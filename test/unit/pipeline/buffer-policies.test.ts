@@ -5,13 +5,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { envelopeSize, RecordBuffer } from '../../../src/pipeline/buffer.js';
 import { containerMeta, envelope, type Envelope } from '../../../src/pipeline/record.js';
+import { logPositions } from '../../../src/sources/log-position.js';
 
 const noisy = containerMeta('a'.repeat(64), '/noisy', 'img', {});
 const quiet = containerMeta('b'.repeat(64), '/quiet', 'img', {});
 
 function line(meta: typeof noisy, n: number): Envelope {
   const time = `2026-01-01T00:00:${String(n % 60).padStart(2, '0')}.${String(n).padStart(9, '0')}Z`;
-  return envelope({ type: 'log', time, host: 'h', container: meta, stream: 'stdout', seq: 1, message: `${meta.name}-${n}` });
+  return envelope({ type: 'log', position: logPositions, time, host: 'h', container: meta, stream: 'stdout', seq: 1, message: `${meta.name}-${n}` });
 }
 
 const messages = (batch: Envelope[]): string[] => batch.map((e) => (e.record.type === 'log' ? e.record.message : e.record.type));
@@ -67,6 +68,7 @@ describe('RecordBuffer policies', () => {
     b.push(line(quiet, 1));
     const huge = envelope({
       type: 'log',
+      position: logPositions,
       time: '2026-01-01T00:00:00.000000000Z',
       host: 'h',
       container: noisy,

@@ -3,13 +3,14 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { envelopeSize, RecordBuffer } from '../../../src/pipeline/buffer.js';
 import { containerMeta, type Envelope } from '../../../src/pipeline/record.js';
+import { logPositions } from '../../../src/sources/log-position.js';
 
 const app = containerMeta('a'.repeat(64), '/app', 'app:1', {});
 
 /** An envelope named `json` (the buffer only measures and moves it). */
 function env(json: string): Envelope {
   return {
-    record: { type: 'log', time: '2024-01-02T03:04:05.000000000Z', host: 'h', container: app, stream: 'stdout', seq: 1, message: json },
+    record: { type: 'log', position: logPositions, time: '2024-01-02T03:04:05.000000000Z', host: 'h', container: app, stream: 'stdout', seq: 1, message: json },
     json,
   };
 }

@@ -8,6 +8,7 @@ import { containerMeta, envelope, type Envelope } from '../../../src/pipeline/re
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { SinkError, type Sink } from '../../../src/sinks/sink.js';
 import { gate, waitFor } from '../wait.js';
+import { logPositions } from '../../../src/sources/log-position.js';
 
 const log = pino({ level: 'silent' });
 const meta = containerMeta('c'.repeat(64), '/app', 'app:1', {});
@@ -17,7 +18,7 @@ function time(i: number): string {
 }
 
 function rec(i: number): Envelope {
-  return envelope({ type: 'log', time: time(i), host: 'h', container: meta, stream: 'stdout', seq: 1, message: `m${i}` });
+  return envelope({ type: 'log', position: logPositions, time: time(i), host: 'h', container: meta, stream: 'stdout', seq: 1, message: `m${i}` });
 }
 
 function messages(es: readonly Envelope[]): string[] {
@@ -51,7 +52,7 @@ describe('SinkChannel', () => {
     ch.push(rec(5 * ms));
     await waitFor('the first batch written', () => ch.depth.records === 0);
     ch.push(rec(7 * ms));
-    ch.push(envelope({ type: 'log', time: time(3 * ms), host: 'h', container: other, stream: 'stdout', seq: 1, message: 'o' }));
+    ch.push(envelope({ type: 'log', position: logPositions, time: time(3 * ms), host: 'h', container: other, stream: 'stdout', seq: 1, message: 'o' }));
     const oldest = new Map<string, number>();
     ch.oldestUndelivered(oldest);
     assert.deepEqual(
@@ -130,7 +131,7 @@ describe('SinkChannel', () => {
     assert.ok(held >= 3, `${held} held`);
     // A record nearly as big as the whole buffer leaves room for nothing else.
     const sized = (n: number): Envelope =>
-      envelope({ type: 'log', time: time(99), host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'x'.repeat(n) });
+      envelope({ type: 'log', position: logPositions, time: time(99), host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'x'.repeat(n) });
     let len = 0;
     while (envelopeSize(sized(len)) <= bytes - envelopeSize(small)) len++;
     const big = sized(len);

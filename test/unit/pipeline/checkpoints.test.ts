@@ -9,9 +9,14 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { SinkChannel } from '../../../src/pipeline/channel.js';
 import { Checkpoints } from '../../../src/pipeline/checkpoints.js';
-import { containerMeta, envelope, type Envelope, type TailedFile } from '../../../src/pipeline/record.js';
+import { containerMeta, envelope, type Envelope, type LogPosition, type TailedFile } from '../../../src/pipeline/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { gate, waitFor } from '../wait.js';
+import { logPositions } from '../../../src/sources/log-position.js';
+import { fileKey, filePositions } from '../../../src/sources/file-position.js';
+
+/** The codecs of the sources with positions, as sidekick gives them to checkpoints. */
+const CODECS = [logPositions, filePositions];
 
 const log = pino({ level: 'silent' });
 const a = containerMeta('a'.repeat(64), '/a', 'img', {});
@@ -20,11 +25,11 @@ const T1 = '2026-01-01T00:00:01.000000000Z';
 const T2 = '2026-01-01T00:00:02.000000000Z';
 
 function fileLine(file: TailedFile, start: number, end: number): Envelope {
-  return envelope({ type: 'file', time: T1, host: 'h', path: file.path, message: `${start}`, file, start, end });
+  return envelope({ type: 'file', position: filePositions, time: T1, host: 'h', path: file.path, message: `${start}`, file, start, end });
 }
 
 function line(meta: typeof a, time: string, seq: number): Envelope {
-  return envelope({ type: 'log', time, host: 'h', container: meta, stream: 'stdout', seq, message: `${time}#${seq}` });
+  return envelope({ type: 'log', position: logPositions, time, host: 'h', container: meta, stream: 'stdout', seq, message: `${time}#${seq}` });
 }
 
 /**
@@ -35,6 +40,7 @@ function line(meta: typeof a, time: string, seq: number): Envelope {
  */
 const OUT_2: Envelope = envelope({
   type: 'log',
+  position: logPositions,
   time: T1,
   host: 'h',
   container: a,
@@ -46,6 +52,7 @@ const OUT_2: Envelope = envelope({
 });
 const TRACE_1: Envelope = envelope({
   type: 'log',
+  position: logPositions,
   time: T1,
   host: 'h',
   container: a,
@@ -63,8 +70,11 @@ describe('SinkChannel.done', () => {
     await ch.start();
     for (const e of [line(a, T1, 1), line(a, T1, 2), line(a, T2, 1), line(b, T1, 1)]) ch.push(e);
     await waitFor('the sink', () => sink.received.length === 4);
-    assert.deepEqual(Object.fromEntries(ch.done().logs), { [a.id]: { time: T2, count: 1 }, [b.id]: { time: T1, count: 1 } });
-    assert.deepEqual(ch.doneWith(b.id), { time: T1, count: 1 }, 'one source alone');
+    assert.deepEqual(Object.fromEntries([...ch.done()].map(([key, held]) => [key, held.at])), {
+      [a.id]: { time: T2, count: 1 },
+      [b.id]: { time: T1, count: 1 },
+    });
+    assert.deepEqual(ch.doneWith(b.id)?.at, { time: T1, count: 1 }, 'one source alone');
     assert.equal(ch.doneWith('c'.repeat(64)), undefined, 'a source not seen');
     await ch.close(Date.now() + 100);
   });
@@ -80,14 +90,14 @@ describe('SinkChannel.done', () => {
     await new Promise((r) => setTimeout(r, 10));
     ch.push(line(b, T1, 1));
     ch.push(line(a, T2, 1));
-    assert.deepEqual(ch.done().logs.get(a.id), { time: T1, count: 0 }, 'nothing of a is done yet');
-    assert.deepEqual(ch.doneWith(a.id), { time: T1, count: 0 }, 'one source alone: the same');
-    assert.deepEqual(ch.doneWith(b.id), { time: T1, count: 0 });
+    assert.deepEqual(ch.done().get(a.id)?.at, { time: T1, count: 0 }, 'nothing of a is done yet');
+    assert.deepEqual(ch.doneWith(a.id)?.at, { time: T1, count: 0 }, 'one source alone: the same');
+    assert.deepEqual(ch.doneWith(b.id)?.at, { time: T1, count: 0 });
     hold.open();
     sink.delay = undefined;
     await waitFor('the sink', () => sink.received.length === 4);
-    assert.deepEqual(ch.done().logs.get(a.id), { time: T2, count: 1 });
-    assert.deepEqual(ch.doneWith(a.id), { time: T2, count: 1 });
+    assert.deepEqual(ch.done().get(a.id)?.at, { time: T2, count: 1 });
+    assert.deepEqual(ch.doneWith(a.id)?.at, { time: T2, count: 1 });
     await ch.close(Date.now() + 100);
   });
 
@@ -101,14 +111,14 @@ describe('SinkChannel.done', () => {
     await new Promise((r) => setTimeout(r, 10));
     ch.push(TRACE_1);
     const before = { time: T1, count: 0, ahead: { stream: 'stdout', time: T1, count: 1 } };
-    assert.deepEqual(ch.done().logs.get(a.id), before, 'the record in flight, not the trace waiting (begun earlier, sent later)');
-    assert.deepEqual(ch.doneWith(a.id), before);
+    assert.deepEqual(ch.done().get(a.id)?.at, before, 'the record in flight, not the trace waiting (begun earlier, sent later)');
+    assert.deepEqual(ch.doneWith(a.id)?.at, before);
     hold.open();
     sink.delay = undefined;
     await waitFor('the sink', () => sink.received.length === 2);
     const after = { time: T1, count: 3, ahead: { stream: 'stderr', time: T1, count: 4 } };
-    assert.deepEqual(ch.done().logs.get(a.id), after, 'through the trace’s last line, not at its first');
-    assert.deepEqual(ch.doneWith(a.id), after);
+    assert.deepEqual(ch.done().get(a.id)?.at, after, 'through the trace’s last line, not at its first');
+    assert.deepEqual(ch.doneWith(a.id)?.at, after);
     await ch.close(Date.now() + 100);
   });
 
@@ -119,11 +129,11 @@ describe('SinkChannel.done', () => {
     await ch.start();
     for (let i = 1; i <= 5; i++) ch.push(line(a, T1, i));
     // Lines 1-3 were dropped or are failing in flight; the oldest not done is in flight or waiting.
-    const done = ch.done().logs.get(a.id)!;
+    const done = ch.done().get(a.id)?.at as LogPosition;
     assert.equal(done.time, T1);
     assert.ok(done.count < 5);
     sink.fail = undefined;
-    await waitFor('the sink', () => ch.done().logs.get(a.id)?.count === 5);
+    await waitFor('the sink', () => (ch.done().get(a.id)?.at as LogPosition | undefined)?.count === 5);
     await ch.close(Date.now() + 100);
   });
 });
@@ -138,26 +148,26 @@ describe('Checkpoints', () => {
       slow.delay = hold.promise;
       const channels = [new SinkChannel(fast, log, undefined), new SinkChannel(slow, log, undefined)];
       for (const c of channels) await c.start();
-      const cp = new Checkpoints(dir, channels, log);
+      const cp = new Checkpoints(dir, channels, log, CODECS);
       for (const c of channels) c.push(line(a, T1, 1));
       await waitFor('the sink', () => fast.received.length === 1);
       for (const c of channels) c.push(line(a, T2, 1));
       await waitFor('the sink', () => fast.received.length === 2);
       cp.save();
-      const saved = JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8')) as { containers: Record<string, unknown> };
-      assert.deepEqual(saved.containers, { [a.id]: { time: T1, count: 0 } }, 'the slow sink holds it back');
+      const saved = JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8')) as { version: number; positions: Record<string, unknown> };
+      assert.deepEqual(saved, { version: 2, positions: { [a.id]: { kind: 'log', at: { time: T1, count: 0 } } } }, 'the slow sink holds it back');
       hold.open();
       slow.delay = undefined;
       await waitFor('the sink', () => slow.received.length === 2);
       cp.stop();
-      const next = new Checkpoints(dir, [], log);
+      const next = new Checkpoints(dir, [], log, CODECS);
       next.load();
-      assert.deepEqual(next.get(a.id), { time: T2, count: 1 });
+      assert.deepEqual(next.get(logPositions, a.id), { time: T2, count: 1 });
       next.forget(a.id);
       next.save();
-      const again = new Checkpoints(dir, [], log);
+      const again = new Checkpoints(dir, [], log, CODECS);
       again.load();
-      assert.equal(again.get(a.id), undefined, 'forgotten on destroy');
+      assert.equal(again.get(logPositions, a.id), undefined, 'forgotten on destroy');
       for (const c of channels) await c.close(Date.now() + 100);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -170,10 +180,10 @@ describe('Checkpoints', () => {
       writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 1, containers: { [a.id]: { time: T2, count: 4 } } }));
       const ch = new SinkChannel(new MemorySink(), log, undefined);
       ch.push(line(a, T1, 1));
-      const cp = new Checkpoints(dir, [ch], log);
+      const cp = new Checkpoints(dir, [ch], log, CODECS);
       cp.load();
       cp.save();
-      assert.deepEqual(cp.get(a.id), { time: T2, count: 4 });
+      assert.deepEqual(cp.get(logPositions, a.id), { time: T2, count: 4 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -185,20 +195,20 @@ describe('Checkpoints', () => {
       const sink = new MemorySink();
       const ch = new SinkChannel(sink, log, undefined);
       await ch.start();
-      const cp = new Checkpoints(dir, [ch], log);
+      const cp = new Checkpoints(dir, [ch], log, CODECS);
       cp.load();
       cp.start();
       ch.push(OUT_2);
       ch.push(TRACE_1);
       await waitFor('the sink', () => sink.received.length === 2);
       const through = { time: T1, count: 3, ahead: { stream: 'stderr', time: T1, count: 4 } };
-      const afterKill = new Checkpoints(dir, [], log);
+      const afterKill = new Checkpoints(dir, [], log, CODECS);
       afterKill.load();
-      assert.deepEqual(afterKill.get(a.id), through, 'from the journal');
+      assert.deepEqual(afterKill.get(logPositions, a.id), through, 'from the journal');
       cp.stop();
-      const afterStop = new Checkpoints(dir, [], log);
+      const afterStop = new Checkpoints(dir, [], log, CODECS);
       afterStop.load();
-      assert.deepEqual(afterStop.get(a.id), through, 'from the snapshot');
+      assert.deepEqual(afterStop.get(logPositions, a.id), through, 'from the snapshot');
       // stdout moves on to #6 (a line of its own), stderr stays at #4: it is not moved back to #3.
       const nextSink = new MemorySink();
       const next = new SinkChannel(nextSink, log, undefined);
@@ -206,6 +216,7 @@ describe('Checkpoints', () => {
       next.push(
         envelope({
           type: 'log',
+          position: logPositions,
           time: T1,
           host: 'h',
           container: a,
@@ -217,10 +228,10 @@ describe('Checkpoints', () => {
         }),
       );
       await waitFor('the sink', () => nextSink.received.length === 1);
-      const cp2 = new Checkpoints(dir, [next], log);
+      const cp2 = new Checkpoints(dir, [next], log, CODECS);
       cp2.load();
       cp2.save();
-      assert.deepEqual(cp2.get(a.id), { time: T1, count: 4, ahead: { stream: 'stdout', time: T1, count: 6 } });
+      assert.deepEqual(cp2.get(logPositions, a.id), { time: T1, count: 4, ahead: { stream: 'stdout', time: T1, count: 6 } });
       await ch.close(Date.now() + 100);
       await next.close(Date.now() + 100);
     } finally {
@@ -233,14 +244,14 @@ describe('Checkpoints', () => {
     try {
       writeFileSync(join(dir, 'checkpoints.json'), '{not json');
       const ch = new SinkChannel(new MemorySink(), log, undefined);
-      const cp = new Checkpoints(join(dir, 'checkpoints.json', 'sub'), [ch], log);
+      const cp = new Checkpoints(join(dir, 'checkpoints.json', 'sub'), [ch], log, CODECS);
       cp.load();
       ch.push(line(a, T1, 1));
       cp.save();
       assert.equal(cp.writeErrors, 1, 'a path that cannot be a folder fails, counted');
-      const broken = new Checkpoints(dir, [], log);
+      const broken = new Checkpoints(dir, [], log, CODECS);
       broken.load();
-      assert.deepEqual(broken.ids(), []);
+      assert.deepEqual(broken.keys(logPositions), []);
       chmodSync(dir, 0o755);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -253,7 +264,7 @@ describe('Checkpoints', () => {
       const sink = new MemorySink();
       const ch = new SinkChannel(sink, log, undefined);
       await ch.start();
-      const cp = new Checkpoints(dir, [ch], log);
+      const cp = new Checkpoints(dir, [ch], log, CODECS);
       cp.load();
       cp.start();
       ch.push(line(a, T1, 1));
@@ -262,14 +273,14 @@ describe('Checkpoints', () => {
       ch.push(line(a, T2, 1));
       await waitFor('the sink', () => sink.received.length === 3);
       // No snapshot since start (it waits a second): what a kill now leaves on disk.
-      const afterKill = new Checkpoints(dir, [], log);
+      const afterKill = new Checkpoints(dir, [], log, CODECS);
       afterKill.load();
-      assert.deepEqual(afterKill.get(a.id), { time: T2, count: 1 });
-      assert.deepEqual(afterKill.get(b.id), { time: T1, count: 1 });
+      assert.deepEqual(afterKill.get(logPositions, a.id), { time: T2, count: 1 });
+      assert.deepEqual(afterKill.get(logPositions, b.id), { time: T1, count: 1 });
       cp.forget(b.id);
-      const afterForget = new Checkpoints(dir, [], log);
+      const afterForget = new Checkpoints(dir, [], log, CODECS);
       afterForget.load();
-      assert.equal(afterForget.get(b.id), undefined, 'a destroy is journaled too');
+      assert.equal(afterForget.get(logPositions, b.id), undefined, 'a destroy is journaled too');
       cp.save();
       assert.equal(readFileSync(join(dir, 'checkpoints.journal'), 'utf8'), '', 'a snapshot starts the journal over');
       cp.stop();
@@ -290,10 +301,10 @@ describe('Checkpoints', () => {
         '{"id":"' + b.id + '","time":"2026-01-01T00:00:0',
       ];
       writeFileSync(join(dir, 'checkpoints.journal'), journal.join('\n'));
-      const cp = new Checkpoints(dir, [], log);
+      const cp = new Checkpoints(dir, [], log, CODECS);
       cp.load();
-      assert.deepEqual(cp.get(a.id), { time: T2, count: 3 }, 'the later position wins, whatever the order');
-      assert.deepEqual(cp.get(b.id), { time: T2, count: 1 });
+      assert.deepEqual(cp.get(logPositions, a.id), { time: T2, count: 3 }, 'the later position wins, whatever the order');
+      assert.deepEqual(cp.get(logPositions, b.id), { time: T2, count: 1 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -308,7 +319,7 @@ describe('Checkpoints', () => {
       const hold = gate();
       const ch = new SinkChannel(sink, log, undefined);
       await ch.start();
-      const cp = new Checkpoints(dir, [ch], log);
+      const cp = new Checkpoints(dir, [ch], log, CODECS);
       cp.load();
       cp.start();
       ch.push(fileLine(old, 0, 5));
@@ -317,21 +328,54 @@ describe('Checkpoints', () => {
       ch.push(fileLine(old, 5, 9));
       ch.push(fileLine(rotated, 0, 4));
       await new Promise((r) => setTimeout(r, 10));
-      const afterKill = new Checkpoints(dir, [], log);
+      const afterKill = new Checkpoints(dir, [], log, CODECS);
       afterKill.load();
-      assert.deepEqual(afterKill.file('/logs/app.log'), { ...old, generation: -1, offset: 5 }, 'the old file, after its first line');
+      assert.deepEqual(afterKill.get(filePositions, fileKey('/logs/app.log')), { ...old, generation: -1, offset: 5 }, 'the old file, after its first line');
       hold.open();
       sink.delay = undefined;
       await waitFor('the sink', () => sink.received.length === 3);
-      const later = new Checkpoints(dir, [], log);
+      const later = new Checkpoints(dir, [], log, CODECS);
       later.load();
-      assert.deepEqual(later.file('/logs/app.log'), { ...rotated, generation: -1, offset: 4 }, 'the new file, after its first line');
-      cp.forgetFile('/logs/app.log');
+      assert.deepEqual(later.get(filePositions, fileKey('/logs/app.log')), { ...rotated, generation: -1, offset: 4 }, 'the new file, after its first line');
+      cp.forget(fileKey('/logs/app.log'));
       cp.stop();
-      const gone = new Checkpoints(dir, [], log);
+      const gone = new Checkpoints(dir, [], log, CODECS);
       gone.load();
-      assert.equal(gone.file('/logs/app.log'), undefined);
+      assert.equal(gone.get(filePositions, fileKey('/logs/app.log')), undefined);
       await ch.close(Date.now() + 100);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads what the version before codecs wrote (logs by container, files by path), and positions of a kind no codec reads are left out', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
+    try {
+      const file = { path: '/logs/app.log', dev: 1, ino: 10, fingerprint: 'f'.repeat(64), generation: -1, offset: 7 };
+      writeFileSync(
+        join(dir, 'checkpoints.json'),
+        JSON.stringify({ version: 1, containers: { [a.id]: { time: T1, count: 2 }, [b.id]: { time: T1, count: 1 } }, files: { [file.path]: file } }),
+      );
+      writeFileSync(
+        join(dir, 'checkpoints.journal'),
+        [
+          { id: a.id, time: T2, count: 1 },
+          { id: b.id, forget: true },
+          { file: file.path, ...file, offset: 9 },
+        ]
+          .map((e) => JSON.stringify(e))
+          .join('\n') + '\n',
+      );
+      const cp = new Checkpoints(dir, [], log, CODECS);
+      cp.load();
+      assert.deepEqual(cp.get(logPositions, a.id), { time: T2, count: 1 });
+      assert.equal(cp.get(logPositions, b.id), undefined);
+      assert.deepEqual(cp.get(filePositions, fileKey(file.path)), { ...file, offset: 9 });
+      cp.save();
+      const onlyLogs = new Checkpoints(dir, [], log, [logPositions]);
+      onlyLogs.load();
+      assert.deepEqual(onlyLogs.keys(logPositions), [a.id]);
+      assert.equal(onlyLogs.get(filePositions, fileKey(file.path)), undefined);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -19,6 +19,8 @@ import {
   type SidekickRecord,
   type StatsRecord,
 } from '../../../src/pipeline/record.js';
+import { logPositions } from '../../../src/sources/log-position.js';
+import { filePositions } from '../../../src/sources/file-position.js';
 
 const ID = '2f1e8c7a6b5d4c3b2a1908f7e6d5c4b3a2918070f6e5d4c3b2a190807f6e5d4c';
 const TIME = '2023-11-14T22:13:20.123456789Z';
@@ -48,6 +50,7 @@ describe('serialize', () => {
   it('writes a log record that parses back to exactly its fields, in schema order', () => {
     const record: LogRecord = {
       type: 'log',
+      position: logPositions,
       time: TIME,
       host: 'docker-01',
       container: meta,
@@ -69,7 +72,7 @@ describe('serialize', () => {
   });
 
   it('adds truncated: true only to a cut log line', () => {
-    const base: LogRecord = { type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'abc' };
+    const base: LogRecord = { type: 'log', position: logPositions, time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'abc' };
     const cut = parsed(serialize({ ...base, truncated: true }));
     assert.equal(cut['truncated'], true);
     assert.deepEqual(Object.keys(cut), ['type', 'time', 'host', 'id', 'container', 'stream', 'message', 'truncated']);
@@ -78,7 +81,18 @@ describe('serialize', () => {
 
   it('writes a file line with its path and an id from its file and offset, without its internal fields', () => {
     const file = { path: '/logs/app.log', dev: 2049, ino: 77, fingerprint: 'ab'.repeat(32), generation: 3 };
-    const record: FileRecord = { type: 'file', time: TIME, host: 'h', container: meta, path: file.path, message: 'GET / 200', file, start: 120, end: 130 };
+    const record: FileRecord = {
+      type: 'file',
+      position: filePositions,
+      time: TIME,
+      host: 'h',
+      container: meta,
+      path: file.path,
+      message: 'GET / 200',
+      file,
+      start: 120,
+      end: 130,
+    };
     const back = parsed(serialize(record));
     assert.deepEqual(back, {
       type: 'file',
@@ -97,6 +111,7 @@ describe('serialize', () => {
     const tagged = { ...meta, tag: 'shop/web', fields: { dc: 'ams1' } };
     const record: LogRecord = {
       type: 'log',
+      position: logPositions,
       time: TIME,
       host: 'h',
       container: tagged,
@@ -179,22 +194,22 @@ describe('serialize', () => {
   });
 
   it('escapes the host name', () => {
-    const record: LogRecord = { type: 'log', time: TIME, host: 'we"ird\\host', container: meta, stream: 'stdout', seq: 1, message: '' };
+    const record: LogRecord = { type: 'log', position: logPositions, time: TIME, host: 'we"ird\\host', container: meta, stream: 'stdout', seq: 1, message: '' };
     assert.equal(parsed(serialize(record))['host'], 'we"ird\\host');
   });
 
   it('gives each container its own JSON', () => {
     const other = containerMeta('0'.repeat(64), '/db', 'postgres:16', {});
-    const a = parsed(serialize({ type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'x' }));
-    const b = parsed(serialize({ type: 'log', time: TIME, host: 'h', container: other, stream: 'stdout', seq: 1, message: 'x' }));
-    const a2 = parsed(serialize({ type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'y' }));
+    const a = parsed(serialize({ type: 'log', position: logPositions, time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'x' }));
+    const b = parsed(serialize({ type: 'log', position: logPositions, time: TIME, host: 'h', container: other, stream: 'stdout', seq: 1, message: 'x' }));
+    const a2 = parsed(serialize({ type: 'log', position: logPositions, time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'y' }));
     assert.deepEqual(a['container'], expectedContainer);
     assert.deepEqual(b['container'], { id: '0'.repeat(64), name: 'db', image: 'postgres:16', labels: {} });
     assert.deepEqual(a2['container'], expectedContainer);
   });
 
   it('envelope() carries the record and its serialized JSON', () => {
-    const record: LogRecord = { type: 'log', time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'hi' };
+    const record: LogRecord = { type: 'log', position: logPositions, time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'hi' };
     const e = envelope(record);
     assert.equal(e.record, record);
     assert.equal(e.json, serialize(record));

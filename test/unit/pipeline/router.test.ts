@@ -5,6 +5,7 @@ import { SinkChannel } from '../../../src/pipeline/channel.js';
 import { containerMeta, serialize, type LogRecord } from '../../../src/pipeline/record.js';
 import { Router } from '../../../src/pipeline/router.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
+import { logPositions } from '../../../src/sources/log-position.js';
 
 const log = pino({ level: 'silent' });
 
@@ -25,6 +26,7 @@ describe('Router', () => {
     const router = new Router(channels);
     const record: LogRecord = {
       type: 'log',
+      position: logPositions,
       time: '2024-01-02T03:04:05.000000001Z',
       host: 'h',
       container: containerMeta('e'.repeat(64), '/web', 'nginx', {}),
@@ -44,8 +46,8 @@ describe('Router', () => {
   it('counts routed records by type', () => {
     const router = new Router([]);
     const meta = containerMeta('e'.repeat(64), '/web', 'nginx', {});
-    router.emit({ type: 'log', time: 't', host: 'h', container: meta, stream: 'stdout', seq: 1, message: '1' });
-    router.emit({ type: 'log', time: 't', host: 'h', container: meta, stream: 'stderr', seq: 1, message: '2' });
+    router.emit({ type: 'log', position: logPositions, time: 't', host: 'h', container: meta, stream: 'stdout', seq: 1, message: '1' });
+    router.emit({ type: 'log', position: logPositions, time: 't', host: 'h', container: meta, stream: 'stderr', seq: 1, message: '2' });
     router.emit({ type: 'event', time: 't', host: 'h', object: 'image', action: 'pull', actor: { id: 'x', attributes: {} }, scope: 'local' });
     assert.deepEqual(Object.fromEntries(router.routed), { log: 2, event: 1 });
   });

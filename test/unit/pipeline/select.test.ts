@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { containerMeta } from '../../../src/pipeline/record.js';
 import { parseMatcher, parseMatchers, routeFromQuery, routeTakes, Selection } from '../../../src/pipeline/select.js';
+import { logPositions } from '../../../src/sources/log-position.js';
 
 const web = containerMeta('a'.repeat(64), '/shop-web-1', 'nginx:1.27', {
   'com.docker.compose.project': 'shop',
@@ -61,7 +62,7 @@ describe('routeFromQuery', () => {
   it('reads types, include and exclude, with commas decoded', () => {
     const route = routeFromQuery(new URL('http://h/?types=log%2Cevent&include=compose.project:shop').searchParams);
     assert.deepEqual(route.types, new Set(['log', 'event']));
-    const log = { type: 'log', time: 't', host: 'h', stream: 'stdout', seq: 1, message: 'm' } as const;
+    const log = { type: 'log', position: logPositions, time: 't', host: 'h', stream: 'stdout', seq: 1, message: 'm' } as const;
     assert.equal(routeTakes(route, { ...log, container: web }), true);
     assert.equal(routeTakes(route, { ...log, container: db }), false);
     assert.equal(routeTakes(route, { type: 'inspect', time: 't', host: 'h', container: web, inspect: {} }), false, 'not of its types');

@@ -6,12 +6,14 @@ import fc from 'fast-check';
 import { containerMeta, envelope, logId, recordId, type FileRecord, type LogRecord } from '../../../src/pipeline/record.js';
 import { formatBody } from '../../../src/sinks/http.js';
 import { formatSyslog, truncateUtf8 } from '../../../src/sinks/syslog.js';
+import { logPositions } from '../../../src/sources/log-position.js';
+import { filePositions } from '../../../src/sources/file-position.js';
 
 const TIME = '2026-01-02T03:04:05.123456789Z';
 const meta = containerMeta('a'.repeat(64), '/app', 'img', {});
 const file = { path: '/logs/a "b".log', dev: 1, ino: 2, fingerprint: 'cd'.repeat(32), generation: 1 };
-const fileLine: FileRecord = { type: 'file', time: TIME, host: 'h', path: file.path, message: 'hello', file, start: 0, end: 6 };
-const logLine: LogRecord = { type: 'log', time: TIME, host: 'h', container: meta, stream: 'stderr', seq: 1, message: 'oops' };
+const fileLine: FileRecord = { type: 'file', position: filePositions, time: TIME, host: 'h', path: file.path, message: 'hello', file, start: 0, end: 6 };
+const logLine: LogRecord = { type: 'log', position: logPositions, time: TIME, host: 'h', container: meta, stream: 'stderr', seq: 1, message: 'oops' };
 
 describe('formatSyslog', () => {
   it('gives a file line its path in the structured data, with or without a container', () => {

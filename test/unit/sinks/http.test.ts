@@ -11,12 +11,13 @@ import { SinkChannel } from '../../../src/pipeline/channel.js';
 import { containerMeta, envelope, recordId, type Envelope } from '../../../src/pipeline/record.js';
 import { httpSink, RETRY_AFTER_MAX_MS, retryAfterMs } from '../../../src/sinks/http.js';
 import { waitFor } from '../wait.js';
+import { logPositions } from '../../../src/sources/log-position.js';
 
 const meta = containerMeta('e'.repeat(64), '/app', 'app:1', {});
 
 function rec(i: number): Envelope {
   const time = `2026-01-02T03:04:05.${String(i).padStart(9, '0')}Z`;
-  return envelope({ type: 'log', time, host: 'h', container: meta, stream: 'stdout', seq: 1, message: `m${i}` });
+  return envelope({ type: 'log', position: logPositions, time, host: 'h', container: meta, stream: 'stdout', seq: 1, message: `m${i}` });
 }
 
 interface Arrival {

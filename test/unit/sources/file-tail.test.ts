@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { FilePosition } from '../../../src/pipeline/channel.js';
+import type { FilePosition } from '../../../src/pipeline/record.js';
 import { FileTail, type TailLine } from '../../../src/sources/file-tail.js';
 
 let dir: string;

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { fingerprintOfStart } from '../../../src/sources/file-tail.js';
 import { pino } from 'pino';
 import { VolumeOwners } from '../../../src/docker/mounts.js';
-import type { FilePosition } from '../../../src/pipeline/channel.js';
+import type { FilePosition } from '../../../src/pipeline/record.js';
 import { compileTag } from '../../../src/pipeline/decorate.js';
 import { Flow } from '../../../src/pipeline/flow.js';
 import { ContainerPolicy } from '../../../src/pipeline/policy.js';

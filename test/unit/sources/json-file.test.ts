@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { FilePosition } from '../../../src/pipeline/channel.js';
+import type { FilePosition } from '../../../src/pipeline/record.js';
 import { Flow } from '../../../src/pipeline/flow.js';
 import { containerMeta, timeToSince, type LogRecord } from '../../../src/pipeline/record.js';
 import { followLogFile, type LogFileEnd } from '../../../src/sources/json-file.js';
 import type { LogCursor, LogsTarget } from '../../../src/sources/log-intake.js';
 import { gate, waitFor } from '../wait.js';
+import { logPositions } from '../../../src/sources/log-position.js';
 
 const ID = '2f1e8c7a6b5d4c3b2a1908f7e6d5c4b3a2918070f6e5d4c3b2a190807f6e5d4c';
 const HOST = 'test-host';
@@ -128,8 +129,26 @@ describe('followLogFile', () => {
     const { position, found } = await run.done;
     assert.equal(found, true);
     assert.deepEqual(run.messages(), ['line 1', 'line 2', 'oops', 'line 4', 'line 5', 'line 6', 'line 7']);
-    assert.deepEqual(run.records[0], { type: 'log', time: full(1), host: HOST, container: meta, stream: 'stdout', message: 'line 1', seq: 1 });
-    assert.deepEqual(run.records[2], { type: 'log', time: full(3), host: HOST, container: meta, stream: 'stderr', message: 'oops', seq: 1 });
+    assert.deepEqual(run.records[0], {
+      type: 'log',
+      position: logPositions,
+      time: full(1),
+      host: HOST,
+      container: meta,
+      stream: 'stdout',
+      message: 'line 1',
+      seq: 1,
+    });
+    assert.deepEqual(run.records[2], {
+      type: 'log',
+      position: logPositions,
+      time: full(3),
+      host: HOST,
+      container: meta,
+      stream: 'stderr',
+      message: 'oops',
+      seq: 1,
+    });
     assert.equal(run.malformed(), 0);
     const st = statSync(path);
     assert.ok(position !== undefined);

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { SinkChannel, type LogPosition } from '../../../src/pipeline/channel.js';
-import { containerMeta, envelope, logId, type LogRecord, type LogStream } from '../../../src/pipeline/record.js';
+import { SinkChannel } from '../../../src/pipeline/channel.js';
+import { containerMeta, envelope, logId, type LogPosition, type LogRecord, type LogStream } from '../../../src/pipeline/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { LogIntake, type LogsTarget } from '../../../src/sources/log-intake.js';
 import { startPattern } from '../../../src/sources/multiline.js';
@@ -100,7 +100,7 @@ class Run {
   /** Where the channel is done with the log once it has delivered what was emitted. */
   async position(): Promise<LogPosition> {
     await waitFor('delivery', () => this.sink.received.length === this.emitted);
-    return this.channel.done().logs.get(meta.id)!;
+    return this.channel.done().get(meta.id)?.at as LogPosition;
   }
 
   /** Sidekick stops (SIGTERM): what is pending is dropped, what was emitted is delivered. */

@@ -6,7 +6,8 @@
 // first line went out): a position is then a place per stream, kept as the
 // nearer place and the stream ahead.
 
-import type { LogPosition, LogRecord, LogStream } from './record.js';
+import type { PositionCodec } from '../pipeline/position.js';
+import type { LogPosition, LogRecord, LogStream } from '../pipeline/record.js';
 
 /** A place in a container's log: Docker's time, and how many lines at that time come before or at it. */
 export interface Place {
@@ -71,3 +72,36 @@ export function samePosition(a: LogPosition, b: LogPosition): boolean {
 export function someBefore(a: LogPosition, b: LogPosition): boolean {
   return comparePlaces(placeIn(a, 'stdout'), placeIn(b, 'stdout')) < 0 || comparePlaces(placeIn(a, 'stderr'), placeIn(b, 'stderr')) < 0;
 }
+
+function isPlace(p: unknown): p is Place {
+  const q = p as Partial<Place> | null;
+  return typeof q?.time === 'string' && Number.isInteger(q.count);
+}
+
+/** A container's log positions, by container id. */
+export const logPositions: PositionCodec<LogPosition, LogRecord> = {
+  kind: 'log',
+  key: (r) => r.container.id,
+  from: logFrom,
+  through: logThrough,
+  // Multiline records of two streams may go out of their first lines' order:
+  // they are ordered by where the log was done with before each (which only moves on).
+  before: (a, b) => {
+    if (a.from === undefined && b.from === undefined) return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+    return someBefore(logFrom(a), logFrom(b));
+  },
+  least: leastPosition,
+  // A container's position never moves back.
+  advance: (old, next) => (old === undefined ? next : furthestPosition(old, next)),
+  same: samePosition,
+  encode: (p) => {
+    const { time, count, ahead } = p;
+    return ahead === undefined ? { time, count } : { time, count, ahead: { stream: ahead.stream, time: ahead.time, count: ahead.count } };
+  },
+  decode: (saved) => {
+    if (!isPlace(saved)) return undefined;
+    const ahead = (saved as LogPosition).ahead;
+    if (ahead !== undefined && !(isPlace(ahead) && (ahead.stream === 'stdout' || ahead.stream === 'stderr'))) return undefined;
+    return logPositions.encode(saved as LogPosition) as LogPosition;
+  },
+};
