@@ -12,7 +12,7 @@ import { compileTag, parseFieldSources, parseStaticFields, type DecorOptions } f
 import { RECORD_TYPES, type RecordType } from './pipeline/record.js';
 import { parseEnvRedaction, parseRedactPatterns, REDACT_PRESETS, type EnvRedaction } from './pipeline/redact.js';
 import { parseMatchers, Selection } from './pipeline/select.js';
-import { BUFFER_USAGE, parseSinkUri, SINKS } from './sinks/registry.js';
+import { BUFFER_USAGE, configureSink, SINKS } from './sinks/registry.js';
 import { SinkUriError, type ConfiguredSink } from './sinks/sink.js';
 import { startPattern } from './sources/multiline.js';
 import { parseDuration, parseSize } from './units.js';
@@ -354,7 +354,7 @@ function parseSinks(value: string): ConfiguredSink[] {
   if (uris.length === 0) throw new ConfigError('SIDEKICK_SINKS', value, 'at least one sink URI is needed');
   return uris.map((uri) => {
     try {
-      return parseSinkUri(uri);
+      return configureSink(uri);
     } catch (err) {
       if (err instanceof SinkUriError) throw new ConfigError('SIDEKICK_SINKS', err.display, err.message);
       throw err;

@@ -7,7 +7,6 @@
 // Body formats: ndjson, json (array), splunk-hec, elasticsearch (_bulk), loki
 // (push API).
 
-import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import type { Pool } from 'undici';
@@ -257,15 +256,6 @@ function parseHttpUri(url: URL): HttpOptions {
     const password = decodeURIComponent(url.password);
     headers['authorization'] = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
   }
-  const ca = q.get('ca');
-  let caPem: Buffer | undefined;
-  if (ca !== null) {
-    try {
-      caPem = readFileSync(ca);
-    } catch (err) {
-      throw new Error(`ca=${ca}: cannot read: ${(err as Error).message}`);
-    }
-  }
   const inFlight = num('inflight', DEFAULTS.inFlight, 1, 64);
   return {
     origin: url.origin,
@@ -282,7 +272,7 @@ function parseHttpUri(url: URL): HttpOptions {
     timeoutMs: durationOf('timeout', DEFAULTS.timeoutMs),
     index: q.get('index') ?? 'sidekick',
     sourcetype: q.get('sourcetype') ?? 'sidekick',
-    tls: { ca: caPem, insecure: flag('insecure') },
+    tls: { insecure: flag('insecure') },
   };
 }
 
@@ -291,6 +281,13 @@ export const httpSink: SinkFactory = {
     'http://host:port/path, https://...  ?format=ndjson|json|splunk-hec|elasticsearch|loki ?batch=1000 ?bytes=1MiB ?flush=1s ?gzip=true ?header=Name:Value ?inflight=2 ?timeout=30s ?index= ?sourcetype= ?ca= ?insecure=true',
   parse(url, name) {
     const o = parseHttpUri(url);
-    return { name, scheme: url.protocol.slice(0, -1), create: () => new HttpSink(name, o) };
+    const ca = url.searchParams.get('ca');
+    const files: Record<string, string> = ca === null ? {} : { ca };
+    return {
+      name,
+      scheme: url.protocol.slice(0, -1),
+      files,
+      create: (_ctx, files) => new HttpSink(name, { ...o, tls: { ...o.tls, ca: files['ca'] } }),
+    };
   },
 };

@@ -1,10 +1,11 @@
 // Every sink sidekick has, by URI scheme. One literal map, no import side
 // effects: adding a sink means adding a line here.
 
+import { readFileSync } from 'node:fs';
 import { BUFFER_POLICIES, DEFAULT_BUFFER, type BufferOptions, type BufferPolicy } from '../pipeline/buffer.js';
 import { routeFromQuery, type SinkRoute } from '../pipeline/select.js';
 import { parseSize } from '../units.js';
-import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory } from './sink.js';
+import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory, type SinkFiles } from './sink.js';
 import { httpSink } from './http.js';
 import { stdoutSink } from './stdout.js';
 import { syslogSink } from './syslog.js';
@@ -23,8 +24,8 @@ export const BUFFER_USAGE =
   'every sink: ?buffer=64MiB (bytes), ?buffer_records=1000000, ?policy=drop-oldest|drop-newest|block, ' +
   '?types=log%2Cevent (a comma is %2C), ?include=name:web*, ?exclude=label:tier=test';
 
-/** Parses one sink URI; throws SinkUriError naming what is wrong. */
-export function parseSinkUri(raw: string): ConfiguredSink {
+/** Parses one sink URI and reads the files it names; throws SinkUriError naming what is wrong. */
+export function configureSink(raw: string): ConfiguredSink {
   let url: URL;
   try {
     url = new URL(raw);
@@ -41,10 +42,24 @@ export function parseSinkUri(raw: string): ConfiguredSink {
   try {
     const buffer = takeBufferOptions(url);
     const route = takeRouteOptions(url);
-    return { ...factory.parse(url, name), buffer, route };
+    const spec = factory.parse(url, name);
+    const files = readFiles(spec.files);
+    return { name, scheme: spec.scheme, buffer, route, create: (ctx) => spec.create(ctx, files) };
   } catch (err) {
     throw new SinkUriError((err as Error).message, name);
   }
+}
+
+function readFiles(paths: Readonly<Record<string, string>>): SinkFiles {
+  const files: Record<string, Buffer> = {};
+  for (const [option, path] of Object.entries(paths)) {
+    try {
+      files[option] = readFileSync(path);
+    } catch (err) {
+      throw new Error(`${option}=${path}: cannot read: ${(err as Error).message}`);
+    }
+  }
+  return files;
 }
 
 /** Reads and removes the routing options (types, include, exclude) from the URI's query. */

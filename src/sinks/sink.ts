@@ -1,7 +1,9 @@
 // The contract every sink keeps. A sink module exports a factory that parses
 // and validates its URI (no I/O), a `create` that builds the sink (no I/O),
 // `start()` that connects, `write()` for one batch, and `stop()` that flushes
-// and is safe to call twice.
+// and is safe to call twice. Files a sink needs (TLS PEM files) are named by
+// its parse and read by the registry when the config is read, so that a
+// missing one is a bad config (exit 2), not a sink that never connects.
 
 import type { Logger } from 'pino';
 import type { BufferOptions } from '../pipeline/buffer.js';
@@ -66,17 +68,25 @@ export interface SinkContext {
   readonly log: Logger;
 }
 
-/** A validated sink URI, ready to build its sink. */
+/** The contents of the files a SinkSpec names, by the same URI options. */
+export type SinkFiles = Readonly<Partial<Record<string, Buffer>>>;
+
+/** A validated sink URI, ready to build its sink once the files it names are read. */
 export interface SinkSpec {
   readonly name: string;
   readonly scheme: string;
-  create(ctx: SinkContext): Sink;
+  /** Paths of the files the sink needs, by the URI option that names each (ca, cert, key). */
+  readonly files: Readonly<Record<string, string>>;
+  create(ctx: SinkContext, files: SinkFiles): Sink;
 }
 
-/** A sink as configured: what the factory made of its URI, its buffer and its route. */
-export interface ConfiguredSink extends SinkSpec {
+/** A sink as configured: what the factory made of its URI, with its files read, its buffer and its route. */
+export interface ConfiguredSink {
+  readonly name: string;
+  readonly scheme: string;
   readonly buffer: BufferOptions;
   readonly route: SinkRoute;
+  create(ctx: SinkContext): Sink;
 }
 
 export interface SinkFactory {

@@ -64,6 +64,6 @@ export const stdoutSink: SinkFactory = {
     if (url.host !== '' || (url.pathname !== '' && url.pathname !== '/')) {
       throw new Error('takes no host or path');
     }
-    return { name, scheme: 'stdout', create: () => new StdoutSink(name) };
+    return { name, scheme: 'stdout', files: {}, create: () => new StdoutSink(name) };
   },
 };

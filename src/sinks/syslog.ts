@@ -9,7 +9,6 @@
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { ContainerMeta, Envelope, SidekickRecord } from '../pipeline/record.js';
@@ -309,15 +308,6 @@ class StreamSyslogSink implements Sink {
   }
 }
 
-function readPem(param: string, path: string | null): Buffer | undefined {
-  if (path === null) return undefined;
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new Error(`${param}=${path}: cannot read: ${(err as Error).message}`);
-  }
-}
-
 function parseSyslogUri(url: URL): SyslogOptions {
   const transport = url.protocol.slice('syslog+'.length, -1) as SyslogOptions['transport'];
   const tlsKeys = transport === 'tls' ? ['ca', 'cert', 'key', 'insecure'] : [];
@@ -347,13 +337,18 @@ function parseSyslogUri(url: URL): SyslogOptions {
     format,
     facility,
     max,
-    tls: {
-      ca: readPem('ca', q.get('ca')),
-      cert: readPem('cert', q.get('cert')),
-      key: readPem('key', q.get('key')),
-      insecure: insecure === 'true',
-    },
+    tls: { insecure: insecure === 'true' },
   };
+}
+
+/** The PEM files a syslog+tls URI names (checkQueryKeys refuses them on udp and tcp). */
+function pemFiles(url: URL): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const option of ['ca', 'cert', 'key']) {
+    const path = url.searchParams.get(option);
+    if (path !== null) files[option] = path;
+  }
+  return files;
 }
 
 export const syslogSink: SinkFactory = {
@@ -364,8 +359,11 @@ export const syslogSink: SinkFactory = {
     return {
       name,
       scheme: url.protocol.slice(0, -1),
-      create: (ctx) =>
-        o.transport === 'udp' ? new UdpSyslogSink(name, o, (msg, extra) => ctx.log.warn({ sink: name, ...extra }, msg)) : new StreamSyslogSink(name, o),
+      files: pemFiles(url),
+      create: (ctx, files) =>
+        o.transport === 'udp'
+          ? new UdpSyslogSink(name, o, (msg, extra) => ctx.log.warn({ sink: name, ...extra }, msg))
+          : new StreamSyslogSink(name, { ...o, tls: { ...o.tls, ca: files['ca'], cert: files['cert'], key: files['key'] } }),
     };
   },
 };

@@ -9,7 +9,7 @@ import { createRegistry, faultCounters, healthMetrics, observePipeline } from '.
 import { SinkChannel } from '../../../src/pipeline/channel.js';
 import { containerMeta, envelope } from '../../../src/pipeline/record.js';
 import { Router } from '../../../src/pipeline/router.js';
-import { parseSinkUri } from '../../../src/sinks/registry.js';
+import { configureSink } from '../../../src/sinks/registry.js';
 import { waitFor } from '../wait.js';
 import { logPositions } from '../../../src/sources/log-position.js';
 
@@ -43,7 +43,7 @@ describe('/metrics', () => {
     const registry = createRegistry();
     const faults = faultCounters(registry);
     const uri = `syslog+udp://127.0.0.1:${await closedPort()}`;
-    const channel = new SinkChannel(parseSinkUri(uri).create({ log }), log, undefined);
+    const channel = new SinkChannel(configureSink(uri).create({ log }), log, undefined);
     observePipeline(registry, {
       router: new Router([channel]),
       channels: [channel],

@@ -79,7 +79,7 @@ function channel(uri: string): { ch: SinkChannel; logs: Record<string, unknown>[
   const logs: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   const spec = httpSink.parse(new URL(uri), uri);
-  return { ch: new SinkChannel(spec.create({ log }), log, undefined), logs };
+  return { ch: new SinkChannel(spec.create({ log }, {}), log, undefined), logs };
 }
 
 describe('HTTP sink, Elasticsearch bulk answers', () => {

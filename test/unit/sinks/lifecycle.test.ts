@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { parseSinkUri, SINKS } from '../../../src/sinks/registry.js';
+import { configureSink, SINKS } from '../../../src/sinks/registry.js';
 
 const EXAMPLES: Readonly<Record<string, string>> = {
   stdout: 'stdout://',
@@ -22,7 +22,7 @@ describe('sink lifecycle', () => {
 
   for (const [scheme, uri] of Object.entries(EXAMPLES)) {
     it(`${scheme}: create -> start -> stop -> stop`, async () => {
-      const spec = parseSinkUri(uri);
+      const spec = configureSink(uri);
       assert.equal(spec.scheme, scheme);
       const sink = spec.create({ log: pino({ level: 'silent' }) });
       assert.equal(sink.name, spec.name);

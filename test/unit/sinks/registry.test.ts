@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { parseSinkUri, SINKS } from '../../../src/sinks/registry.js';
+import { httpSink } from '../../../src/sinks/http.js';
+import { configureSink, SINKS } from '../../../src/sinks/registry.js';
 import { checkQueryKeys, displayUri, SinkUriError } from '../../../src/sinks/sink.js';
 
 function uriError(raw: string): SinkUriError {
   try {
-    parseSinkUri(raw);
+    configureSink(raw);
   } catch (err) {
     assert.ok(err instanceof SinkUriError, `a SinkUriError, not ${String(err)}`);
     return err;
@@ -14,9 +18,9 @@ function uriError(raw: string): SinkUriError {
   assert.fail(`no error for ${raw}`);
 }
 
-describe('parseSinkUri', () => {
+describe('configureSink', () => {
   it("parses 'stdout://'", () => {
-    const spec = parseSinkUri('stdout://');
+    const spec = configureSink('stdout://');
     assert.equal(spec.scheme, 'stdout');
     assert.equal(spec.name, 'stdout://');
     const sink = spec.create({ log: pino({ level: 'silent' }) });
@@ -24,7 +28,7 @@ describe('parseSinkUri', () => {
   });
 
   it("accepts 'stdout:///' too", () => {
-    assert.equal(parseSinkUri('stdout:///').scheme, 'stdout');
+    assert.equal(configureSink('stdout:///').scheme, 'stdout');
   });
 
   it('lists the allowed schemes for an unknown one', () => {
@@ -47,8 +51,8 @@ describe('parseSinkUri', () => {
   });
 
   it('refuses a host or path on stdout://', () => {
-    assert.throws(() => parseSinkUri('stdout://somewhere'), SinkUriError);
-    assert.throws(() => parseSinkUri('stdout:///dev/null'), SinkUriError);
+    assert.throws(() => configureSink('stdout://somewhere'), SinkUriError);
+    assert.throws(() => configureSink('stdout:///dev/null'), SinkUriError);
   });
 
   it('never shows a password in the error', () => {
@@ -63,6 +67,30 @@ describe('parseSinkUri', () => {
       assert.ok(!err.display.includes('secret') && !err.display.includes('sec:ret'), `${raw} -> ${err.display}`);
       assert.ok(!err.message.includes('secret') && !err.message.includes('sec:ret'), `${raw} -> ${err.message}`);
     }
+  });
+});
+
+describe('the files a sink URI names', () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sidekick-sink-pem-'));
+    writeFileSync(join(dir, 'ca.pem'), 'CA PEM\n');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('are named by the factory without being read', () => {
+    const missing = join(dir, 'missing.pem');
+    const spec = httpSink.parse(new URL(`https://h/?ca=${missing}`), 'https://h/');
+    assert.deepEqual(spec.files, { ca: missing });
+  });
+
+  it('are read by configureSink: one that cannot be read is an error naming the option and the path', () => {
+    const missing = join(dir, 'missing.pem');
+    for (const uri of [`https://h/?ca=${missing}`, `syslog+tls://h?ca=${join(dir, 'ca.pem')}&key=${missing}`]) {
+      const err = uriError(uri);
+      assert.ok(err.message.includes(`=${missing}: cannot read: `), err.message);
+    }
+    assert.equal(configureSink(`syslog+tls://h?ca=${join(dir, 'ca.pem')}`).scheme, 'syslog+tls');
   });
 });
 
