@@ -12,7 +12,7 @@ import { compileTag, parseFieldSources, parseStaticFields, type DecorOptions } f
 import { RECORD_TYPES, type RecordType } from './pipeline/record.js';
 import { parseEnvRedaction, parseRedactPatterns, REDACT_PRESETS, type EnvRedaction } from './pipeline/redact.js';
 import { parseMatchers, Selection } from './pipeline/select.js';
-import { BUFFER_USAGE, configureSink, SINKS } from './sinks/registry.js';
+import { EVERY_SINK_USAGE, configureSink, SINKS } from './sinks/registry.js';
 import { SinkUriError, type ConfiguredSink } from './sinks/sink.js';
 import { startPattern } from './sources/multiline.js';
 import { parseDuration, parseSize } from './units.js';
@@ -225,7 +225,7 @@ export function helpText(): string {
     '',
     'Sinks:',
     ...sinks,
-    `  ${BUFFER_USAGE}`,
+    `  ${EVERY_SINK_USAGE}`,
     '',
   ].join('\n');
 }

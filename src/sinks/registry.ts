@@ -2,8 +2,8 @@
 // effects: adding a sink means adding a line here.
 
 import { readFileSync } from 'node:fs';
-import { BUFFER_POLICIES, DEFAULT_BUFFER, type BufferOptions, type BufferPolicy } from '../pipeline/buffer.js';
-import { routeFromQuery, type SinkRoute } from '../pipeline/select.js';
+import { BUFFER_POLICIES, DEFAULT_BUFFER, DEFAULT_BUFFER_RECORDS, type BufferOptions, type BufferPolicy } from '../pipeline/buffer.js';
+import { routeFromQuery } from '../pipeline/select.js';
 import { parseSize } from '../units.js';
 import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory, type SinkFiles } from './sink.js';
 import { httpSink } from './http.js';
@@ -19,10 +19,21 @@ export const SINKS: Readonly<Record<string, SinkFactory>> = {
   https: httpSink,
 };
 
-/** Options every sink takes: its buffer, and which records it takes. */
-export const BUFFER_USAGE =
-  'every sink: ?buffer=64MiB (bytes), ?buffer_records=1000000, ?policy=drop-oldest|drop-newest|block, ' +
-  '?types=log%2Cevent (a comma is %2C), ?include=name:web*, ?exclude=label:tier=test';
+/**
+ * Options every sink takes, in --help order: its buffer, and which records it
+ * takes. Read here and removed from the URI before the sink's own parse.
+ */
+const EVERY_SINK_OPTIONS = [
+  { key: 'buffer', usage: '?buffer=64MiB (bytes)' },
+  { key: 'buffer_records', usage: `?buffer_records=${DEFAULT_BUFFER_RECORDS}` },
+  { key: 'policy', usage: `?policy=${BUFFER_POLICIES.join('|')}` },
+  { key: 'types', usage: '?types=log%2Cevent (a comma is %2C)' },
+  { key: 'include', usage: '?include=name:web*' },
+  { key: 'exclude', usage: '?exclude=label:tier=test' },
+] as const;
+
+/** The --help line of the options every sink takes. */
+export const EVERY_SINK_USAGE = `every sink: ${EVERY_SINK_OPTIONS.map((o) => o.usage).join(', ')}`;
 
 /** Parses one sink URI and reads the files it names; throws SinkUriError naming what is wrong. */
 export function configureSink(raw: string): ConfiguredSink {
@@ -40,8 +51,9 @@ export function configureSink(raw: string): ConfiguredSink {
     throw new SinkUriError(`unknown scheme "${scheme}"; allowed: ${Object.keys(SINKS).join(', ')}`, name);
   }
   try {
-    const buffer = takeBufferOptions(url);
-    const route = takeRouteOptions(url);
+    const buffer = bufferFromQuery(url.searchParams);
+    const route = routeFromQuery(url.searchParams);
+    for (const { key } of EVERY_SINK_OPTIONS) url.searchParams.delete(key);
     const spec = factory.parse(url, name);
     const files = readFiles(spec.files);
     return { name, scheme: spec.scheme, buffer, route, create: (ctx) => spec.create(ctx, files) };
@@ -62,16 +74,7 @@ function readFiles(paths: Readonly<Record<string, string>>): SinkFiles {
   return files;
 }
 
-/** Reads and removes the routing options (types, include, exclude) from the URI's query. */
-function takeRouteOptions(url: URL): SinkRoute {
-  const route = routeFromQuery(url.searchParams);
-  for (const key of ['types', 'include', 'exclude']) url.searchParams.delete(key);
-  return route;
-}
-
-/** Reads and removes the buffer options from the URI's query. */
-function takeBufferOptions(url: URL): BufferOptions {
-  const q = url.searchParams;
+function bufferFromQuery(q: URLSearchParams): BufferOptions {
   let { bytes, records, policy } = DEFAULT_BUFFER;
   const size = q.get('buffer');
   if (size !== null) {
@@ -91,6 +94,5 @@ function takeBufferOptions(url: URL): BufferOptions {
     }
     policy = p as BufferPolicy;
   }
-  for (const key of ['buffer', 'buffer_records', 'policy']) q.delete(key);
   return { bytes, records, policy };
 }

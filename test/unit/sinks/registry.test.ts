@@ -50,6 +50,12 @@ describe('configureSink', () => {
     assert.equal(err.display, 'stdout://?typo=1');
   });
 
+  it("takes every sink's options before the sink's own parse (stdout:// takes none of its own)", () => {
+    const spec = configureSink('stdout://?buffer=2MiB&buffer_records=5&policy=block&types=log&include=name:web*&exclude=label:tier%3Dtest');
+    assert.deepEqual(spec.buffer, { bytes: 2 * 1024 * 1024, records: 5, policy: 'block' });
+    assert.deepEqual(spec.route.types, new Set(['log']));
+  });
+
   it('refuses a host or path on stdout://', () => {
     assert.throws(() => configureSink('stdout://somewhere'), SinkUriError);
     assert.throws(() => configureSink('stdout:///dev/null'), SinkUriError);
