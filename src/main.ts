@@ -4,7 +4,7 @@
 // (app/run.ts), with a heap limit (relaunch.ts).
 
 import { readFileSync } from 'node:fs';
-import { ConfigError, helpText, loadConfig, type Config } from './config.js';
+import { ConfigError, helpText, loadConfig, type Config } from './config/load.js';
 import { heapLimitFor } from './observe/heap.js';
 import { createLogger } from './observe/logger.js';
 import { endWithParent, heapLimitGiven, relaunchWithHeapLimit } from './relaunch.js';

@@ -10,7 +10,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { retryForever } from '../backoff.js';
 import { Collector } from '../collector.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/load.js';
 import { DockerApi, errorKind, type EngineInfo } from '../docker/client.js';
 import { Discovery } from '../docker/discovery.js';
 import { VolumeOwners } from '../docker/mounts.js';

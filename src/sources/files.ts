@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import picomatch from 'picomatch';
 import type { Logger } from 'pino';
 import { glob } from 'tinyglobby';
-import type { FilesConfig } from '../config.js';
+import type { FilesConfig } from '../config/load.js';
 import type { VolumeOwners } from '../docker/mounts.js';
 import type { Flow } from '../pipeline/flow.js';
 import { isJsonObject, type ContainerPolicy } from '../pipeline/policy.js';

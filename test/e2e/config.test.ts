@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SETTING_NAMES, type SettingName } from '../../src/config.js';
+import { SETTING_NAMES, type SettingName } from '../../src/config/settings.js';
 import { Sidekick } from './harness.js';
 
 /** For each setting: the environment that gives it a bad value (with what makes it matter). */

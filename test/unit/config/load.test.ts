@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, helpText, loadConfig, type Config } from '../../src/config.js';
+import { ConfigError, helpText, loadConfig, type Config } from '../../../src/config/load.js';
 
 const VARIABLES = [
   'DOCKER_HOST',
@@ -224,6 +224,25 @@ describe('loadConfig', () => {
       const flagErr = configError(['--sinks', uri], {});
       assert.ok(!flagErr.message.includes('secret'), `${uri} -> ${flagErr.message}`);
     }
+  });
+
+  it('reads SIDEKICK_FILES_EXCLUDE and SIDEKICK_FILES_SCAN only with SIDEKICK_FILES', () => {
+    const c = run([], { SIDEKICK_FILES_EXCLUDE: 'old/*.log', SIDEKICK_FILES_SCAN: '0' });
+    assert.equal(c.files, undefined);
+    assert.equal(configError([], { SIDEKICK_FILES: '/a/*.log', SIDEKICK_FILES_SCAN: '0' }).variable, 'SIDEKICK_FILES_SCAN');
+  });
+
+  it('never shows the metrics token it refuses', () => {
+    const err = configError([], { SIDEKICK_METRICS_TOKEN: 'tok en' });
+    assert.equal(err.message, 'SIDEKICK_METRICS_TOKEN (--metrics-token) = "***": printable characters without spaces');
+  });
+
+  it('reads the files a sink names: one missing is a ConfigError naming SIDEKICK_SINKS, the option and the path', () => {
+    const missing = join(emptyDir, 'ca.pem');
+    const err = configError([], { SIDEKICK_SINKS: `https://u:pw@logs.example/?ca=${missing}` });
+    assert.equal(err.variable, 'SIDEKICK_SINKS');
+    assert.ok(err.message.startsWith(`SIDEKICK_SINKS (--sinks) = "https://u:***@logs.example/?ca=${missing}": ca=${missing}: cannot read: `), err.message);
+    assert.equal(run([], { SIDEKICK_SINKS: `https://logs.example/?ca=${join(certDir, 'ca.pem')}` }).sinks[0]?.scheme, 'https');
   });
 
   it('reads a tcp DOCKER_HOST, without TLS', () => {
