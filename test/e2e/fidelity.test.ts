@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { docker, IMAGE, removeTestContainers, RUN_LABEL, runContainer, Sidekick, uniqueName, waitExit } from './harness.js';
+import { docker, IMAGE, NO_NETWORK, removeTestContainers, RUN_LABEL, runContainer, Sidekick, uniqueName, waitExit } from './harness.js';
 
 const KIB = 1024;
 
@@ -107,7 +107,9 @@ for (const [source, burst] of [
         await Promise.all(
           names
             .slice(i, i + 25)
-            .map((n, k) => docker('run', '-d', '--name', n, '-l', RUN_LABEL, IMAGE, 'sh', '-c', `for j in 1 2 3 4 5 6 7 8 9 10; do echo ${i + k}-$j; done`)),
+            .map((n, k) =>
+              docker('run', '-d', '--name', n, '-l', RUN_LABEL, ...NO_NETWORK, IMAGE, 'sh', '-c', `for j in 1 2 3 4 5 6 7 8 9 10; do echo ${i + k}-$j; done`),
+            ),
         );
       }
       process.stdout.write(`# started ${burst} containers in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

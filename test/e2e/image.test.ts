@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { buildImage, docker, removeTestContainers, RUN_LABEL, runContainer, SIDEKICK_IMAGE, sleep, uniqueName, type Json } from './harness.js';
+import { buildImage, docker, NO_NETWORK, removeTestContainers, RUN_LABEL, runContainer, SIDEKICK_IMAGE, sleep, uniqueName, type Json } from './harness.js';
 
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -173,7 +173,7 @@ describe('the container image', () => {
       await until(
         'checkpoints in the state volume',
         async () => {
-          const ls = await docker('run', '--rm', '-v', 'sidekicktest_sidekick-state:/state', 'sidekick-test/busybox:latest', 'ls', '/state');
+          const ls = await docker('run', '--rm', ...NO_NETWORK, '-v', 'sidekicktest_sidekick-state:/state', 'sidekick-test/busybox:latest', 'ls', '/state');
           return ls.split('\n').includes('checkpoints.json');
         },
         10_000,

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { docker, IMAGE, removeTestContainers, RUN_LABEL, Sidekick, uniqueName, type Json } from './harness.js';
+import { docker, IMAGE, NO_NETWORK, removeTestContainers, RUN_LABEL, Sidekick, uniqueName, type Json } from './harness.js';
 
 const JOBS = 100;
 
@@ -13,7 +13,7 @@ const JOBS = 100;
 async function runJobs(base: string): Promise<string[]> {
   const names = Array.from({ length: JOBS }, (_, i) => `${base}-${i + 1}`);
   for (const [i, name] of names.entries()) {
-    await docker('run', '-d', '--rm', '--name', name, '-l', RUN_LABEL, IMAGE, 'sh', '-c', `echo a-${i + 1}; echo b-${i + 1}`);
+    await docker('run', '-d', '--rm', '--name', name, '-l', RUN_LABEL, ...NO_NETWORK, IMAGE, 'sh', '-c', `echo a-${i + 1}; echo b-${i + 1}`);
   }
   return names;
 }
@@ -58,7 +58,7 @@ describe('short --rm jobs', () => {
     const sk = new Sidekick({ SIDEKICK_TYPES: 'log', SIDEKICK_LOG_LEVEL: 'info' });
     await sk.ready();
     const long = uniqueName('long');
-    await docker('run', '-d', '--name', long, '-l', RUN_LABEL, IMAGE, 'sh', '-c', 'echo up; sleep 60');
+    await docker('run', '-d', '--name', long, '-l', RUN_LABEL, ...NO_NETWORK, IMAGE, 'sh', '-c', 'echo up; sleep 60');
     await sk.until(() => sk.logsOf(long).length === 1, 10_000, 'the long container’s line');
     const status = JSON.parse((await sk.get('/status')).body) as { containers: { name: string; source: string | null }[] };
     assert.equal(status.containers.find((c) => c.name === long)?.source, 'file');

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { buildImage, docker, IMAGE, removeTestContainers, RUN_LABEL, runContainer, sleep, uniqueName, type Json } from './harness.js';
+import { buildImage, docker, IMAGE, NO_NETWORK, removeTestContainers, RUN_LABEL, runContainer, sleep, uniqueName, type Json } from './harness.js';
 
 const exec = promisify(execFile);
 const STACK_FILE = process.env['SIDEKICK_TEST_STACK'] ?? fileURLToPath(new URL('../../../deploy/swarm/sidekick-stack.yml', import.meta.url));
@@ -144,7 +144,7 @@ describe('the Swarm stack', () => {
     await until(
       'checkpoints in the state volume',
       async () => {
-        const ls = await docker('run', '--rm', '-l', RUN_LABEL, '-v', `${VOLUME}:/state:ro`, IMAGE, 'ls', '/state');
+        const ls = await docker('run', '--rm', '-l', RUN_LABEL, ...NO_NETWORK, '-v', `${VOLUME}:/state:ro`, IMAGE, 'ls', '/state');
         return ls.split('\n').includes('checkpoints.json');
       },
       15_000,
