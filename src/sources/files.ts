@@ -17,8 +17,9 @@ import type { Flow } from '../pipeline/flow.js';
 import { isJsonObject, type ContainerPolicy } from '../pipeline/policy.js';
 import { nowTime, type ContainerMeta, type FilePosition, type FileRecord, type Mutable } from '../pipeline/record.js';
 import { redactText } from '../pipeline/redact.js';
-import { filePositions } from './file-position.js';
+import { fileKey, filePositions } from './file-position.js';
 import { FileTail, type TailLine } from './file-tail.js';
+import type { Source, SourceContext, SourceFactory } from './source.js';
 
 /** Each file is read at least this often, inotify or not. */
 const POLL_MS = 1000;
@@ -291,4 +292,38 @@ export class FileSource {
       void this.scan();
     }, SCAN_DEBOUNCE_MS);
   }
+}
+
+export const filesSource: SourceFactory = {
+  name: 'files',
+  codecs: [filePositions],
+  enabled: (config) => config.files !== undefined,
+  create: (ctx) => createFilesSource(ctx),
+};
+
+function createFilesSource(ctx: SourceContext): Source {
+  const { config, docker, positions } = ctx;
+  if (config.files === undefined) throw new Error('the files source needs SIDEKICK_FILES');
+  const files = new FileSource(config.files, {
+    host: docker.host,
+    log: ctx.log,
+    emit: ctx.emit,
+    flow: ctx.flow,
+    maxLine: config.maxLine,
+    owners: docker.owners,
+    positions: { file: (path) => positions.get(filePositions, fileKey(path)), forgetFile: (path) => positions.forget(fileKey(path)) },
+    policy: docker.policy,
+    redact: config.redactPatterns,
+  });
+  return {
+    name: 'files',
+    start: async () => {
+      // In a container, sidekick reads a volume where its own container mounts it.
+      if (docker.selfId !== undefined) docker.owners.setOwn((await docker.api.inspect(docker.selfId).catch(() => undefined))?.Mounts);
+      await files.start();
+    },
+    stop: () => files.stop(),
+    rescan: () => files.rescan(),
+    counts: () => ({ files: { tailed: files.count, errors: files.errors } }),
+  };
 }

@@ -1,0 +1,9 @@
+// Every source sidekick has, in the order they start (and stop in reverse).
+// One literal list, no import side effects: adding a source means adding a
+// line here.
+
+import { dockerSource } from './docker.js';
+import { filesSource } from './files.js';
+import type { SourceFactory } from './source.js';
+
+export const SOURCES: readonly SourceFactory[] = [dockerSource, filesSource];
