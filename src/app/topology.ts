@@ -1,0 +1,278 @@
+// The parts of a running sidekick, wired: sinks behind their buffers, the
+// router, checkpoints, the sources of the registry, and what watches them
+// (health, metrics, /status, /tap). Starts them in order and stops them in
+// reverse; the process (signals, exit) is run.ts's.
+
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { retryForever } from '../backoff.js';
+import type { ContainerStatus } from '../collector.js';
+import type { Config } from '../config/load.js';
+import { DockerApi, errorKind, type EngineInfo } from '../docker/client.js';
+import { VolumeOwners } from '../docker/mounts.js';
+import { selfOfThisProcess } from '../docker/self.js';
+import { ContainerMetrics } from '../observe/container-metrics.js';
+import { HealthMonitor } from '../observe/health.js';
+import { createRegistry, type FaultCounters, faultCounters, healthMetrics, observePipeline, statsCallTimer } from '../observe/metrics.js';
+import { startServer, type Readiness } from '../observe/server.js';
+import { Taps } from '../observe/tap.js';
+import { DEFAULT_BUFFER } from '../pipeline/buffer.js';
+import { SinkChannel } from '../pipeline/channel.js';
+import { Checkpoints } from '../pipeline/checkpoints.js';
+import { Flow } from '../pipeline/flow.js';
+import { ContainerPolicy } from '../pipeline/policy.js';
+import { Router } from '../pipeline/router.js';
+import { routeFromQuery, Selection } from '../pipeline/select.js';
+import { SOURCES } from '../sources/registry.js';
+import type { DockerFacts, Source, SourceSignals } from '../sources/source.js';
+
+/** What shutdown leaves for the sinks to flush, of its 10 s (run.ts). */
+const FLUSH_MS = 8_000;
+
+/** What every source reads now, summed. */
+export interface Counts {
+  readonly containers: number;
+  readonly logStreams: { readonly api: number; readonly file: number };
+  readonly files: { readonly tailed: number; readonly errors: number };
+}
+
+export class Topology {
+  /** Aborts what startup waits for (the daemon) when sidekick stops first. */
+  private readonly startup = new AbortController();
+  private readonly registry = createRegistry();
+  private readonly faults: FaultCounters;
+  private readonly api: DockerApi;
+  private readonly flow = new Flow();
+  private readonly channels: SinkChannel[];
+  private readonly router: Router;
+  private readonly taps: Taps | undefined;
+  private readonly checkpoints: Checkpoints;
+  private readonly health: HealthMonitor;
+  /** Created once the Docker facts are known; in registry order. */
+  private readonly sources: Source[] = [];
+  private server: Server | undefined;
+  private hostName: string;
+  private readiness: Readiness = { ready: false, reason: 'waiting for the Docker daemon' };
+  private attachedOnce = false;
+  private stopping = false;
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    this.faults = faultCounters(this.registry);
+    this.api = new DockerApi(config.docker, config.dockerConcurrency, this.faults.dockerApiError, statsCallTimer(this.registry));
+    this.channels = config.sinks.map((spec) => new SinkChannel(spec.create({ log }), log, this.flow, spec.buffer, spec.route));
+    if (config.metricsAddr !== undefined && config.types.has('stats') && config.statsIntervalMs > 0) {
+      // Prometheus reads container stats like a sink: stats records, and the events that end a container.
+      const staleMs = 3 * config.statsIntervalMs + 5_000;
+      const metrics = new ContainerMetrics(this.registry, config.metricsLabels, staleMs);
+      this.channels.push(new SinkChannel(metrics, log, undefined, DEFAULT_BUFFER, { types: new Set(['stats', 'event']), containers: new Selection() }));
+    }
+    this.router = new Router(this.channels, config.staticFields);
+    this.hostName = config.hostname ?? '';
+    this.taps = config.tap ? new Taps(() => this.hostName) : undefined;
+    this.router.taps = this.taps;
+    this.checkpoints = new Checkpoints(
+      config.stateDir,
+      this.channels,
+      log,
+      SOURCES.flatMap((s) => s.codecs),
+    );
+    this.checkpoints.load();
+    const health: HealthMonitor = new HealthMonitor({
+      api: this.api,
+      flow: this.flow,
+      containers: () => this.containers(NOTHING_UNDELIVERED),
+      log,
+      unhealthy: healthMetrics(this.registry, () => health.check().healthy),
+    });
+    this.health = health;
+    health.start();
+    observePipeline(this.registry, {
+      router: this.router,
+      channels: this.channels,
+      containers: () => this.counts().containers,
+      logStreams: () => this.counts().logStreams,
+      files: () => this.counts().files,
+      checkpointWriteErrors: () => this.checkpoints.writeErrors,
+      tapDropped: () => this.taps?.dropped ?? 0,
+    });
+  }
+
+  /** Starts the HTTP server (/metrics, /healthz, /readyz, /status, /tap), if one is asked for. */
+  async listen(): Promise<void> {
+    const { config, channels, taps } = this;
+    if (config.metricsAddr === undefined) return;
+    this.server = await startServer(config.metricsAddr, {
+      registry: this.registry,
+      health: () => this.health.check(),
+      readiness: () => this.readiness,
+      status: () => ({
+        ready: this.readiness,
+        containers: this.containers(oldestUndelivered(channels)),
+        sinks: channels.map((c) => ({
+          sink: c.sink.name,
+          buffer_records: c.depth.records,
+          buffer_bytes: c.depth.bytes,
+          ...c.counts,
+          last_error: c.error ?? null,
+        })),
+        files: this.counts().files.tailed,
+        tap_clients: taps?.size ?? 0,
+      }),
+      token: config.metricsToken,
+      tap: taps === undefined ? undefined : (res, query) => taps.add(res, routeFromQuery(query)),
+    });
+  }
+
+  /**
+   * Starts the sinks, the checkpoints, then every source the config asks for,
+   * in registry order, once the daemon answers. Resolves with what every
+   * source knows of the engine, or undefined when stopped first.
+   */
+  async start(): Promise<DockerFacts | undefined> {
+    const { config, log, api } = this;
+    if (this.server !== undefined) {
+      const { address, port } = this.server.address() as AddressInfo;
+      log.info({ address, port }, 'serving /metrics, /healthz, /readyz and /status');
+    }
+    await Promise.all(this.channels.map((c) => c.start()));
+    this.checkpoints.start();
+    const engine = await this.engineInfo();
+    if (engine === undefined) return undefined;
+    const host = config.hostname ?? engine.Name;
+    this.hostName = host;
+    const selfId = await selfOfThisProcess(api, log, process.env['HOSTNAME']);
+    const policy = new ContainerPolicy({
+      types: config.types,
+      containers: config.containers,
+      decor: config.decor,
+      parseJson: config.parseJson,
+      badLabel: (meta, label, value) => log.warn({ container: meta.name, label, value }, `bad ${label} label (a list of record types, or true); ignored`),
+    });
+    const owners = new VolumeOwners(
+      selfId,
+      () => api.listAll(),
+      (meta, facts) => policy.meta(meta, facts),
+    );
+    const docker: DockerFacts = { api, host, engine, selfId, policy, owners };
+    const ctx = { config, log, emit: this.router.emit, flow: this.flow, positions: this.checkpoints, docker, signals: this.signals() };
+    for (const factory of SOURCES) if (factory.enabled(config)) this.sources.push(factory.create(ctx));
+    for (const source of this.sources) {
+      if (this.stopping) return undefined;
+      await source.start();
+    }
+    if (this.stopping) return undefined;
+    for (const source of this.sources) source.allStarted?.();
+    return docker;
+  }
+
+  /**
+   * Stops the sources in reverse order, then flushes the sinks and writes
+   * the checkpoints. The caller's hard deadline bounds it all.
+   */
+  async stop(signal: string): Promise<void> {
+    this.stopping = true;
+    this.startup.abort(new Error(`stopped by ${signal}`));
+    this.health.stop();
+    this.taps?.close();
+    this.server?.close();
+    for (const source of [...this.sources].reverse()) await source.stop();
+    const deadline = Date.now() + FLUSH_MS;
+    const left = await Promise.all(this.channels.map((c) => c.close(deadline)));
+    // After the flush: what the sinks took is what the next start skips.
+    this.checkpoints.stop();
+    const unflushed = left.reduce((a, b) => a + b, 0);
+    if (unflushed > 0) this.log.warn({ unflushed }, 'stopped with records not delivered');
+    this.log.info(
+      {
+        routed: Object.fromEntries(this.router.routed),
+        sinks: this.channels.map((c) => ({ sink: c.sink.name, ...c.counts })),
+      },
+      'stopped',
+    );
+  }
+
+  /** SIGHUP: write the checkpoints now, let every source look again for what to read, and say how every sink is doing. */
+  hangup(): void {
+    this.checkpoints.save();
+    for (const source of this.sources) void source.rescan?.();
+    const counts = this.counts();
+    this.log.info(
+      {
+        routed: Object.fromEntries(this.router.routed),
+        sinks: this.channels.map((c) => ({ sink: c.sink.name, ...c.counts, buffer_records: c.depth.records, last_error: c.error ?? null })),
+        containers: counts.containers,
+        files: counts.files.tailed,
+      },
+      'SIGHUP: checkpoints written, file globs matched again',
+    );
+  }
+
+  counts(): Counts {
+    let containers = 0;
+    const logStreams = { api: 0, file: 0 };
+    const files = { tailed: 0, errors: 0 };
+    for (const source of this.sources) {
+      const c = source.counts?.();
+      containers += c?.containers ?? 0;
+      logStreams.api += c?.logStreams?.api ?? 0;
+      logStreams.file += c?.logStreams?.file ?? 0;
+      files.tailed += c?.files?.tailed ?? 0;
+      files.errors += c?.files?.errors ?? 0;
+    }
+    return { containers, logStreams, files };
+  }
+
+  private containers(undelivered: ReadonlyMap<string, number>): ContainerStatus[] {
+    return this.sources.flatMap((s) => s.containers?.(undelivered) ?? []);
+  }
+
+  /** The engine's name (each record's host, unless set) and data root (where its json-files are); undefined when stopped first. */
+  private async engineInfo(): Promise<EngineInfo | undefined> {
+    const { api, config, log } = this;
+    let warned = false;
+    try {
+      return await retryForever(() => api.info(), {
+        signal: this.startup.signal,
+        onFailure: (err) => {
+          if (warned) return;
+          warned = true;
+          const hint = api.explain(err);
+          this.readiness = { ready: false, reason: `docker does not answer: ${hint ?? err.message}` };
+          log.warn({ docker: config.dockerHost, err: err.message, kind: errorKind(err), hint }, 'docker does not answer; retrying');
+        },
+      });
+    } catch {
+      return undefined; // stopped while waiting for the daemon
+    }
+  }
+
+  /** Where what sources tell goes: health, readiness and the fault counters. */
+  private signals(): SourceSignals {
+    const { health, faults } = this;
+    return {
+      attached: (up, reason) => {
+        health.attached(up, reason);
+        this.readiness = up ? { ready: true } : { ready: false, reason: `docker event stream lost: ${reason ?? 'unknown'}` };
+        if (up && this.attachedOnce) faults.eventStreamReconnect();
+        this.attachedOnce ||= up;
+      },
+      eventSeen: (timeNanos) => health.eventSeen(timeNanos),
+      containerMissed: () => faults.containerMissed(),
+      malformed: (kind) => faults.malformed(kind),
+    };
+  }
+}
+
+/** For /healthz, which reads each container's cursor, not its lag. */
+const NOTHING_UNDELIVERED: ReadonlyMap<string, number> = new Map();
+
+/** Per container id, the epoch ms of its oldest record some sink has not delivered. */
+function oldestUndelivered(channels: readonly SinkChannel[]): Map<string, number> {
+  const oldest = new Map<string, number>();
+  for (const c of channels) c.oldestUndelivered(oldest);
+  return oldest;
+}
