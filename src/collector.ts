@@ -21,8 +21,8 @@ import type { EnvRedaction } from './pipeline/redact.js';
 import { eventRecord, metaFromEvent } from './sources/events.js';
 import { inspectRecord, metaFromInspect } from './sources/inspect.js';
 import type { LogCursor, LogsTarget } from './sources/log-intake.js';
-import { followLogFile } from './sources/json-file.js';
-import { followLogs } from './sources/logs.js';
+import { followLogFile } from './sources/logs-file.js';
+import { followLogs } from './sources/logs-api.js';
 import { startPattern } from './sources/multiline.js';
 import { StatsLoop } from './sources/stats.js';
 

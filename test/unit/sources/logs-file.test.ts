@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import type { FilePosition } from '../../../src/pipeline/record.js';
 import { Flow } from '../../../src/pipeline/flow.js';
 import { containerMeta, timeToSince, type LogRecord } from '../../../src/pipeline/record.js';
-import { followLogFile, type LogFileEnd } from '../../../src/sources/json-file.js';
+import { followLogFile, type LogFileEnd } from '../../../src/sources/logs-file.js';
 import type { LogCursor, LogsTarget } from '../../../src/sources/log-intake.js';
 import { gate, waitFor } from '../wait.js';
 import { logPositions } from '../../../src/sources/log-position.js';
