@@ -101,7 +101,13 @@ describe('the Swarm stack', () => {
       },
       90_000,
     );
-    assert.equal(await docker('service', 'ls', '--filter', `name=${SERVICE}`, '--format', '{{.Mode}} {{.Replicas}}'), 'global 1/1');
+    // The manager counts the task running a little after its container is healthy.
+    const replicas = (): Promise<string> => docker('service', 'ls', '--filter', `name=${SERVICE}`, '--format', '{{.Mode}} {{.Replicas}}');
+    await until(
+      async () => `global 1/1, not ${await replicas()}`,
+      async () => (await replicas()) === 'global 1/1',
+      15_000,
+    );
     const [inspect] = JSON.parse(await docker('inspect', task)) as {
       Config: { User: string; Image: string };
       HostConfig: { CapDrop: string[] | null; ReadonlyRootfs: boolean; GroupAdd: string[] | null };
