@@ -6,12 +6,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { retryForever } from '../backoff.js';
-import type { ContainerStatus } from '../collector.js';
+import { retryForever } from '../core/backoff.js';
+import type { ContainerStatus } from '../sources/docker/collector.js';
 import type { Config } from '../config/load.js';
 import { DockerApi, errorKind, type EngineInfo } from '../docker/client.js';
-import { VolumeOwners } from '../docker/mounts.js';
-import { selfOfThisProcess } from '../docker/self.js';
+import { VolumeOwners } from '../sources/docker/owners.js';
+import { selfOfThisProcess } from '../sources/docker/self.js';
 import { ContainerMetrics } from '../observe/container-metrics.js';
 import { HealthMonitor } from '../observe/health.js';
 import { createRegistry, type FaultCounters, faultCounters, healthMetrics, observePipeline, statsCallTimer } from '../observe/metrics.js';
@@ -21,9 +21,9 @@ import { DEFAULT_BUFFER } from '../pipeline/buffer.js';
 import { SinkChannel } from '../pipeline/channel.js';
 import { Checkpoints } from '../pipeline/checkpoints.js';
 import { Flow } from '../pipeline/flow.js';
-import { ContainerPolicy } from '../pipeline/policy.js';
+import { ContainerPolicy } from '../transforms/policy.js';
 import { Router } from '../pipeline/router.js';
-import { routeFromQuery, Selection } from '../pipeline/select.js';
+import { routeFromQuery, Selection } from '../transforms/route.js';
 import { SOURCES } from '../sources/registry.js';
 import type { DockerFacts, Source, SourceSignals } from '../sources/source.js';
 

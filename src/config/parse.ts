@@ -3,11 +3,11 @@
 // is wrong or allowed. The loader turns that into a ConfigError naming the
 // setting and the value, so a parser need not know which setting it reads.
 
-import { RECORD_TYPES, type RecordType } from '../pipeline/record.js';
+import { RECORD_TYPES, type RecordType } from '../core/record.js';
 import { configureSink } from '../sinks/registry.js';
 import { SinkUriError, type ConfiguredSink } from '../sinks/sink.js';
 import { startPattern } from '../sources/multiline.js';
-import { parseDuration, parseSize } from '../units.js';
+import { parseDuration, parseSize } from '../core/units.js';
 
 /** A bad value that must not be echoed whole: `shown` stands for it in the message. */
 export class MaskedValueError extends Error {

@@ -3,10 +3,10 @@
 // parser of its value. The key of a row is the name of its value in the
 // Config; adding a setting is adding a row.
 
-import { compileTag, parseFieldSources, parseStaticFields } from '../pipeline/decorate.js';
-import { RECORD_TYPES } from '../pipeline/record.js';
-import { parseEnvRedaction, parseRedactPatterns, REDACT_PRESETS } from '../pipeline/redact.js';
-import { parseMatchers } from '../pipeline/select.js';
+import { compileTag, parseFieldSources, parseStaticFields } from '../transforms/decorate.js';
+import { RECORD_TYPES } from '../core/record.js';
+import { parseEnvRedaction, parseRedactPatterns, REDACT_PRESETS } from '../transforms/redact.js';
+import { parseMatchers } from '../transforms/route.js';
 import {
   absoluteGlobs,
   absolutePathOrOff,

@@ -6,7 +6,7 @@
 // they are padded to 9 digits, as the logs API gives them, so that times
 // compare as strings and a cursor from either source resumes the other.
 
-import type { LogStream } from '../pipeline/record.js';
+import type { LogStream } from '../core/record.js';
 import type { LogLine } from './log-lines.js';
 import { normalizeTime } from './time.js';
 

@@ -10,7 +10,7 @@
 
 import { FrameDemuxer, STDERR, STDOUT, SYSTEMERR } from './frames.js';
 import { normalizeTime } from './time.js';
-import type { LogStream } from '../pipeline/record.js';
+import type { LogStream } from '../core/record.js';
 
 export const DEFAULT_MAX_LINE = 1024 * 1024;
 

@@ -2,7 +2,7 @@
 // fractional digits, so that they sort as text. The engine writes fewer
 // digits (trailing zeros trimmed), Podman whole seconds or an offset.
 
-import { millisToTime } from '../pipeline/record.js';
+import { millisToTime } from '../core/record.js';
 
 const ZEROS = '000000000';
 const UTC_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;

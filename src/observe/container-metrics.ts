@@ -5,7 +5,7 @@
 
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { removed } from '../docker/events.js';
-import type { Envelope, StatsRecord } from '../pipeline/record.js';
+import type { Envelope, StatsRecord } from '../core/record.js';
 import type { Sink } from '../sinks/sink.js';
 
 /** A container label as a Prometheus label name, as cAdvisor writes it. */

@@ -12,7 +12,7 @@
 // and again.
 
 import type { Logger } from 'pino';
-import type { ContainerStatus } from '../collector.js';
+import type { ContainerStatus } from '../sources/docker/collector.js';
 import { statusOf, type DockerApi } from '../docker/client.js';
 import { compareNanos, nanosToSince, type DockerEvent } from '../docker/events.js';
 

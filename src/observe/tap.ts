@@ -6,8 +6,8 @@
 // sinks.
 
 import type { ServerResponse } from 'node:http';
-import { routeTakes, type SinkRoute } from '../pipeline/select.js';
-import { nowTime, serialize, type Envelope } from '../pipeline/record.js';
+import { routeTakes, type SinkRoute } from '../transforms/route.js';
+import { nowTime, serialize, type Envelope } from '../core/record.js';
 
 /** Unsent bytes one client may hold before its records are dropped. */
 const CLIENT_LIMIT = 1024 * 1024;

@@ -6,13 +6,13 @@
 // pauses the sources through Flow instead of dropping.
 
 import type { Logger } from 'pino';
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '../core/backoff.js';
 import { SinkError, type Batching, type Sink } from '../sinks/sink.js';
 import { DEFAULT_BUFFER, RecordBuffer, type BufferOptions, type Gap } from './buffer.js';
 import type { Flow } from './flow.js';
-import type { Held } from './position.js';
-import { envelope, nowTime, type Envelope, type GapRecord, type SidekickRecord } from './record.js';
-import { routeTakes, type SinkRoute } from './select.js';
+import type { Held } from '../core/position.js';
+import { envelope, nowTime, type Envelope, type GapRecord, type SidekickRecord } from '../core/record.js';
+import { routeTakes, type SinkRoute } from '../transforms/route.js';
 
 const DEFAULT_BATCHING: Batching = { records: 512, bytes: 1024 * 1024, flushMs: 0, inFlight: 1 };
 /** A drop episode ends after this long without a drop, or after the longer time at most. */

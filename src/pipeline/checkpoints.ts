@@ -17,8 +17,8 @@ import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { SinkChannel } from './channel.js';
-import type { AnyPositionCodec, Held, PositionCodec } from './position.js';
-import type { Envelope } from './record.js';
+import type { AnyPositionCodec, Held, PositionCodec } from '../core/position.js';
+import type { Envelope } from '../core/record.js';
 
 const SNAPSHOT = 'checkpoints.json';
 const JOURNAL = 'checkpoints.journal';

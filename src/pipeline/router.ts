@@ -4,7 +4,7 @@
 
 import type { Taps } from '../observe/tap.js';
 import type { SinkChannel } from './channel.js';
-import { envelope, type SidekickRecord } from './record.js';
+import { envelope, type SidekickRecord } from '../core/record.js';
 
 export class Router {
   /** Records routed, by type. */

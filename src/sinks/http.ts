@@ -10,8 +10,8 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import type { Pool } from 'undici';
-import { recordId, timeToNanos, type Envelope, type SidekickRecord } from '../pipeline/record.js';
-import { parseDuration, parseSize } from '../units.js';
+import { recordId, timeToNanos, type Envelope, type SidekickRecord } from '../core/record.js';
+import { parseDuration, parseSize } from '../core/units.js';
 import { checkQueryKeys, SinkError, type Batching, type Sink, type SinkFactory } from './sink.js';
 
 const gzip = promisify(gzipCb);

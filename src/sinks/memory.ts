@@ -1,7 +1,7 @@
 // A sink that keeps what it receives in memory: for tests that run the
 // pipeline in one process. Not registered under a URI scheme.
 
-import type { Envelope } from '../pipeline/record.js';
+import type { Envelope } from '../core/record.js';
 import type { Sink } from './sink.js';
 
 export class MemorySink implements Sink {

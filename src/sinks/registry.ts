@@ -3,8 +3,8 @@
 
 import { readFileSync } from 'node:fs';
 import { BUFFER_POLICIES, DEFAULT_BUFFER, DEFAULT_BUFFER_RECORDS, type BufferOptions, type BufferPolicy } from '../pipeline/buffer.js';
-import { routeFromQuery } from '../pipeline/select.js';
-import { parseSize } from '../units.js';
+import { routeFromQuery } from '../transforms/route.js';
+import { parseSize } from '../core/units.js';
 import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory, type SinkFiles } from './sink.js';
 import { httpSink } from './http.js';
 import { stdoutSink } from './stdout.js';

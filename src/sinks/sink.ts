@@ -7,8 +7,8 @@
 
 import type { Logger } from 'pino';
 import type { BufferOptions } from '../pipeline/buffer.js';
-import type { Envelope } from '../pipeline/record.js';
-import type { SinkRoute } from '../pipeline/select.js';
+import type { Envelope } from '../core/record.js';
+import type { SinkRoute } from '../transforms/route.js';
 
 export interface Sink {
   /** The sink's URI with secrets masked: safe for logs and errors. */

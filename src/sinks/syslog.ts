@@ -11,7 +11,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { ContainerMeta, Envelope, SidekickRecord } from '../pipeline/record.js';
+import type { ContainerMeta, Envelope, SidekickRecord } from '../core/record.js';
 import { checkQueryKeys, SinkError, type Sink, type SinkFactory } from './sink.js';
 
 export const FACILITIES: Readonly<Record<string, number>> = {

@@ -10,8 +10,8 @@
 // the line just read), and the other stream only up to the first line of its
 // own open record, which a restart must read again whole.
 
-import { positionAt, type Place } from './log-position.js';
-import type { LogPosition, LogStream } from '../pipeline/record.js';
+import { positionAt, type Place } from './docker/log-position.js';
+import type { LogPosition, LogStream } from '../core/record.js';
 
 /** Start patterns for common runtimes; any other value is a regular expression. */
 export const MULTILINE_PRESETS: Readonly<Record<string, string>> = {

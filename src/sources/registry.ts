@@ -2,8 +2,8 @@
 // One literal list, no import side effects: adding a source means adding a
 // line here.
 
-import { dockerSource } from './docker.js';
-import { filesSource } from './files.js';
+import { dockerSource } from './docker/source.js';
+import { filesSource } from './files/source.js';
 import type { SourceFactory } from './source.js';
 
 export const SOURCES: readonly SourceFactory[] = [dockerSource, filesSource];

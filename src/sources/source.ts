@@ -6,14 +6,14 @@
 // metrics, so no source knows those.
 
 import type { Logger } from 'pino';
-import type { ContainerStatus } from '../collector.js';
+import type { ContainerStatus } from './docker/collector.js';
 import type { Config } from '../config/load.js';
 import type { DockerApi, EngineInfo } from '../docker/client.js';
-import type { VolumeOwners } from '../docker/mounts.js';
+import type { VolumeOwners } from './docker/owners.js';
 import type { Flow } from '../pipeline/flow.js';
-import type { ContainerPolicy } from '../pipeline/policy.js';
-import type { AnyPositionCodec, PositionCodec } from '../pipeline/position.js';
-import type { SidekickRecord } from '../pipeline/record.js';
+import type { ContainerPolicy } from '../transforms/policy.js';
+import type { AnyPositionCodec, PositionCodec } from '../core/position.js';
+import type { SidekickRecord } from '../core/record.js';
 
 export interface Source {
   readonly name: string;

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { EventStreamParser, type DockerEvent } from '../../../src/docker/events.js';
 import { FrameDemuxer, MAX_FRAME } from '../../../src/docker/frames.js';
 import { LogLineParser, type LogLine } from '../../../src/docker/log-lines.js';
-import { computeStats, sampleTime, type DockerStats } from '../../../src/sources/stats.js';
+import { computeStats, sampleTime, type DockerStats } from '../../../src/sources/docker/stats.js';
 
 /** Cuts `bytes` at the given points (any order, any count). */
 function cut(bytes: Uint8Array, points: number[]): Buffer[] {

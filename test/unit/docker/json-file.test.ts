@@ -8,7 +8,7 @@ import { STDERR, STDOUT } from '../../../src/docker/frames.js';
 import { JsonFileParser } from '../../../src/docker/json-file.js';
 import { normalizeTime } from '../../../src/docker/time.js';
 import { LogLineParser, type LogLine } from '../../../src/docker/log-lines.js';
-import { sinceToTime, timeToSince } from '../../../src/pipeline/record.js';
+import { sinceToTime, timeToSince } from '../../../src/core/record.js';
 
 /** A time as Docker's json-file writes it: `fraction` with trailing zeros trimmed. */
 function written(fraction: string): string {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { ContainerMetrics, labelName } from '../../../src/observe/container-metrics.js';
-import { containerMeta, envelope, type StatsValues } from '../../../src/pipeline/record.js';
+import { containerMeta, envelope, type StatsValues } from '../../../src/core/record.js';
 
 const meta = containerMeta('f'.repeat(64), '/web', 'nginx:1.27', { 'com.example.team': 'blue' });
 const values: StatsValues = {

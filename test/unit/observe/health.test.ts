@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { ContainerStatus } from '../../../src/collector.js';
+import type { ContainerStatus } from '../../../src/sources/docker/collector.js';
 import type { DockerEvent } from '../../../src/docker/events.js';
 import { busyBlock, eventsCheck, HealthMonitor, LOGS_STALL_MS, loopCheck, type Health, type HealthCause } from '../../../src/observe/health.js';
 

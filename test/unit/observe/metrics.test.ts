@@ -7,11 +7,11 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createRegistry, faultCounters, healthMetrics, observePipeline } from '../../../src/observe/metrics.js';
 import { SinkChannel } from '../../../src/pipeline/channel.js';
-import { containerMeta, envelope } from '../../../src/pipeline/record.js';
+import { containerMeta, envelope } from '../../../src/core/record.js';
 import { Router } from '../../../src/pipeline/router.js';
 import { configureSink } from '../../../src/sinks/registry.js';
 import { waitFor } from '../wait.js';
-import { logPositions } from '../../../src/sources/log-position.js';
+import { logPositions } from '../../../src/sources/docker/log-position.js';
 
 const log = pino({ level: 'silent' });
 

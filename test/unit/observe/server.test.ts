@@ -7,9 +7,9 @@ import { Registry } from 'prom-client';
 import type { Health } from '../../../src/observe/health.js';
 import { startServer } from '../../../src/observe/server.js';
 import { Taps } from '../../../src/observe/tap.js';
-import { containerMeta, envelope } from '../../../src/pipeline/record.js';
-import { routeFromQuery } from '../../../src/pipeline/select.js';
-import { logPositions } from '../../../src/sources/log-position.js';
+import { containerMeta, envelope } from '../../../src/core/record.js';
+import { routeFromQuery } from '../../../src/transforms/route.js';
+import { logPositions } from '../../../src/sources/docker/log-position.js';
 
 const taps = new Taps(() => 'h');
 let base = '';

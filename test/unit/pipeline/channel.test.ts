@@ -4,11 +4,11 @@ import { pino } from 'pino';
 import { envelopeSize } from '../../../src/pipeline/buffer.js';
 import { SinkChannel } from '../../../src/pipeline/channel.js';
 import { Flow } from '../../../src/pipeline/flow.js';
-import { containerMeta, envelope, type Envelope } from '../../../src/pipeline/record.js';
+import { containerMeta, envelope, type Envelope } from '../../../src/core/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { SinkError, type Sink } from '../../../src/sinks/sink.js';
 import { gate, waitFor } from '../wait.js';
-import { logPositions } from '../../../src/sources/log-position.js';
+import { logPositions } from '../../../src/sources/docker/log-position.js';
 
 const log = pino({ level: 'silent' });
 const meta = containerMeta('c'.repeat(64), '/app', 'app:1', {});

@@ -9,11 +9,11 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { SinkChannel } from '../../../src/pipeline/channel.js';
 import { Checkpoints } from '../../../src/pipeline/checkpoints.js';
-import { containerMeta, envelope, type Envelope, type LogPosition, type TailedFile } from '../../../src/pipeline/record.js';
+import { containerMeta, envelope, type Envelope, type LogPosition, type TailedFile } from '../../../src/core/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { gate, waitFor } from '../wait.js';
-import { logPositions } from '../../../src/sources/log-position.js';
-import { fileKey, filePositions } from '../../../src/sources/file-position.js';
+import { logPositions } from '../../../src/sources/docker/log-position.js';
+import { fileKey, filePositions } from '../../../src/sources/files/position.js';
 
 /** The codecs of the sources with positions, as sidekick gives them to checkpoints. */
 const CODECS = [logPositions, filePositions];

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { SinkChannel } from '../../../src/pipeline/channel.js';
-import { containerMeta, serialize, type LogRecord } from '../../../src/pipeline/record.js';
+import { containerMeta, serialize, type LogRecord } from '../../../src/core/record.js';
 import { Router } from '../../../src/pipeline/router.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
-import { logPositions } from '../../../src/sources/log-position.js';
+import { logPositions } from '../../../src/sources/docker/log-position.js';
 
 const log = pino({ level: 'silent' });
 

@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { containerMeta, envelope, logId, recordId, type FileRecord, type LogRecord } from '../../../src/pipeline/record.js';
+import { containerMeta, envelope, logId, recordId, type FileRecord, type LogRecord } from '../../../src/core/record.js';
 import { formatBody } from '../../../src/sinks/http.js';
 import { formatSyslog, truncateUtf8 } from '../../../src/sinks/syslog.js';
-import { logPositions } from '../../../src/sources/log-position.js';
-import { filePositions } from '../../../src/sources/file-position.js';
+import { logPositions } from '../../../src/sources/docker/log-position.js';
+import { filePositions } from '../../../src/sources/files/position.js';
 
 const TIME = '2026-01-02T03:04:05.123456789Z';
 const meta = containerMeta('a'.repeat(64), '/app', 'img', {});

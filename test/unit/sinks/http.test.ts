@@ -8,10 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { SinkChannel } from '../../../src/pipeline/channel.js';
-import { containerMeta, envelope, recordId, type Envelope } from '../../../src/pipeline/record.js';
+import { containerMeta, envelope, recordId, type Envelope } from '../../../src/core/record.js';
 import { httpSink, RETRY_AFTER_MAX_MS, retryAfterMs } from '../../../src/sinks/http.js';
 import { waitFor } from '../wait.js';
-import { logPositions } from '../../../src/sources/log-position.js';
+import { logPositions } from '../../../src/sources/docker/log-position.js';
 
 const meta = containerMeta('e'.repeat(64), '/app', 'app:1', {});
 

@@ -12,10 +12,10 @@ import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { type Config, loadConfig } from '../../../src/config/load.js';
 import type { ContainerSummary, DockerApi } from '../../../src/docker/client.js';
-import { VolumeOwners } from '../../../src/docker/mounts.js';
+import { VolumeOwners } from '../../../src/sources/docker/owners.js';
 import { Flow } from '../../../src/pipeline/flow.js';
-import { ContainerPolicy } from '../../../src/pipeline/policy.js';
-import type { SidekickRecord } from '../../../src/pipeline/record.js';
+import { ContainerPolicy } from '../../../src/transforms/policy.js';
+import type { SidekickRecord } from '../../../src/core/record.js';
 import { SOURCES } from '../../../src/sources/registry.js';
 import type { SourceContext } from '../../../src/sources/source.js';
 

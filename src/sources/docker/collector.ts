@@ -1,0 +1,541 @@
+// Turns what discovery reports into collection: for each running container
+// and each start, an inspect record and a log stream; for each event, an event
+// record tagged with the container's metadata. Idempotent per container, so a
+// start seen both in a list and in the event stream is collected once.
+
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { ContainerInspectInfo } from 'dockerode';
+import type { Logger } from 'pino';
+import { statusOf, type ContainerSummary, type DockerApi } from '../../docker/client.js';
+import { removed, type DockerEvent } from '../../docker/events.js';
+import type { VolumeOwners } from './owners.js';
+import type { Backlog } from '../../config/parse.js';
+import type { LogsSource } from '../../config/settings.js';
+import type { FilePosition, LogPosition } from '../../core/record.js';
+import type { Flow } from '../../pipeline/flow.js';
+import type { ContainerPolicy } from '../../transforms/policy.js';
+import type { ContainerMeta, RecordType, SidekickRecord } from '../../core/record.js';
+import type { EnvRedaction } from '../../transforms/redact.js';
+import { eventRecord, metaFromEvent } from './events.js';
+import { inspectRecord, metaFromInspect } from './inspect.js';
+import type { LogCursor, LogsTarget } from './log-intake.js';
+import { followLogFile } from './logs-file.js';
+import { followLogs } from './logs-api.js';
+import { startPattern } from '../multiline.js';
+import { StatsLoop } from './stats.js';
+
+export interface CollectorOptions {
+  readonly host: string;
+  /** The types of records of no container (daemon, image, network events). */
+  readonly types: ReadonlySet<RecordType>;
+  /** Per container: collected or not, which types, its tag and fields. */
+  readonly policy: ContainerPolicy;
+  readonly redactEnv: EnvRedaction;
+  /** Masked in log lines. */
+  readonly redactPatterns: RegExp | undefined;
+  /** Counts input from the daemon that could not be read. */
+  readonly malformed: (source: 'logs' | 'stats') => void;
+  /** sidekick's own container id (full or 12-character prefix), never collected. */
+  readonly selfId: string | undefined;
+  readonly flow: Flow;
+  /** Stats sampling interval; 0: no stats. */
+  readonly statsIntervalMs: number;
+  /** What to read of a container already running when sidekick first sees it, without a checkpoint. */
+  readonly backlog: Backlog;
+  /** Where each container's logs were read up to, by an earlier run of sidekick. */
+  readonly checkpoints: { get(id: string): LogPosition | undefined; forget(id: string): void };
+  /** Where logs are read: the API, or the json-file where it can be. */
+  readonly logsSource: LogsSource;
+  readonly maxLine: number;
+  /** Multiline for containers without a `sidekick.multiline.pattern` label. */
+  readonly multiline: RegExp | undefined;
+  readonly multilineFlushMs: number;
+  /** Told each inspected container's mounts, so tailed files find their container. */
+  readonly owners: VolumeOwners;
+  /**
+   * The engine's data root (`DockerRootDir`): where a json-file is before
+   * Docker says so (an inspect of a created container has no `LogPath` yet).
+   */
+  readonly dockerRoot: string | undefined;
+  /** Counts a container gone before its logs could be read. */
+  readonly missed: () => void;
+}
+
+async function readable(dir: string): Promise<boolean> {
+  try {
+    await access(dir, constants.R_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A container's own multiline setting: a preset name or a regular expression. */
+export const MULTILINE_LABEL = 'sidekick.multiline.pattern';
+
+/** What sidekick keeps about one container until it is destroyed. */
+interface Watch {
+  meta: ContainerMeta | undefined;
+  /** What is collected of it, from the policy, once it is inspected. */
+  types: ReadonlySet<RecordType> | undefined;
+  /** The log position, kept across the container's restarts. */
+  cursor: LogCursor | undefined;
+  /** Collecting now (inspect, then logs until the container stops). */
+  active: Promise<void> | undefined;
+  /** Started again while still collecting its previous run. */
+  again: boolean;
+  destroyed: boolean;
+  /** Called when the container dies (ends a run that does not follow logs). */
+  died: (() => void) | undefined;
+  /** The log stream being followed, with its live cursor. */
+  following: LogsTarget | undefined;
+  /** Where its json-file was read up to (with `cursor`), when logs are read from files. */
+  logFile: FilePosition | undefined;
+  /** How its logs are read now. */
+  source: 'api' | 'file' | undefined;
+  /**
+   * An inspect made when its create (or start) event arrived, not yet used
+   * by a run: a start reads its logs at once, without asking again, so a
+   * `--rm` job that is removed a moment later is still read.
+   */
+  inspected: { readonly info: ContainerInspectInfo; readonly atStart: boolean } | undefined;
+  /** Running, as the event stream (and lists) tell: a run that waits for its death checks this first. */
+  running: boolean;
+  /** The inspect started when its create event arrived, while earlier events were still being handled. */
+  inspecting: Promise<ContainerInspectInfo | undefined> | undefined;
+}
+
+export interface ContainerStatus {
+  readonly id: string;
+  readonly name: string;
+  readonly state: 'following' | 'collected' | 'idle';
+  /** How its logs are read: the logs API or the json-file (null: not read now). */
+  readonly source: 'api' | 'file' | null;
+  /** Docker's time of the last line read. */
+  readonly last_line: string | null;
+  /** The age of its oldest record not delivered yet by every sink (0 when none waits). */
+  readonly lag_seconds: number;
+}
+
+export class Collector {
+  private readonly watches = new Map<string, Watch>();
+  private readonly abort = new AbortController();
+  private listedOnce = false;
+  private toldNoFiles = false;
+
+  constructor(
+    private readonly api: DockerApi,
+    private readonly emit: (record: SidekickRecord) => void,
+    private readonly options: CollectorOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Containers being collected right now. */
+  get activeCount(): number {
+    let n = 0;
+    for (const w of this.watches.values()) if (w.active !== undefined) n++;
+    return n;
+  }
+
+  /**
+   * Every known container: what is being collected, and how far behind:
+   * `undelivered` has, per container id, the epoch ms of its oldest record
+   * some sink has not delivered yet.
+   */
+  status(undelivered: ReadonlyMap<string, number>): ContainerStatus[] {
+    const now = Date.now();
+    const out: ContainerStatus[] = [];
+    for (const [id, w] of this.watches) {
+      const last = (w.following?.cursor ?? w.cursor)?.time;
+      out.push({
+        id,
+        name: w.meta?.name ?? '',
+        state: w.following !== undefined ? 'following' : w.active !== undefined ? 'collected' : 'idle',
+        source: w.following !== undefined ? (w.source ?? null) : null,
+        last_line: last ?? null,
+        lag_seconds: Math.max(0, (now - (undelivered.get(id) ?? now)) / 1000),
+      });
+    }
+    return out;
+  }
+
+  running(containers: readonly ContainerSummary[]): void {
+    // The first list holds what ran before sidekick started: read by the backlog setting.
+    // Later lists (after a reconnect) hold what started in the gap: read from the first line.
+    const backlog = !this.listedOnce;
+    this.listedOnce = true;
+    for (const c of containers) {
+      if (!this.isSelf(c.Id)) this.watch(c.Id).running = true;
+      this.collect(c.Id, backlog, false);
+    }
+    // A die missed while the event stream was down: what waits for one stops
+    // waiting. Only once Docker says so: a list made while a restarted dockerd
+    // restores its containers (--live-restore) can leave out one that runs,
+    // and a json-file read ended then would never go on.
+    const listed = new Set(containers.map((c) => c.Id));
+    for (const [id, w] of this.watches) {
+      if (listed.has(id)) continue;
+      if (w.died === undefined) {
+        w.running = false;
+        continue;
+      }
+      // A failed call is no answer: the next list (after the next reconnect) asks again.
+      this.api.inspect(id).then(
+        (info) => info.State?.Running !== true && this.diedMeanwhile(w),
+        (err) => statusOf(err) === 404 && this.diedMeanwhile(w),
+      );
+    }
+  }
+
+  private diedMeanwhile(w: Watch): void {
+    w.running = false;
+    w.died?.();
+  }
+
+  /** Log streams followed now, by how they are read. */
+  logStreams(): { api: number; file: number } {
+    const n = { api: 0, file: 0 };
+    for (const w of this.watches.values()) if (w.following !== undefined && w.source !== undefined) n[w.source]++;
+    return n;
+  }
+
+  /**
+   * A container created: inspected at once, not after the events ahead of it,
+   * so that its start finds it known and reads its logs without a round trip.
+   */
+  arrived(event: DockerEvent): void {
+    if (event.type !== 'container' || event.action !== 'create' || this.isSelf(event.actorId) || this.abort.signal.aborted) return;
+    const w = this.watch(event.actorId);
+    if (w.meta === undefined) w.inspecting ??= this.inspect(event.actorId);
+  }
+
+  async event(event: DockerEvent): Promise<void> {
+    if (event.type !== 'container') {
+      if (this.options.types.has('event')) this.emit(eventRecord(event, this.options.host, undefined));
+      return;
+    }
+    const id = event.actorId;
+    // sidekick's own health checks (the image's HEALTHCHECK execs) are not news.
+    if (this.isSelf(id) && (event.action.startsWith('exec_') || event.action.startsWith('health_status'))) return;
+    const meta = await this.metaForEvent(event);
+    const types = this.watches.get(id)?.types ?? this.options.policy.typesOf(meta);
+    if (types.has('event')) this.emit(eventRecord(event, this.options.host, meta));
+    if (event.action === 'start') {
+      const w = this.watch(id);
+      w.running = true;
+      w.meta ??= meta;
+      this.collect(id, false, true);
+    } else if (event.action === 'die') {
+      const w = this.watches.get(id);
+      if (w !== undefined) w.running = false;
+      w?.died?.();
+    } else if (removed(event.action)) this.forget(id);
+  }
+
+  /**
+   * Containers with a checkpoint that are not running stopped while sidekick
+   * was down: the rest of their output is read now. Those removed meanwhile
+   * lose their checkpoint.
+   */
+  async finishStopped(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      if (this.watches.get(id)?.active !== undefined || this.isSelf(id)) continue;
+      try {
+        const info = await this.api.inspect(id);
+        if (info.State?.Running !== true) this.collect(id, false, false);
+      } catch (err) {
+        if (statusOf(err) === 404) this.forget(id);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort(new Error('sidekick is stopping'));
+    await Promise.all([...this.watches.values()].map((w) => w.active));
+  }
+
+  private isSelf(id: string): boolean {
+    const self = this.options.selfId;
+    return self !== undefined && id.startsWith(self);
+  }
+
+  private watch(id: string): Watch {
+    let w = this.watches.get(id);
+    if (w === undefined) {
+      const saved = this.options.checkpoints.get(id);
+      w = {
+        meta: undefined,
+        types: undefined,
+        cursor: saved === undefined ? undefined : { time: saved.time, count: saved.count, ahead: saved.ahead },
+        active: undefined,
+        again: false,
+        destroyed: false,
+        died: undefined,
+        following: undefined,
+        logFile: undefined,
+        source: undefined,
+        inspected: undefined,
+        running: false,
+        inspecting: undefined,
+      };
+      this.watches.set(id, w);
+    }
+    return w;
+  }
+
+  /**
+   * Metadata for an event: known, or inspected now, or (once removed) from
+   * the event. What a create or start is inspected for is kept for the run
+   * that reads the container's logs.
+   */
+  private async metaForEvent(event: DockerEvent): Promise<ContainerMeta> {
+    const id = event.actorId;
+    const known = this.watches.get(id)?.meta;
+    if (known !== undefined) return known;
+    if (!removed(event.action) && !this.isSelf(id)) {
+      const w = this.watches.get(id);
+      const early = w?.inspecting;
+      if (w !== undefined) w.inspecting = undefined;
+      const info = await (early ?? this.inspect(id));
+      if (info !== undefined) {
+        const w = this.watch(id);
+        w.meta = this.metaOf(info);
+        w.types = this.options.policy.typesOf(w.meta);
+        if (event.action === 'create' || event.action === 'start') w.inspected = { info, atStart: event.action === 'start' };
+        return w.meta;
+      }
+    }
+    return this.options.policy.meta(metaFromEvent(event), {});
+  }
+
+  /** The container's metadata with its tag and fields. */
+  private metaOf(info: ContainerInspectInfo): ContainerMeta {
+    return this.options.policy.meta(metaFromInspect(info), { imageId: info.Image, env: info.Config?.Env ?? [] });
+  }
+
+  private async inspect(id: string): Promise<ContainerInspectInfo | undefined> {
+    try {
+      return await this.api.inspect(id);
+    } catch (err) {
+      if (statusOf(err) !== 404 && !this.abort.signal.aborted) {
+        this.log.warn({ id, err: (err as Error).message }, 'inspect failed');
+      }
+      return undefined;
+    }
+  }
+
+  /**
+   * Starts collecting a container unless it is already being collected. It
+   * resumes from its checkpoint; without one, a container that was running
+   * before sidekick started (`backlog`) is read as SIDEKICK_BACKLOG says, and
+   * any other from its first line. `started`: called for a start event (the
+   * event stream, not a list, tells when it dies).
+   */
+  private collect(id: string, backlog: boolean, started: boolean): void {
+    if (this.isSelf(id) || this.abort.signal.aborted) return;
+    const w = this.watch(id);
+    if (w.active !== undefined) {
+      w.again = true;
+      return;
+    }
+    w.destroyed = false;
+    const start = backlog && w.cursor === undefined ? this.backlogStart() : {};
+    w.active = this.run(id, w, start, started).finally(() => {
+      w.active = undefined;
+      if (w.destroyed) this.watches.delete(id);
+    });
+  }
+
+  /** The container's label wins over the global setting; a bad label is reported and ignored. */
+  private multilineOf(meta: ContainerMeta): RegExp | undefined {
+    const label = meta.labels[MULTILINE_LABEL];
+    if (label === undefined) return this.options.multiline;
+    try {
+      return startPattern(label);
+    } catch (err) {
+      this.log.warn({ container: meta.name, label, err: (err as Error).message }, `bad ${MULTILINE_LABEL} label; lines are not joined`);
+      return undefined;
+    }
+  }
+
+  private backlogStart(): { since?: string; tail?: number } {
+    const b = this.options.backlog;
+    switch (b.kind) {
+      case 'all':
+        return {};
+      case 'none':
+        return { since: String(Date.now() / 1000) };
+      case 'tail':
+        return { tail: b.lines };
+      case 'since':
+        return { since: String((Date.now() - b.ms) / 1000) };
+    }
+  }
+
+  private async run(id: string, w: Watch, start: { since?: string; tail?: number }, firstStarted: boolean): Promise<void> {
+    // Only the first round is known to be for a start event: a round again may
+    // be for a list (after a reconnect), whose word on running can be stale.
+    let started = firstStarted;
+    do {
+      w.again = false;
+      const cached = w.inspected;
+      w.inspected = undefined;
+      const info = cached?.info ?? (await this.inspect(id));
+      if (info === undefined) {
+        if (started) this.missed(id, w, 'it was gone before it could be inspected');
+        return;
+      }
+      const meta = this.metaOf(info);
+      const types = this.options.policy.typesOf(meta);
+      w.meta = meta;
+      w.types = types;
+      this.options.owners.set(meta, info.Mounts);
+      if (types.size === 0) {
+        this.log.debug({ container: meta.name, id }, 'not collected (excluded)');
+        return;
+      }
+      this.log.debug({ container: meta.name, id }, 'collecting container');
+      // The inspect record and stats are of the started container: an inspect
+      // made at its create event is asked again, beside reading its logs (not
+      // before: a short job may be removed meanwhile; then the create's is sent).
+      const current = cached === undefined || cached.atStart ? info : this.inspect(id).then((i) => i ?? info);
+      let stats: StatsLoop | undefined;
+      let done = false;
+      const described = Promise.resolve(current).then((now) => {
+        if (types.has('inspect')) this.emit(inspectRecord(now, this.options.host, meta, this.options.redactEnv));
+        if (done || now.State?.Running !== true || !types.has('stats') || this.options.statsIntervalMs <= 0) return;
+        stats = new StatsLoop(meta, {
+          api: this.api,
+          host: this.options.host,
+          log: this.log,
+          intervalMs: this.options.statsIntervalMs,
+          emit: this.emit,
+          malformed: () => this.options.malformed('stats'),
+        });
+        stats.start();
+      });
+      if (current === info) await described;
+      try {
+        if (types.has('log')) {
+          const target: LogsTarget = {
+            meta,
+            tty: info.Config?.Tty === true,
+            ...start,
+            since: start.since,
+            cursor: w.cursor,
+            multiline: this.multilineOf(meta),
+            parseJson: this.options.policy.parsesJson(meta),
+          };
+          w.following = target;
+          const logPath = await this.logFileOf(info, meta);
+          w.source = logPath === undefined ? 'api' : 'file';
+          let read: boolean;
+          if (logPath === undefined) {
+            w.logFile = undefined;
+            read = (await followLogs(target, this.logsContext())) !== 'gone';
+          } else {
+            const exited = this.untilDies(id, w, started);
+            const end = await followLogFile(target, { path: logPath, exited, from: w.logFile }, this.logsContext());
+            w.logFile = end.position;
+            read = end.found;
+            w.died?.();
+          }
+          w.cursor = target.cursor;
+          w.following = undefined;
+          if (!read && started && !this.abort.signal.aborted) this.missed(id, w, 'it was removed before its logs could be read');
+        } else if (types.has('stats')) {
+          await described;
+          if (stats !== undefined) await this.untilDies(id, w, started);
+        }
+      } finally {
+        done = true;
+        await described;
+        stats?.stop();
+      }
+      started = false;
+    } while (w.again && !this.abort.signal.aborted);
+  }
+
+  /** A container gone before its lines could be read: counted, and said once with its name. */
+  private missed(id: string, w: Watch, why: string): void {
+    this.options.missed();
+    this.log.warn({ container: w.meta?.name, id, why }, 'container missed: its logs could not be read');
+  }
+
+  private logsContext() {
+    return {
+      api: this.api,
+      host: this.options.host,
+      log: this.log,
+      emit: this.emit,
+      signal: this.abort.signal,
+      flow: this.options.flow,
+      maxLine: this.options.maxLine,
+      multilineFlushMs: this.options.multilineFlushMs,
+      redact: this.options.redactPatterns,
+      malformed: () => this.options.malformed('logs'),
+    };
+  }
+
+  /**
+   * The json-file to read the container's logs from, when SIDEKICK_LOGS_SOURCE
+   * allows it, the container logs with the json-file driver, and its folder
+   * can be read here; else undefined (the logs API).
+   */
+  private async logFileOf(info: ContainerInspectInfo, meta: ContainerMeta): Promise<string | undefined> {
+    const source = this.options.logsSource;
+    if (source === 'api') return undefined;
+    const driver = info.HostConfig?.LogConfig?.Type;
+    // Docker names the json-file once the container starts; its name is fixed
+    // from the create on: `<DockerRootDir>/containers/<id>/<id>-json.log`.
+    const root = this.options.dockerRoot;
+    const path = info.LogPath !== '' ? info.LogPath : root === undefined ? undefined : join(root, 'containers', info.Id, `${info.Id}-json.log`);
+    let why: string | undefined;
+    if (driver !== 'json-file') why = `its log driver is ${driver ?? 'unknown'}, not json-file`;
+    else if (path === undefined || path === '') why = 'Docker gives no log path';
+    // Podman says json-file for its k8s-file driver, whose file (`…/ctr.log`) is in the CRI format.
+    else if (basename(path) !== `${info.Id}-json.log`) why = `${path} is not a Docker json-file`;
+    else if (await readable(dirname(path))) return path;
+    else why = `${dirname(path)} cannot be read here: mount /var/lib/docker/containers read-only at the same path, as a user who can read it (README)`;
+    if (source === 'files') this.log.warn({ container: meta.name, id: meta.id, why }, 'logs read through the API: the json-file cannot be');
+    else if (!this.toldNoFiles && path !== undefined && !(await readable(dirname(dirname(path))))) {
+      // Said once: without the files every container is read through the API.
+      this.toldNoFiles = true;
+      this.log.info({ why }, 'json-files cannot be read here: logs are read through the logs API, where short --rm jobs can be missed');
+    }
+    return undefined;
+  }
+
+  /**
+   * Resolves when the container dies, or sidekick stops. A run for a start
+   * event knows from the events (read in order) whether it died meanwhile;
+   * one for a listed container asks Docker once the wait is set.
+   */
+  private untilDies(id: string, w: Watch, started: boolean): Promise<void> {
+    let done!: () => void;
+    const dies = new Promise<void>((resolve) => {
+      done = (): void => {
+        if (w.died === done) w.died = undefined;
+        this.abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
+    });
+    w.died = done;
+    this.abort.signal.addEventListener('abort', done, { once: true });
+    if (started) {
+      if (!w.running) done();
+    } else void this.inspect(id).then((info) => info?.State?.Running !== true && done());
+    return dies;
+  }
+
+  private forget(id: string): void {
+    this.options.checkpoints.forget(id);
+    this.options.owners.delete(id);
+    const w = this.watches.get(id);
+    if (w === undefined) return;
+    if (w.active === undefined) this.watches.delete(id);
+    else w.destroyed = true;
+  }
+}

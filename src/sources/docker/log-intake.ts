@@ -1,0 +1,147 @@
+// What a container's log lines go through once read, whichever way they were
+// read (the logs API or the json-file): lines at or before the resume cursor
+// are skipped, the cursor moves on, multiline records are joined, secrets are
+// masked, and each line becomes one record.
+
+import { comparePlaces, logPositions } from './log-position.js';
+import { nowTime, type ContainerMeta, type LogPosition, type LogRecord, type LogStream, type Mutable, type StreamPosition } from '../../core/record.js';
+import { isJsonObject } from '../../transforms/policy.js';
+import { redactText } from '../../transforms/redact.js';
+import { MultilineJoiner } from '../multiline.js';
+
+/** The newest line delivered: its time, and how many lines carried that time. */
+export interface LogCursor {
+  time: string;
+  count: number;
+  /** Multiline: the lines of one stream up to here were delivered too (see LogPosition); skipped when read. */
+  ahead?: StreamPosition | undefined;
+}
+
+/** One container's log stream, as the collector asks for it. */
+export interface LogsTarget {
+  readonly meta: ContainerMeta;
+  readonly tty: boolean;
+  /** Where to start when there is no cursor: `seconds.nanoseconds` and/or the last `tail` lines; neither: the first line. */
+  readonly since: string | undefined;
+  readonly tail?: number;
+  /** Joins multiline records: a line matching this starts a new one. */
+  readonly multiline?: RegExp;
+  /** Messages that are JSON objects are marked to go also as `json`. */
+  readonly parseJson?: boolean;
+  /** Shared with later runs for the same container, so a restart resumes. */
+  cursor: LogCursor | undefined;
+}
+
+export interface IntakeContext {
+  readonly host: string;
+  readonly emit: (record: LogRecord) => void;
+  readonly multilineFlushMs: number;
+  /** The longest multiline record kept whole, in bytes. */
+  readonly maxLine: number;
+  /** Masked in every line; undefined: nothing. */
+  readonly redact?: RegExp | undefined;
+}
+
+/** Turns one read of a container's log (from its cursor on) into records. */
+export class LogIntake {
+  /** Lines up to this time (and `repeats` lines at it) were read before: skipped. */
+  private resumeAt: string | undefined;
+  private repeats: number;
+  /** Lines of one stream up to here were delivered by an earlier run (multiline): skipped, still counted. */
+  private ahead: StreamPosition | undefined;
+  private readonly joiner: MultilineJoiner | undefined;
+  private readonly parseJson: boolean;
+
+  /** `from`: lines up to it are skipped (usually the target's cursor; undefined: none). */
+  constructor(
+    private readonly target: LogsTarget,
+    private readonly ctx: IntakeContext,
+    from: LogCursor | undefined,
+  ) {
+    this.resumeAt = from?.time;
+    this.repeats = from?.count ?? 0;
+    this.ahead = from?.ahead;
+    this.parseJson = target.parseJson === true;
+    this.joiner =
+      target.multiline === undefined
+        ? undefined
+        : new MultilineJoiner(target.multiline, ctx.multilineFlushMs, ctx.maxLine, (j) =>
+            this.emit(j.stream, j.time, j.seq, j.message, j.truncated, j.from, j.through),
+          );
+  }
+
+  /**
+   * Lines up to `cursor` are skipped from now on, while files that may hold
+   * lines already read are read again; undefined: none are any more.
+   */
+  skipThrough(cursor: LogCursor | undefined): void {
+    this.resumeAt = cursor?.time;
+    this.repeats = cursor?.count ?? 0;
+  }
+
+  /** One line as read; `time` is Docker's (RFC 3339, 9 digits), or '' when it had none. */
+  line(stream: LogStream, time: string, message: string, truncated: boolean): void {
+    let seq = 1;
+    if (time === '') {
+      time = nowTime();
+    } else {
+      const resumeAt = this.resumeAt;
+      if (resumeAt !== undefined && time <= resumeAt) {
+        if (time < resumeAt) return;
+        if (this.repeats > 0) {
+          this.repeats--;
+          return;
+        }
+      }
+      const target = this.target;
+      const cursor = target.cursor;
+      if (cursor === undefined || time > cursor.time) target.cursor = this.ahead === undefined ? { time, count: 1 } : { time, count: 1, ahead: this.ahead };
+      else if (time === cursor.time) seq = ++cursor.count;
+      if (this.ahead !== undefined && this.delivered(stream, time, seq)) return;
+    }
+    if (this.joiner === undefined) this.emit(stream, time, seq, message, truncated, undefined, undefined);
+    else this.joiner.push(stream, time, seq, message, truncated);
+  }
+
+  /**
+   * Whether an earlier run delivered this line already: a line of the stream
+   * ahead, up to where it was done. The first line past that ends skipping.
+   */
+  private delivered(stream: LogStream, time: string, seq: number): boolean {
+    const ahead = this.ahead!;
+    if (comparePlaces({ time, count: seq }, ahead) <= 0) return stream === ahead.stream;
+    this.ahead = undefined;
+    this.target.cursor!.ahead = undefined;
+    return false;
+  }
+
+  /**
+   * The read is over. A multiline record waiting for more is sent now, unless
+   * sidekick is stopping (then it is read again on restart, from the
+   * checkpoint before it).
+   */
+  end(stopping: boolean): void {
+    if (stopping) this.joiner?.discard();
+    else this.joiner?.end();
+  }
+
+  private emit(
+    stream: LogStream,
+    time: string,
+    seq: number,
+    line: string,
+    truncated: boolean,
+    from: LogPosition | undefined,
+    through: LogPosition | undefined,
+  ): void {
+    const message = redactText(line, this.ctx.redact);
+    const r: Mutable<LogRecord> = { type: 'log', time, host: this.ctx.host, container: this.target.meta, stream, message, seq, position: logPositions };
+    if (truncated) r.truncated = true;
+    if (this.parseJson && isJsonObject(message)) r.json = true;
+    if (from !== undefined) {
+      r.from = from;
+      r.through = through;
+    }
+    this.ctx.emit(r);
+  }
+}

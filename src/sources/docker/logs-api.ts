@@ -1,0 +1,150 @@
+// log: follows one container's stdout and stderr through the logs API, with
+// Docker's timestamps, one record a line. Survives a broken connection by
+// resuming from the last line it delivered (`since` = that line's time, then
+// skipping the lines already delivered at that very time), and reads a
+// stopped container's stream to its end, so a container that lived for
+// milliseconds is still collected.
+
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { retryForever } from '../../core/backoff.js';
+import { errorKind, statusOf, type DockerApi } from '../../docker/client.js';
+import { LogLineParser, type LogLine } from '../../docker/log-lines.js';
+import type { Flow } from '../../pipeline/flow.js';
+import { timeToSince } from '../../core/record.js';
+import { LogIntake, type IntakeContext, type LogsTarget } from './log-intake.js';
+
+export interface LogsContext extends IntakeContext {
+  readonly api: DockerApi;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  /** Paused while a sink under the `block` policy is full. */
+  readonly flow: Flow;
+  /** Counts a frame that could not be read (skipped). */
+  readonly malformed?: () => void;
+}
+
+type StreamEnd = ({ readonly ok: true } | { readonly ok: false; readonly error: Error }) & {
+  /** Lines read from it. */
+  readonly lines: number;
+  /** The daemon said in the stream that it could not read the logs (a `--rm` job's file removed under it). */
+  readonly systemerr: boolean;
+};
+
+/**
+ * Follows the logs until the container has stopped and its stream is read to
+ * the end; 'gone' when the container was removed before any of it was read.
+ */
+export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<'read' | 'gone'> {
+  const id = target.meta.id;
+  let drainOnce = true;
+  // Nothing read yet, and Docker could not read it either: when it then
+  // answers 404 the container was removed before its logs were read.
+  let unread = true;
+  while (!ctx.signal.aborted) {
+    let stream: IncomingMessage;
+    try {
+      stream = await retryForever(() => ctx.api.logs(id, startOf(target)), {
+        signal: ctx.signal,
+        retryable: (err) => !isPermanent(err),
+      });
+    } catch (err) {
+      if (ctx.signal.aborted) return 'read';
+      if (statusOf(err) === 404) return unread ? 'gone' : 'read';
+      if (statusOf(err) === 501) {
+        ctx.log.warn({ container: target.meta.name, id }, 'the log driver of this container cannot be read; no log records');
+      } else {
+        ctx.log.warn({ container: target.meta.name, id, err: (err as Error).message }, 'logs cannot be read');
+      }
+      return 'read';
+    }
+    const end = await readStream(stream, target, ctx);
+    unread &&= end.lines === 0 && end.systemerr;
+    if (ctx.signal.aborted) return 'read';
+    if (!end.ok) {
+      ctx.log.debug({ container: target.meta.name, err: end.error.message, kind: errorKind(end.error) }, 'log stream broke');
+    }
+    // The stream is over: the container stopped, or the connection broke.
+    let running: boolean;
+    try {
+      const info = await retryForever(() => ctx.api.inspect(id), {
+        signal: ctx.signal,
+        retryable: (err) => statusOf(err) !== 404,
+      });
+      running = info.State?.Running === true;
+    } catch (err) {
+      // Stopping, or the container is gone.
+      return statusOf(err) === 404 && unread ? 'gone' : 'read';
+    }
+    if (running) continue;
+    // Stopped. Read once more from the last line: a follow that raced the
+    // container's exit (or a broken connection) may have missed its last lines.
+    if (!drainOnce) return 'read';
+    drainOnce = false;
+  }
+  return 'read';
+}
+
+function isPermanent(err: Error): boolean {
+  const status = statusOf(err);
+  return status === 404 || status === 501 || status === 400;
+}
+
+function startOf(target: LogsTarget): { since?: string; tail?: number } {
+  if (target.cursor !== undefined) return { since: timeToSince(target.cursor.time) };
+  const start: { since?: string; tail?: number } = {};
+  if (target.since !== undefined) start.since = target.since;
+  if (target.tail !== undefined) start.tail = target.tail;
+  return start;
+}
+
+function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContext): Promise<StreamEnd> {
+  const { meta } = target;
+  const intake = new LogIntake(target, ctx, target.cursor);
+  let faults = 0;
+  let lines = 0;
+  let systemerr = false;
+  const parser = new LogLineParser(
+    target.tty,
+    {
+      line(line: LogLine): void {
+        lines++;
+        intake.line(line.stream, line.time, line.message, line.truncated);
+      },
+      fault(kind, detail): void {
+        if (kind === 'malformed') ctx.malformed?.();
+        else systemerr = true;
+        // Once per stream: a stream full of garbage must not flood sidekick's own log.
+        if (faults++ === 0) ctx.log.warn({ container: meta.name, kind, detail }, 'log stream: the daemon reported a fault (said once per stream)');
+      },
+    },
+    ctx.maxLine,
+  );
+  return new Promise((resolve) => {
+    let done = false;
+    const abort = (): void => {
+      stream.destroy();
+    };
+    ctx.signal.addEventListener('abort', abort, { once: true });
+    const finish = (end: { readonly ok: true } | { readonly ok: false; readonly error: Error }): void => {
+      if (done) return;
+      done = true;
+      ctx.signal.removeEventListener('abort', abort);
+      // A line cut off by a stop or a broken connection is read again on resume.
+      if (end.ok) parser.end();
+      intake.end(ctx.signal.aborted);
+      resolve({ ...end, lines, systemerr });
+    };
+    const flow = ctx.flow;
+    stream.on('data', (chunk: Buffer) => {
+      parser.push(chunk);
+      if (flow.paused && !stream.isPaused()) {
+        stream.pause();
+        void flow.resumed().then(() => stream.resume());
+      }
+    });
+    stream.on('end', () => finish({ ok: true }));
+    stream.on('error', (error) => finish({ ok: false, error }));
+    stream.on('close', () => finish({ ok: false, error: new Error('log stream closed') }));
+  });
+}

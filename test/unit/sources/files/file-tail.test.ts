@@ -1,0 +1,262 @@
+// FileTail: follows one path like `tail -F`, on real files in a temporary folder.
+
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { FilePosition } from '../../../../src/core/record.js';
+import { FileTail, type TailLine } from '../../../../src/sources/files/file-tail.js';
+
+let dir: string;
+let path: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sidekick-tail-'));
+  path = join(dir, 'app.log');
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function tailer(options: { maxLine?: number; idleMs?: number; goneMs?: number } = {}): { tail: FileTail; lines: TailLine[]; messages: () => string[] } {
+  const lines: TailLine[] = [];
+  const tail = new FileTail(path, {
+    maxLine: options.maxLine ?? 1024,
+    idleMs: options.idleMs ?? 1000,
+    goneMs: options.goneMs ?? 5000,
+    line: (l) => lines.push(l),
+  });
+  return { tail, lines, messages: () => lines.map((l) => l.message) };
+}
+
+/** Polls until the tail has nothing more to read. */
+async function drain(tail: FileTail, now?: number): Promise<string> {
+  for (;;) {
+    const r = await tail.poll(now);
+    if (r !== 'more') return r;
+  }
+}
+
+/** Where a restart would resume after the last line seen. */
+function after(l: TailLine): FilePosition {
+  return { ...l.file, offset: l.end };
+}
+
+describe('FileTail', () => {
+  it('reads appended lines with their byte ranges, trimming "\\r\\n"', async () => {
+    writeFileSync(path, 'one\ntwo\r\n');
+    const { tail, lines, messages } = tailer();
+    await tail.open(undefined);
+    await drain(tail);
+    appendFileSync(path, 'three\nfour');
+    await drain(tail);
+    assert.deepEqual(messages(), ['one', 'two', 'three']);
+    assert.deepEqual(
+      lines.map((l) => [l.start, l.end]),
+      [
+        [0, 4],
+        [4, 9],
+        [9, 15],
+      ],
+    );
+    assert.equal(new Set(lines.map((l) => l.file.fingerprint)).size, 1, 'one file, one identity');
+    await tail.close();
+  });
+
+  it('joins a line that spans reads, and keeps its byte range', async () => {
+    const long = 'y'.repeat(150_000);
+    writeFileSync(path, `${long}\nnext\n`);
+    const { tail, lines, messages } = tailer({ maxLine: 1 << 20 });
+    await tail.open(undefined);
+    await drain(tail);
+    assert.deepEqual(messages(), [long, 'next']);
+    assert.deepEqual([lines[1]!.start, lines[1]!.end], [150_001, 150_006]);
+    await tail.close();
+  });
+
+  it('property: however the writes fall between reads, the lines are the lines written', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.string({ unit: 'grapheme', maxLength: 40 }).map((t) => t.replace(/[\r\n]/g, '')),
+          { minLength: 1, maxLength: 30 },
+        ),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        async (written, cuts) => {
+          writeFileSync(path, '');
+          const { tail, messages } = tailer();
+          await tail.open(undefined);
+          const text = written.map((l) => `${l}\n`).join('');
+          const bytes = Buffer.from(text);
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          let from = 0;
+          for (const p of [...points, bytes.length]) {
+            appendFileSync(path, bytes.subarray(from, p));
+            from = p;
+            await drain(tail);
+          }
+          await tail.close();
+          assert.deepEqual(messages(), written);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('sends a last line without "\\n" once the file has been idle', async () => {
+    writeFileSync(path, 'done\nhalf');
+    const { tail, messages } = tailer({ idleMs: 1000 });
+    await tail.open(undefined);
+    await drain(tail);
+    assert.deepEqual(messages(), ['done']);
+    await drain(tail, Date.now() + 1500);
+    assert.deepEqual(messages(), ['done', 'half']);
+    await tail.close();
+  });
+
+  it('cuts a line over the maximum and marks it, then goes on with the next', async () => {
+    writeFileSync(path, `${'x'.repeat(100)}\nshort\n`);
+    const { tail, lines } = tailer({ maxLine: 10 });
+    await tail.open(undefined);
+    await drain(tail);
+    assert.deepEqual(
+      lines.map((l) => [l.message, l.truncated, l.end]),
+      [
+        ['x'.repeat(10), true, 101],
+        ['short', false, 107],
+      ],
+    );
+    await tail.close();
+  });
+
+  it('follows a rename rotation: the rest of the old file, then the new one from its start', async () => {
+    writeFileSync(path, '1\n2\n');
+    const { tail, lines, messages } = tailer();
+    await tail.open(undefined);
+    await drain(tail);
+    appendFileSync(path, '3\n');
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, '4\n');
+    await drain(tail);
+    assert.deepEqual(messages(), ['1', '2', '3', '4']);
+    assert.notEqual(lines[3]!.file.ino, lines[0]!.file.ino);
+    assert.ok(lines[3]!.file.generation > lines[0]!.file.generation, 'the new file comes after the old one');
+    assert.equal(lines[3]!.start, 0);
+    await tail.close();
+  });
+
+  it('starts over at 0 after copytruncate, whether the file shrank or already grew past where it was', async () => {
+    writeFileSync(path, 'a1\na2\n');
+    const { tail, messages } = tailer();
+    await tail.open(undefined);
+    await drain(tail);
+    truncateSync(path, 0);
+    appendFileSync(path, 'b1\n');
+    await drain(tail);
+    truncateSync(path, 0);
+    appendFileSync(path, 'c1 is a longer first line than before\n');
+    await drain(tail);
+    assert.deepEqual(messages(), ['a1', 'a2', 'b1', 'c1 is a longer first line than before']);
+    await tail.close();
+  });
+
+  it('waits for a deleted file to come back, and gives up after a while', async () => {
+    writeFileSync(path, 'before\n');
+    const { tail, messages } = tailer({ goneMs: 1000 });
+    await tail.open(undefined);
+    await drain(tail);
+    unlinkSync(path);
+    assert.equal(await drain(tail), 'idle');
+    writeFileSync(path, 'after\n');
+    await drain(tail);
+    assert.deepEqual(messages(), ['before', 'after']);
+    unlinkSync(path);
+    assert.equal(await drain(tail), 'idle');
+    assert.equal(await drain(tail, Date.now() + 2000), 'closed');
+  });
+
+  it('resumes from a saved position in the same file, and from 0 in another file at the path', async () => {
+    writeFileSync(path, 'old1\nold2\n');
+    const first = tailer();
+    await first.tail.open(undefined);
+    await drain(first.tail);
+    await first.tail.close();
+    const saved = after(first.lines[0]!);
+    appendFileSync(path, 'old3\n');
+
+    const again = tailer();
+    await again.tail.open(saved);
+    await drain(again.tail);
+    assert.deepEqual(again.messages(), ['old2', 'old3']);
+    assert.equal(again.lines[0]!.start, saved.offset);
+    await again.tail.close();
+
+    unlinkSync(path);
+    writeFileSync(path, 'new1\n');
+    const other = tailer();
+    await other.tail.open(saved);
+    await drain(other.tail);
+    assert.deepEqual(other.messages(), ['new1'], 'a new inode (or first line) is another file');
+    await other.tail.close();
+  });
+
+  it('finishes a file renamed away while it was not tailed, then reads the new one', async () => {
+    writeFileSync(path, 'r1\nr2\n');
+    const first = tailer();
+    await first.tail.open(undefined);
+    await drain(first.tail);
+    await first.tail.close();
+    const saved = after(first.lines[0]!);
+    appendFileSync(path, 'r3\n');
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, 'n1\n');
+
+    const again = tailer();
+    await again.tail.open(saved);
+    await drain(again.tail);
+    assert.deepEqual(again.messages(), ['r2', 'r3', 'n1']);
+    assert.equal(again.lines[0]!.file.ino, saved.ino);
+    await again.tail.close();
+  });
+
+  it('keeps the same ids (fingerprint and offset) for lines read again after a restart', async () => {
+    writeFileSync(path, 'x\ny\n');
+    const a = tailer();
+    await a.tail.open(undefined);
+    await drain(a.tail);
+    await a.tail.close();
+    const b = tailer();
+    await b.tail.open({ ...a.lines[0]!.file, offset: 0 });
+    await drain(b.tail);
+    assert.deepEqual(
+      b.lines.map((l) => [l.file.fingerprint, l.start]),
+      a.lines.map((l) => [l.file.fingerprint, l.start]),
+    );
+    await b.tail.close();
+  });
+
+  it('reads many files at once, each its own bytes, though their read buffers are shared', async () => {
+    const FILES = 24;
+    const tails = Array.from({ length: FILES }, (_, f) => {
+      const lines: string[] = [];
+      const file = join(dir, `f${f}.log`);
+      // Lines long enough that each read fills a 64 KiB buffer, and spans several.
+      writeFileSync(file, Array.from({ length: 300 }, (_, i) => `${f}:${i}:${'x'.repeat(500)}`).join('\n') + '\n');
+      const tail = new FileTail(file, { maxLine: 1024, idleMs: 1000, goneMs: 5000, line: (l) => lines.push(l.message) });
+      return { tail, lines, f };
+    });
+    await Promise.all(tails.map(({ tail }) => tail.open(undefined)));
+    await Promise.all(tails.map(({ tail }) => drain(tail)));
+    for (const { lines, f } of tails) {
+      assert.deepEqual(
+        lines,
+        Array.from({ length: 300 }, (_, i) => `${f}:${i}:${'x'.repeat(500)}`),
+        `file ${f}`,
+      );
+    }
+    await Promise.all(tails.map(({ tail }) => tail.close()));
+  });
+});

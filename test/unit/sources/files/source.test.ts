@@ -1,0 +1,124 @@
+// FileSource: globs, exclusions, files that appear later, owners and positions.
+
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fingerprintOfStart } from '../../../../src/sources/files/file-tail.js';
+import { pino } from 'pino';
+import { VolumeOwners } from '../../../../src/sources/docker/owners.js';
+import type { FilePosition } from '../../../../src/core/record.js';
+import { compileTag } from '../../../../src/transforms/decorate.js';
+import { Flow } from '../../../../src/pipeline/flow.js';
+import { ContainerPolicy } from '../../../../src/transforms/policy.js';
+import { Selection } from '../../../../src/transforms/route.js';
+import { containerMeta, type FileRecord } from '../../../../src/core/record.js';
+import { FileSource, globBase, type FileSourceContext } from '../../../../src/sources/files/source.js';
+import { waitFor } from '../../wait.js';
+
+const log = pino({ level: 'silent' });
+
+describe('globBase', () => {
+  it('is the folder before the first wildcard', () => {
+    assert.equal(globBase('/var/log/app/*.log'), '/var/log/app');
+    assert.equal(globBase('/var/log/**/x.log'), '/var/log');
+    assert.equal(globBase('/data/app.log'), '/data');
+    assert.equal(globBase('/*.log'), '/');
+  });
+});
+
+function context(records: FileRecord[], owners: VolumeOwners, positions: FileSourceContext['positions']): FileSourceContext {
+  return {
+    host: 'h',
+    log,
+    emit: (r) => records.push(r),
+    flow: new Flow(),
+    maxLine: 1024,
+    owners,
+    positions,
+    policy: new ContainerPolicy({
+      types: new Set(['file']),
+      containers: new Selection(),
+      decor: { tag: compileTag('{{.Name}}'), fields: [], staticFields: {} },
+      parseJson: false,
+      badLabel: () => undefined,
+    }),
+    redact: undefined,
+  };
+}
+
+describe('FileSource', () => {
+  it('tails matching files, skips excluded ones, picks up files created later, tags the owner, forgets deleted files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-files-'));
+    mkdirSync(join(dir, 'app'));
+    writeFileSync(join(dir, 'app', 'a.log'), 'a1\n');
+    writeFileSync(join(dir, 'app', 'a.log.1'), 'rotated\n');
+    writeFileSync(join(dir, 'app', 'old.log.gz'), 'zipped\n');
+    const records: FileRecord[] = [];
+    const forgotten: string[] = [];
+    const owners = new VolumeOwners();
+    owners.set(containerMeta('a'.repeat(64), '/app', 'img', {}), [{ Source: join(dir, 'app'), Destination: '/logs' }]);
+    const source = new FileSource(
+      { include: [join(dir, '**', '*.log*')], exclude: ['*.gz', '*.[0-9]'], scanMs: 60_000 },
+      context(records, owners, { file: () => undefined, forgetFile: (p) => forgotten.push(p) }),
+    );
+    try {
+      await source.start();
+      await waitFor('a.log', () => records.length === 1);
+      writeFileSync(join(dir, 'app', 'b.log'), 'b1\n');
+      await waitFor('b.log, created later (inotify)', () => records.some((r) => r.message === 'b1'));
+      appendFileSync(join(dir, 'app', 'a.log'), 'a2\n');
+      await waitFor('a2', () => records.some((r) => r.message === 'a2'));
+      assert.deepEqual(records.map((r) => r.message).sort(), ['a1', 'a2', 'b1']);
+      assert.ok(records.every((r) => r.container?.name === 'app' && r.type === 'file' && r.host === 'h'));
+      assert.equal(records[0]!.path, join(dir, 'app', 'a.log'));
+      assert.equal(source.count, 2);
+      unlinkSync(join(dir, 'app', 'b.log'));
+      await waitFor('the deleted file given up', () => forgotten.length === 1, 10_000);
+      assert.deepEqual(forgotten, [join(dir, 'app', 'b.log')]);
+    } finally {
+      await source.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads nothing while a file is being opened: a file rotated while sidekick was down is finished once, from its position, before the new one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-files-'));
+    const app = join(dir, 'app.log');
+    writeFileSync(`${app}.1`, '1\n2\n3\n');
+    writeFileSync(app, '4\n');
+    const rotated = statSync(`${app}.1`);
+    const saved: FilePosition = {
+      path: app,
+      dev: rotated.dev,
+      ino: rotated.ino,
+      fingerprint: fingerprintOfStart(Buffer.from('1\n'))!,
+      generation: -1,
+      offset: 4,
+    };
+    const records: FileRecord[] = [];
+    const positions = {
+      file: (p: string): FilePosition | undefined => {
+        // The app writes while the file is opened: inotify asks for a read meanwhile.
+        appendFileSync(app, '5\n');
+        return p === app ? saved : undefined;
+      },
+      forgetFile: () => undefined,
+    };
+    const source = new FileSource({ include: [join(dir, '*.log')], exclude: [], scanMs: 60_000 }, context(records, new VolumeOwners(), positions));
+    try {
+      await source.start();
+      await waitFor('the lines after the position', () => records.length >= 3);
+      appendFileSync(app, '6\n');
+      await waitFor('a line written later', () => records.some((r) => r.message === '6'));
+      assert.deepEqual(
+        records.map((r) => r.message),
+        ['3', '4', '5', '6'],
+      );
+    } finally {
+      await source.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
