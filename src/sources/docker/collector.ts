@@ -3,9 +3,6 @@
 // record tagged with the container's metadata. Idempotent per container, so a
 // start seen both in a list and in the event stream is collected once.
 
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Logger } from 'pino';
 import { statusOf, type ContainerSummary, type DockerApi } from '../../docker/client.js';
@@ -13,18 +10,21 @@ import { removed, type DockerEvent } from '../../docker/events.js';
 import type { VolumeOwners } from './owners.js';
 import type { Backlog } from '../../config/parse.js';
 import type { LogsSource } from '../../config/settings.js';
-import type { FilePosition, LogPosition } from '../../core/record.js';
+import type { LogPosition } from '../../core/record.js';
 import type { Flow } from '../../pipeline/flow.js';
 import type { ContainerPolicy } from '../../transforms/policy.js';
 import type { ContainerMeta, RecordType, SidekickRecord } from '../../core/record.js';
 import type { EnvRedaction } from '../../transforms/redact.js';
 import { eventRecord, metaFromEvent } from './events.js';
 import { inspectRecord, metaFromInspect } from './inspect.js';
-import type { LogCursor, LogsTarget } from './log-intake.js';
+import type { LogsTarget } from './log-intake.js';
 import { followLogFile } from './logs-file.js';
 import { followLogs } from './logs-api.js';
-import { startPattern } from '../multiline.js';
+import { backlogStart } from './backlog.js';
+import { multilineOf } from './labels.js';
+import { LogFileChoice } from './log-file-choice.js';
 import { StatsLoop } from './stats.js';
+import { newWatch, untilDies, type Watch } from './watch.js';
 
 export interface CollectorOptions {
   readonly host: string;
@@ -63,50 +63,6 @@ export interface CollectorOptions {
   readonly missed: () => void;
 }
 
-async function readable(dir: string): Promise<boolean> {
-  try {
-    await access(dir, constants.R_OK | constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A container's own multiline setting: a preset name or a regular expression. */
-export const MULTILINE_LABEL = 'sidekick.multiline.pattern';
-
-/** What sidekick keeps about one container until it is destroyed. */
-interface Watch {
-  meta: ContainerMeta | undefined;
-  /** What is collected of it, from the policy, once it is inspected. */
-  types: ReadonlySet<RecordType> | undefined;
-  /** The log position, kept across the container's restarts. */
-  cursor: LogCursor | undefined;
-  /** Collecting now (inspect, then logs until the container stops). */
-  active: Promise<void> | undefined;
-  /** Started again while still collecting its previous run. */
-  again: boolean;
-  destroyed: boolean;
-  /** Called when the container dies (ends a run that does not follow logs). */
-  died: (() => void) | undefined;
-  /** The log stream being followed, with its live cursor. */
-  following: LogsTarget | undefined;
-  /** Where its json-file was read up to (with `cursor`), when logs are read from files. */
-  logFile: FilePosition | undefined;
-  /** How its logs are read now. */
-  source: 'api' | 'file' | undefined;
-  /**
-   * An inspect made when its create (or start) event arrived, not yet used
-   * by a run: a start reads its logs at once, without asking again, so a
-   * `--rm` job that is removed a moment later is still read.
-   */
-  inspected: { readonly info: ContainerInspectInfo; readonly atStart: boolean } | undefined;
-  /** Running, as the event stream (and lists) tell: a run that waits for its death checks this first. */
-  running: boolean;
-  /** The inspect started when its create event arrived, while earlier events were still being handled. */
-  inspecting: Promise<ContainerInspectInfo | undefined> | undefined;
-}
-
 export interface ContainerStatus {
   readonly id: string;
   readonly name: string;
@@ -123,14 +79,16 @@ export class Collector {
   private readonly watches = new Map<string, Watch>();
   private readonly abort = new AbortController();
   private listedOnce = false;
-  private toldNoFiles = false;
+  private readonly logFiles: LogFileChoice;
 
   constructor(
     private readonly api: DockerApi,
     private readonly emit: (record: SidekickRecord) => void,
     private readonly options: CollectorOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.logFiles = new LogFileChoice(options.logsSource, options.dockerRoot, log);
+  }
 
   /** Containers being collected right now. */
   get activeCount(): number {
@@ -264,22 +222,7 @@ export class Collector {
   private watch(id: string): Watch {
     let w = this.watches.get(id);
     if (w === undefined) {
-      const saved = this.options.checkpoints.get(id);
-      w = {
-        meta: undefined,
-        types: undefined,
-        cursor: saved === undefined ? undefined : { time: saved.time, count: saved.count, ahead: saved.ahead },
-        active: undefined,
-        again: false,
-        destroyed: false,
-        died: undefined,
-        following: undefined,
-        logFile: undefined,
-        source: undefined,
-        inspected: undefined,
-        running: false,
-        inspecting: undefined,
-      };
+      w = newWatch(this.options.checkpoints.get(id));
       this.watches.set(id, w);
     }
     return w;
@@ -341,37 +284,11 @@ export class Collector {
       return;
     }
     w.destroyed = false;
-    const start = backlog && w.cursor === undefined ? this.backlogStart() : {};
+    const start = backlog && w.cursor === undefined ? backlogStart(this.options.backlog) : {};
     w.active = this.run(id, w, start, started).finally(() => {
       w.active = undefined;
       if (w.destroyed) this.watches.delete(id);
     });
-  }
-
-  /** The container's label wins over the global setting; a bad label is reported and ignored. */
-  private multilineOf(meta: ContainerMeta): RegExp | undefined {
-    const label = meta.labels[MULTILINE_LABEL];
-    if (label === undefined) return this.options.multiline;
-    try {
-      return startPattern(label);
-    } catch (err) {
-      this.log.warn({ container: meta.name, label, err: (err as Error).message }, `bad ${MULTILINE_LABEL} label; lines are not joined`);
-      return undefined;
-    }
-  }
-
-  private backlogStart(): { since?: string; tail?: number } {
-    const b = this.options.backlog;
-    switch (b.kind) {
-      case 'all':
-        return {};
-      case 'none':
-        return { since: String(Date.now() / 1000) };
-      case 'tail':
-        return { tail: b.lines };
-      case 'since':
-        return { since: String((Date.now() - b.ms) / 1000) };
-    }
   }
 
   private async run(id: string, w: Watch, start: { since?: string; tail?: number }, firstStarted: boolean): Promise<void> {
@@ -425,11 +342,11 @@ export class Collector {
             ...start,
             since: start.since,
             cursor: w.cursor,
-            multiline: this.multilineOf(meta),
+            multiline: multilineOf(meta, this.options.multiline, this.log),
             parseJson: this.options.policy.parsesJson(meta),
           };
           w.following = target;
-          const logPath = await this.logFileOf(info, meta);
+          const logPath = await this.logFiles.pathOf(info, meta);
           w.source = logPath === undefined ? 'api' : 'file';
           let read: boolean;
           if (logPath === undefined) {
@@ -480,54 +397,12 @@ export class Collector {
   }
 
   /**
-   * The json-file to read the container's logs from, when SIDEKICK_LOGS_SOURCE
-   * allows it, the container logs with the json-file driver, and its folder
-   * can be read here; else undefined (the logs API).
-   */
-  private async logFileOf(info: ContainerInspectInfo, meta: ContainerMeta): Promise<string | undefined> {
-    const source = this.options.logsSource;
-    if (source === 'api') return undefined;
-    const driver = info.HostConfig?.LogConfig?.Type;
-    // Docker names the json-file once the container starts; its name is fixed
-    // from the create on: `<DockerRootDir>/containers/<id>/<id>-json.log`.
-    const root = this.options.dockerRoot;
-    const path = info.LogPath !== '' ? info.LogPath : root === undefined ? undefined : join(root, 'containers', info.Id, `${info.Id}-json.log`);
-    let why: string | undefined;
-    if (driver !== 'json-file') why = `its log driver is ${driver ?? 'unknown'}, not json-file`;
-    else if (path === undefined || path === '') why = 'Docker gives no log path';
-    // Podman says json-file for its k8s-file driver, whose file (`…/ctr.log`) is in the CRI format.
-    else if (basename(path) !== `${info.Id}-json.log`) why = `${path} is not a Docker json-file`;
-    else if (await readable(dirname(path))) return path;
-    else why = `${dirname(path)} cannot be read here: mount /var/lib/docker/containers read-only at the same path, as a user who can read it (README)`;
-    if (source === 'files') this.log.warn({ container: meta.name, id: meta.id, why }, 'logs read through the API: the json-file cannot be');
-    else if (!this.toldNoFiles && path !== undefined && !(await readable(dirname(dirname(path))))) {
-      // Said once: without the files every container is read through the API.
-      this.toldNoFiles = true;
-      this.log.info({ why }, 'json-files cannot be read here: logs are read through the logs API, where short --rm jobs can be missed');
-    }
-    return undefined;
-  }
-
-  /**
    * Resolves when the container dies, or sidekick stops. A run for a start
    * event knows from the events (read in order) whether it died meanwhile;
    * one for a listed container asks Docker once the wait is set.
    */
   private untilDies(id: string, w: Watch, started: boolean): Promise<void> {
-    let done!: () => void;
-    const dies = new Promise<void>((resolve) => {
-      done = (): void => {
-        if (w.died === done) w.died = undefined;
-        this.abort.signal.removeEventListener('abort', done);
-        resolve();
-      };
-    });
-    w.died = done;
-    this.abort.signal.addEventListener('abort', done, { once: true });
-    if (started) {
-      if (!w.running) done();
-    } else void this.inspect(id).then((info) => info?.State?.Running !== true && done());
-    return dies;
+    return untilDies(w, this.abort.signal, started ? () => w.running : () => this.inspect(id).then((info) => info?.State?.Running === true));
   }
 
   private forget(id: string): void {

@@ -9,13 +9,8 @@ import { isJsonObject } from '../../transforms/policy.js';
 import { redactText } from '../../transforms/redact.js';
 import { MultilineJoiner } from '../multiline.js';
 
-/** The newest line delivered: its time, and how many lines carried that time. */
-export interface LogCursor {
-  time: string;
-  count: number;
-  /** Multiline: the lines of one stream up to here were delivered too (see LogPosition); skipped when read. */
-  ahead?: StreamPosition | undefined;
-}
+/** The newest line delivered (a LogPosition that moves as lines are read). */
+export type LogCursor = Mutable<LogPosition>;
 
 /** One container's log stream, as the collector asks for it. */
 export interface LogsTarget {
