@@ -70,10 +70,9 @@ export class Topology {
       const metrics = new ContainerMetrics(this.registry, config.metricsLabels, staleMs);
       this.channels.push(new SinkChannel(metrics, log, undefined, DEFAULT_BUFFER, { types: new Set(['stats', 'event']), containers: new Selection() }));
     }
-    this.router = new Router(this.channels, config.staticFields);
     this.hostName = config.hostname ?? '';
     this.taps = config.tap ? new Taps(() => this.hostName) : undefined;
-    this.router.taps = this.taps;
+    this.router = new Router(this.taps === undefined ? this.channels : [...this.channels, this.taps], config.staticFields);
     this.checkpoints = new Checkpoints(
       config.stateDir,
       this.channels,

@@ -8,6 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import { routeTakes, type SinkRoute } from '../transforms/route.js';
 import { nowTime, serialize, type Envelope } from '../core/record.js';
+import type { Output } from '../pipeline/router.js';
 
 /** Unsent bytes one client may hold before its records are dropped. */
 const CLIENT_LIMIT = 1024 * 1024;
@@ -20,7 +21,7 @@ interface Client {
   to: string;
 }
 
-export class Taps {
+export class Taps implements Output {
   private readonly clients = new Set<Client>();
   /** Records dropped for slow clients, for metrics. */
   dropped = 0;
@@ -40,6 +41,11 @@ export class Taps {
     this.clients.add(client);
     res.on('close', () => this.clients.delete(client));
     res.on('drain', () => this.caughtUp(client));
+  }
+
+  /** The router's question: records are serialized for /tap only while someone reads it. */
+  takes(): boolean {
+    return this.clients.size > 0;
   }
 
   push(e: Envelope): void {

@@ -1,19 +1,22 @@
-// Fans every record out to the channels of the sinks that take it (by their
-// ?types=, ?include=, ?exclude=). Serialises a record once for all sinks, and
-// never awaits a sink.
+// Fans every record out to the outputs that take it: each sink's channel (by
+// its ?types=, ?include=, ?exclude=) and the live /tap clients. Serialises a
+// record once for all of them, and never awaits one.
 
-import type { Taps } from '../observe/tap.js';
-import type { SinkChannel } from './channel.js';
-import { envelope, type SidekickRecord } from '../core/record.js';
+import { envelope, type Envelope, type SidekickRecord } from '../core/record.js';
+
+/** Where the router sends records; push never blocks (each output bounds itself). */
+export interface Output {
+  /** Whether this output takes the record (its route, or any reader at all). */
+  takes(record: SidekickRecord): boolean;
+  push(e: Envelope): void;
+}
 
 export class Router {
   /** Records routed, by type. */
   readonly routed = new Map<string, number>();
-  /** Live /tap clients, when SIDEKICK_TAP is on. */
-  taps: Taps | undefined;
 
   constructor(
-    private readonly channels: readonly SinkChannel[],
+    private readonly outputs: readonly Output[],
     /** SIDEKICK_STATIC_FIELDS, added to records of no container (a container's meta carries its own). */
     private readonly staticFields?: Readonly<Record<string, string>>,
   ) {}
@@ -22,7 +25,6 @@ export class Router {
     const fields = this.staticFields;
     const e = envelope(fields !== undefined && record.container === undefined ? { ...record, fields } : record);
     this.routed.set(record.type, (this.routed.get(record.type) ?? 0) + 1);
-    for (const channel of this.channels) if (channel.takes(record)) channel.push(e);
-    if (this.taps !== undefined && this.taps.size > 0) this.taps.push(e);
+    for (const output of this.outputs) if (output.takes(record)) output.push(e);
   };
 }

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
+import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { SinkChannel } from '../../../src/pipeline/channel.js';
-import { containerMeta, serialize, type LogRecord } from '../../../src/core/record.js';
-import { Router } from '../../../src/pipeline/router.js';
+import { containerMeta, serialize, type LogRecord, type SidekickRecord } from '../../../src/core/record.js';
+import { Router, type Output } from '../../../src/pipeline/router.js';
+import { Taps } from '../../../src/observe/tap.js';
+import { Selection } from '../../../src/transforms/route.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { logPositions } from '../../../src/sources/docker/log-position.js';
 
@@ -50,5 +54,27 @@ describe('Router', () => {
     router.emit({ type: 'log', position: logPositions, time: 't', host: 'h', container: meta, stream: 'stderr', seq: 1, message: '2' });
     router.emit({ type: 'event', time: 't', host: 'h', object: 'image', action: 'pull', actor: { id: 'x', attributes: {} }, scope: 'local' });
     assert.deepEqual(Object.fromEntries(router.routed), { log: 2, event: 1 });
+  });
+
+  it('pushes to each output that takes the record, /tap clients as any other', () => {
+    const pushed: string[] = [];
+    const output = (name: string, takes: (r: SidekickRecord) => boolean): Output => ({ takes, push: (e) => pushed.push(`${name}:${e.record.type}`) });
+    const router = new Router([output('logs', (r) => r.type === 'log'), output('nobody', () => false), output('all', () => true)]);
+    const meta = containerMeta('e'.repeat(64), '/web', 'nginx', {});
+    router.emit({ type: 'log', position: logPositions, time: 't', host: 'h', container: meta, stream: 'stdout', seq: 1, message: '1' });
+    router.emit({ type: 'event', time: 't', host: 'h', object: 'image', action: 'pull', actor: { id: 'x', attributes: {} }, scope: 'local' });
+    assert.deepEqual(pushed, ['logs:log', 'all:log', 'all:event']);
+  });
+
+  it('takes records for /tap only while a client reads it', () => {
+    const taps = new Taps(() => 'h');
+    const meta = containerMeta('e'.repeat(64), '/web', 'nginx', {});
+    assert.equal(taps.takes(), false);
+    const res = new PassThrough() as unknown as ServerResponse;
+    Object.assign(res, { writeHead: () => res, flushHeaders: () => undefined });
+    taps.add(res, { types: new Set(['log']), containers: new Selection() });
+    assert.equal(taps.takes(), true);
+    new Router([taps]).emit({ type: 'log', position: logPositions, time: 't', host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'hi' });
+    assert.match(String((res as unknown as PassThrough).read()), /"message":"hi"/);
   });
 });
