@@ -18,7 +18,7 @@ import { createRegistry, type FaultCounters, faultCounters, healthMetrics, obser
 import { startServer, type Readiness } from '../observe/server.js';
 import { Taps } from '../observe/tap.js';
 import { DEFAULT_BUFFER } from '../pipeline/buffer.js';
-import { SinkChannel } from '../pipeline/channel.js';
+import { SinkDriver } from '../pipeline/driver.js';
 import { Checkpoints } from '../pipeline/checkpoints.js';
 import { Flow } from '../pipeline/flow.js';
 import { ContainerPolicy } from '../transforms/policy.js';
@@ -44,7 +44,7 @@ export class Topology {
   private readonly faults: FaultCounters;
   private readonly api: DockerApi;
   private readonly flow = new Flow();
-  private readonly channels: SinkChannel[];
+  private readonly channels: SinkDriver[];
   private readonly router: Router;
   private readonly taps: Taps | undefined;
   private readonly checkpoints: Checkpoints;
@@ -63,12 +63,12 @@ export class Topology {
   ) {
     this.faults = faultCounters(this.registry);
     this.api = new DockerApi(config.docker, config.dockerConcurrency, this.faults.dockerApiError, statsCallTimer(this.registry));
-    this.channels = config.sinks.map((spec) => new SinkChannel(spec.create({ log }), log, this.flow, spec.buffer, spec.route));
+    this.channels = config.sinks.map((spec) => new SinkDriver(spec.create({ log }), log, this.flow, spec.buffer, spec.route));
     if (config.metricsAddr !== undefined && config.types.has('stats') && config.statsIntervalMs > 0) {
       // Prometheus reads container stats like a sink: stats records, and the events that end a container.
       const staleMs = 3 * config.statsIntervalMs + 5_000;
       const metrics = new ContainerMetrics(this.registry, config.metricsLabels, staleMs);
-      this.channels.push(new SinkChannel(metrics, log, undefined, DEFAULT_BUFFER, { types: new Set(['stats', 'event']), containers: new Selection() }));
+      this.channels.push(new SinkDriver(metrics, log, undefined, DEFAULT_BUFFER, { types: new Set(['stats', 'event']), containers: new Selection() }));
     }
     this.hostName = config.hostname ?? '';
     this.taps = config.tap ? new Taps(() => this.hostName) : undefined;
@@ -270,8 +270,8 @@ export class Topology {
 const NOTHING_UNDELIVERED: ReadonlyMap<string, number> = new Map();
 
 /** Per container id, the epoch ms of its oldest record some sink has not delivered. */
-function oldestUndelivered(channels: readonly SinkChannel[]): Map<string, number> {
+function oldestUndelivered(channels: readonly SinkDriver[]): Map<string, number> {
   const oldest = new Map<string, number>();
-  for (const c of channels) c.oldestUndelivered(oldest);
+  for (const c of channels) c.acks.oldestUnacked(oldest);
   return oldest;
 }

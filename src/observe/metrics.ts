@@ -4,12 +4,12 @@
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { HEALTH_CAUSES, type HealthCause } from './health.js';
-import type { SinkChannel } from '../pipeline/channel.js';
+import type { SinkDriver } from '../pipeline/driver.js';
 import type { Router } from '../pipeline/router.js';
 
 export interface Observed {
   readonly router: Router;
-  readonly channels: readonly SinkChannel[];
+  readonly channels: readonly SinkDriver[];
   /** Containers being collected now. */
   readonly containers: () => number;
   readonly logStreams: () => { readonly api: number; readonly file: number };
@@ -117,7 +117,7 @@ export function observePipeline(registry: Registry, o: Observed): void {
       for (const [type, n] of o.router.routed) this.inc({ type }, n);
     },
   });
-  const perSink = (name: string, help: string, read: (c: SinkChannel) => number, extra: Record<string, string> = {}): void => {
+  const perSink = (name: string, help: string, read: (c: SinkDriver) => number, extra: Record<string, string> = {}): void => {
     new Counter({
       name,
       help,
@@ -142,8 +142,8 @@ export function observePipeline(registry: Registry, o: Observed): void {
     (c) => c.sink.counts?.sendErrors ?? 0,
   );
   for (const [name, help, read] of [
-    ['sidekick_sink_buffer_records', 'Records waiting in a sink buffer', (c: SinkChannel) => c.depth.records],
-    ['sidekick_sink_buffer_bytes', 'Bytes held by a sink buffer', (c: SinkChannel) => c.depth.bytes],
+    ['sidekick_sink_buffer_records', 'Records waiting in a sink buffer', (c: SinkDriver) => c.depth.records],
+    ['sidekick_sink_buffer_bytes', 'Bytes held by a sink buffer', (c: SinkDriver) => c.depth.bytes],
   ] as const) {
     new Gauge({
       name,

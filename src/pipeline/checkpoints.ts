@@ -16,7 +16,7 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { SinkChannel } from './channel.js';
+import type { SinkDriver } from './driver.js';
 import type { AnyPositionCodec, Held, PositionCodec } from '../core/position.js';
 import type { Envelope } from '../core/record.js';
 
@@ -85,7 +85,7 @@ export class Checkpoints {
   /** `codecs`: those of every source with positions, to read back what they saved. */
   constructor(
     private readonly dir: string | undefined,
-    private readonly channels: readonly SinkChannel[],
+    private readonly channels: readonly SinkDriver[],
     private readonly log: Logger,
     codecs: readonly AnyPositionCodec[],
   ) {
@@ -143,7 +143,7 @@ export class Checkpoints {
   /** A source that is gone (a container destroyed, a file removed): its position is of no more use. */
   forget(key: string): void {
     if (this.positions.delete(key)) this.moved = true;
-    for (const c of this.channels) c.forget(key);
+    for (const c of this.channels) c.acks.forget(key);
     if (this.onDisk.delete(key)) this.append(`${JSON.stringify({ key, forget: true } satisfies JournalEntry)}\n`);
   }
 
@@ -211,7 +211,7 @@ export class Checkpoints {
   private least(key: string): Held | undefined {
     let least: Held | undefined;
     for (const channel of this.channels) {
-      const p = channel.doneWith(key);
+      const p = channel.acks.doneWith(key);
       if (p === undefined) continue;
       least = least === undefined ? p : { codec: p.codec, at: p.codec.least(least.at, p.at) };
     }
@@ -286,7 +286,7 @@ export class Checkpoints {
   private update(): void {
     const least = new Map<string, Held>();
     for (const channel of this.channels) {
-      for (const [key, p] of channel.done()) {
+      for (const [key, p] of channel.acks.done()) {
         const seen = least.get(key);
         least.set(key, seen === undefined ? p : { codec: p.codec, at: p.codec.least(seen.at, p.at) });
       }

@@ -13,7 +13,7 @@ import type { SinkRoute } from '../transforms/route.js';
 export interface Sink {
   /** The sink's URI with secrets masked: safe for logs and errors. */
   readonly name: string;
-  /** How records are grouped for `write`; defaults in channel.ts. */
+  /** How records are grouped for `write`; defaults in pipeline/driver.ts. */
   readonly batching?: Partial<Batching>;
   /** Counts of the sink's own, exposed as metrics. */
   readonly counts?: { readonly truncated?: number; readonly sendErrors?: number };

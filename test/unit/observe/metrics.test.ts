@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createRegistry, faultCounters, healthMetrics, observePipeline } from '../../../src/observe/metrics.js';
-import { SinkChannel } from '../../../src/pipeline/channel.js';
+import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { containerMeta, envelope } from '../../../src/core/record.js';
 import { Router } from '../../../src/pipeline/router.js';
 import { configureSink } from '../../../src/sinks/registry.js';
@@ -43,7 +43,7 @@ describe('/metrics', () => {
     const registry = createRegistry();
     const faults = faultCounters(registry);
     const uri = `syslog+udp://127.0.0.1:${await closedPort()}`;
-    const channel = new SinkChannel(configureSink(uri).create({ log }), log, undefined);
+    const channel = new SinkDriver(configureSink(uri).create({ log }), log, undefined);
     observePipeline(registry, {
       router: new Router([channel]),
       channels: [channel],

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { SinkChannel } from '../../../src/pipeline/channel.js';
+import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { Checkpoints } from '../../../src/pipeline/checkpoints.js';
 import { containerMeta, envelope, type Envelope, type LogPosition, type TailedFile } from '../../../src/core/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
@@ -63,19 +63,19 @@ const TRACE_1: Envelope = envelope({
   through: { time: T1, count: 3, ahead: { stream: 'stderr', time: T1, count: 4 } },
 });
 
-describe('SinkChannel.done', () => {
+describe('SinkDriver.done', () => {
   it('is the last line pushed once everything is delivered', async () => {
     const sink = new MemorySink();
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     await ch.start();
     for (const e of [line(a, T1, 1), line(a, T1, 2), line(a, T2, 1), line(b, T1, 1)]) ch.push(e);
     await waitFor('the sink', () => sink.received.length === 4);
-    assert.deepEqual(Object.fromEntries([...ch.done()].map(([key, held]) => [key, held.at])), {
+    assert.deepEqual(Object.fromEntries([...ch.acks.done()].map(([key, held]) => [key, held.at])), {
       [a.id]: { time: T2, count: 1 },
       [b.id]: { time: T1, count: 1 },
     });
-    assert.deepEqual(ch.doneWith(b.id)?.at, { time: T1, count: 1 }, 'one source alone');
-    assert.equal(ch.doneWith('c'.repeat(64)), undefined, 'a source not seen');
+    assert.deepEqual(ch.acks.doneWith(b.id)?.at, { time: T1, count: 1 }, 'one source alone');
+    assert.equal(ch.acks.doneWith('c'.repeat(64)), undefined, 'a source not seen');
     await ch.close(Date.now() + 100);
   });
 
@@ -83,21 +83,21 @@ describe('SinkChannel.done', () => {
     const sink = new MemorySink();
     const hold = gate();
     sink.delay = hold.promise;
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     await ch.start();
     ch.push(line(a, T1, 1));
     ch.push(line(a, T1, 2));
     await new Promise((r) => setTimeout(r, 10));
     ch.push(line(b, T1, 1));
     ch.push(line(a, T2, 1));
-    assert.deepEqual(ch.done().get(a.id)?.at, { time: T1, count: 0 }, 'nothing of a is done yet');
-    assert.deepEqual(ch.doneWith(a.id)?.at, { time: T1, count: 0 }, 'one source alone: the same');
-    assert.deepEqual(ch.doneWith(b.id)?.at, { time: T1, count: 0 });
+    assert.deepEqual(ch.acks.done().get(a.id)?.at, { time: T1, count: 0 }, 'nothing of a is done yet');
+    assert.deepEqual(ch.acks.doneWith(a.id)?.at, { time: T1, count: 0 }, 'one source alone: the same');
+    assert.deepEqual(ch.acks.doneWith(b.id)?.at, { time: T1, count: 0 });
     hold.open();
     sink.delay = undefined;
     await waitFor('the sink', () => sink.received.length === 4);
-    assert.deepEqual(ch.done().get(a.id)?.at, { time: T2, count: 1 });
-    assert.deepEqual(ch.doneWith(a.id)?.at, { time: T2, count: 1 });
+    assert.deepEqual(ch.acks.done().get(a.id)?.at, { time: T2, count: 1 });
+    assert.deepEqual(ch.acks.doneWith(a.id)?.at, { time: T2, count: 1 });
     await ch.close(Date.now() + 100);
   });
 
@@ -105,35 +105,35 @@ describe('SinkChannel.done', () => {
     const sink = new MemorySink();
     const hold = gate();
     sink.delay = hold.promise;
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     await ch.start();
     ch.push(OUT_2);
     await new Promise((r) => setTimeout(r, 10));
     ch.push(TRACE_1);
     const before = { time: T1, count: 0, ahead: { stream: 'stdout', time: T1, count: 1 } };
-    assert.deepEqual(ch.done().get(a.id)?.at, before, 'the record in flight, not the trace waiting (begun earlier, sent later)');
-    assert.deepEqual(ch.doneWith(a.id)?.at, before);
+    assert.deepEqual(ch.acks.done().get(a.id)?.at, before, 'the record in flight, not the trace waiting (begun earlier, sent later)');
+    assert.deepEqual(ch.acks.doneWith(a.id)?.at, before);
     hold.open();
     sink.delay = undefined;
     await waitFor('the sink', () => sink.received.length === 2);
     const after = { time: T1, count: 3, ahead: { stream: 'stderr', time: T1, count: 4 } };
-    assert.deepEqual(ch.done().get(a.id)?.at, after, 'through the trace’s last line, not at its first');
-    assert.deepEqual(ch.doneWith(a.id)?.at, after);
+    assert.deepEqual(ch.acks.done().get(a.id)?.at, after, 'through the trace’s last line, not at its first');
+    assert.deepEqual(ch.acks.doneWith(a.id)?.at, after);
     await ch.close(Date.now() + 100);
   });
 
   it('counts lines dropped by the policy as done', async () => {
     const sink = new MemorySink();
     sink.fail = new Error('down');
-    const ch = new SinkChannel(sink, log, undefined, { records: 2, bytes: 1 << 20, policy: 'drop-oldest' });
+    const ch = new SinkDriver(sink, log, undefined, { records: 2, bytes: 1 << 20, policy: 'drop-oldest' });
     await ch.start();
     for (let i = 1; i <= 5; i++) ch.push(line(a, T1, i));
     // Lines 1-3 were dropped or are failing in flight; the oldest not done is in flight or waiting.
-    const done = ch.done().get(a.id)?.at as LogPosition;
+    const done = ch.acks.done().get(a.id)?.at as LogPosition;
     assert.equal(done.time, T1);
     assert.ok(done.count < 5);
     sink.fail = undefined;
-    await waitFor('the sink', () => (ch.done().get(a.id)?.at as LogPosition | undefined)?.count === 5);
+    await waitFor('the sink', () => (ch.acks.done().get(a.id)?.at as LogPosition | undefined)?.count === 5);
     await ch.close(Date.now() + 100);
   });
 });
@@ -146,7 +146,7 @@ describe('Checkpoints', () => {
       const slow = new MemorySink();
       const hold = gate();
       slow.delay = hold.promise;
-      const channels = [new SinkChannel(fast, log, undefined), new SinkChannel(slow, log, undefined)];
+      const channels = [new SinkDriver(fast, log, undefined), new SinkDriver(slow, log, undefined)];
       for (const c of channels) await c.start();
       const cp = new Checkpoints(dir, channels, log, CODECS);
       for (const c of channels) c.push(line(a, T1, 1));
@@ -178,7 +178,7 @@ describe('Checkpoints', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
     try {
       writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 1, containers: { [a.id]: { time: T2, count: 4 } } }));
-      const ch = new SinkChannel(new MemorySink(), log, undefined);
+      const ch = new SinkDriver(new MemorySink(), log, undefined);
       ch.push(line(a, T1, 1));
       const cp = new Checkpoints(dir, [ch], log, CODECS);
       cp.load();
@@ -193,7 +193,7 @@ describe('Checkpoints', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
     try {
       const sink = new MemorySink();
-      const ch = new SinkChannel(sink, log, undefined);
+      const ch = new SinkDriver(sink, log, undefined);
       await ch.start();
       const cp = new Checkpoints(dir, [ch], log, CODECS);
       cp.load();
@@ -211,7 +211,7 @@ describe('Checkpoints', () => {
       assert.deepEqual(afterStop.get(logPositions, a.id), through, 'from the snapshot');
       // stdout moves on to #6 (a line of its own), stderr stays at #4: it is not moved back to #3.
       const nextSink = new MemorySink();
-      const next = new SinkChannel(nextSink, log, undefined);
+      const next = new SinkDriver(nextSink, log, undefined);
       await next.start();
       next.push(
         envelope({
@@ -243,7 +243,7 @@ describe('Checkpoints', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
     try {
       writeFileSync(join(dir, 'checkpoints.json'), '{not json');
-      const ch = new SinkChannel(new MemorySink(), log, undefined);
+      const ch = new SinkDriver(new MemorySink(), log, undefined);
       const cp = new Checkpoints(join(dir, 'checkpoints.json', 'sub'), [ch], log, CODECS);
       cp.load();
       ch.push(line(a, T1, 1));
@@ -262,7 +262,7 @@ describe('Checkpoints', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
     try {
       const sink = new MemorySink();
-      const ch = new SinkChannel(sink, log, undefined);
+      const ch = new SinkDriver(sink, log, undefined);
       await ch.start();
       const cp = new Checkpoints(dir, [ch], log, CODECS);
       cp.load();
@@ -317,7 +317,7 @@ describe('Checkpoints', () => {
       const rotated: TailedFile = { ...old, ino: 11, fingerprint: 'e'.repeat(64), generation: 2 };
       const sink = new MemorySink();
       const hold = gate();
-      const ch = new SinkChannel(sink, log, undefined);
+      const ch = new SinkDriver(sink, log, undefined);
       await ch.start();
       const cp = new Checkpoints(dir, [ch], log, CODECS);
       cp.load();

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { SinkChannel } from '../../../src/pipeline/channel.js';
+import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { containerMeta, serialize, type LogRecord, type SidekickRecord } from '../../../src/core/record.js';
 import { Router, type Output } from '../../../src/pipeline/router.js';
 import { Taps } from '../../../src/observe/tap.js';
@@ -25,7 +25,7 @@ describe('Router', () => {
   it('fans one record out to every channel with the same Envelope and JSON', async () => {
     const a = new MemorySink();
     const b = new MemorySink();
-    const channels = [new SinkChannel(a, log, undefined), new SinkChannel(b, log, undefined)];
+    const channels = [new SinkDriver(a, log, undefined), new SinkDriver(b, log, undefined)];
     for (const c of channels) await c.start();
     const router = new Router(channels);
     const record: LogRecord = {

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { SinkChannel } from '../../../src/pipeline/channel.js';
+import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { containerMeta, envelope, recordId, type Envelope } from '../../../src/core/record.js';
 import { httpSink, RETRY_AFTER_MAX_MS, retryAfterMs } from '../../../src/sinks/http.js';
 import { waitFor } from '../wait.js';
@@ -75,11 +75,11 @@ function bulkAnswer(statuses: readonly number[]): Answer {
 }
 
 /** A channel over an HTTP sink built from its URI, and what it logs. */
-function channel(uri: string): { ch: SinkChannel; logs: Record<string, unknown>[] } {
+function channel(uri: string): { ch: SinkDriver; logs: Record<string, unknown>[] } {
   const logs: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   const spec = httpSink.parse(new URL(uri), uri);
-  return { ch: new SinkChannel(spec.create({ log }, {}), log, undefined), logs };
+  return { ch: new SinkDriver(spec.create({ log }, {}), log, undefined), logs };
 }
 
 describe('HTTP sink, Elasticsearch bulk answers', () => {

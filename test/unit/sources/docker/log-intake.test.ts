@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { SinkChannel } from '../../../../src/pipeline/channel.js';
+import { SinkDriver } from '../../../../src/pipeline/driver.js';
 import { containerMeta, envelope, logId, type LogPosition, type LogRecord, type LogStream } from '../../../../src/core/record.js';
 import { MemorySink } from '../../../../src/sinks/memory.js';
 import { LogIntake, type LogsTarget } from '../../../../src/sources/docker/log-intake.js';
@@ -69,7 +69,7 @@ type Received = readonly [string, string];
 /** One run of sidekick: an intake from `from` into a channel whose sink takes everything. */
 class Run {
   readonly sink = new MemorySink();
-  readonly channel = new SinkChannel(this.sink, log, undefined);
+  readonly channel = new SinkDriver(this.sink, log, undefined);
   private readonly intake: LogIntake;
   private emitted = 0;
 
@@ -100,7 +100,7 @@ class Run {
   /** Where the channel is done with the log once it has delivered what was emitted. */
   async position(): Promise<LogPosition> {
     await waitFor('delivery', () => this.sink.received.length === this.emitted);
-    return this.channel.done().get(meta.id)?.at as LogPosition;
+    return this.channel.acks.done().get(meta.id)?.at as LogPosition;
   }
 
   /** Sidekick stops (SIGTERM): what is pending is dropped, what was emitted is delivered. */

@@ -3,14 +3,16 @@
 // backoff (and the receiver's Retry-After) until it is delivered, rejected
 // for good, or shutdown's deadline passes. A slow or dead sink only fills its
 // own buffer, never another sink's and never the sources; under `block` it
-// pauses the sources through Flow instead of dropping.
+// pauses the sources through Flow instead of dropping. Each batch settled
+// (delivered, rejected or given up) is told to onSettled's listeners; how far
+// the sink is done with each source is its acks' (acks.ts) to say.
 
 import type { Logger } from 'pino';
 import { backoffDelay } from '../core/backoff.js';
 import { SinkError, type Batching, type Sink } from '../sinks/sink.js';
+import { Acks } from './acks.js';
 import { DEFAULT_BUFFER, RecordBuffer, type BufferOptions, type Gap } from './buffer.js';
 import type { Flow } from './flow.js';
-import type { Held } from '../core/position.js';
 import { envelope, nowTime, type Envelope, type GapRecord, type SidekickRecord } from '../core/record.js';
 import { routeTakes, type SinkRoute } from '../transforms/route.js';
 
@@ -22,7 +24,7 @@ const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 10_000;
 
 /** Per-sink counts of records. */
-export interface ChannelCounts {
+export interface DriverCounts {
   /** Delivered to the sink. */
   sent: number;
   /** Dropped by the buffer policy (full buffer). */
@@ -35,9 +37,11 @@ export interface ChannelCounts {
   unflushed: number;
 }
 
-export class SinkChannel {
-  readonly counts: ChannelCounts = { sent: 0, dropped: 0, retried: 0, rejected: 0, unflushed: 0 };
+export class SinkDriver {
+  readonly counts: DriverCounts = { sent: 0, dropped: 0, retried: 0, rejected: 0, unflushed: 0 };
   private readonly buffer: RecordBuffer;
+  /** How far this sink is done with each source's records: what checkpoints may save. */
+  readonly acks: Acks;
   private readonly batching: Batching;
   private wake: (() => void)[] = [];
   /** Retry waits, cut short by close() or by another write getting through. */
@@ -50,8 +54,6 @@ export class SinkChannel {
   private inFlight = 0;
   /** The batches those records are in. */
   private readonly batches = new Set<Envelope[]>();
-  /** Each source's newest record pushed: by container id for logs, by `file:<path>` for files. */
-  private readonly lastPositioned = new Map<string, SidekickRecord>();
   private deadline = Infinity;
   private failing: string | undefined;
   private droppingSince: number | undefined;
@@ -68,6 +70,7 @@ export class SinkChannel {
     readonly route?: SinkRoute,
   ) {
     this.buffer = new RecordBuffer(buffer.records, buffer.bytes, buffer.policy);
+    this.acks = new Acks(this.buffer, this.batches);
     this.batching = { ...DEFAULT_BATCHING, ...sink.batching };
   }
 
@@ -86,61 +89,6 @@ export class SinkChannel {
     for (let i = 0; i < this.batching.inFlight; i++) this.workers.push(this.work());
   }
 
-  /**
-   * For each source whose lines passed through this channel (a container's
-   * log, a file), the position up to which the channel is done with them
-   * (delivered, dropped or rejected): everything before it needs no reading
-   * again.
-   */
-  done(): Map<string, Held> {
-    const oldest = this.buffer.oldestPositioned();
-    for (const batch of this.batches) {
-      for (const { record: r } of batch) {
-        const codec = r.position;
-        if (codec === undefined) continue;
-        const key = codec.key(r);
-        const o = oldest.get(key);
-        if (o === undefined || codec.before(r, o)) oldest.set(key, r);
-      }
-    }
-    const done = new Map<string, Held>();
-    for (const [key, last] of this.lastPositioned) done.set(key, positionOf(last, oldest.get(key)));
-    return done;
-  }
-
-  /**
-   * done() for one source (what a batch moved), without the work of all the
-   * others: with hundreds of containers, a batch of one line costs one.
-   */
-  doneWith(key: string): Held | undefined {
-    const last = this.lastPositioned.get(key);
-    const codec = last?.position;
-    if (codec === undefined) return undefined;
-    let oldest = this.buffer.firstPositioned(key);
-    for (const batch of this.batches) {
-      for (const { record: r } of batch) {
-        if (r.position === codec && codec.key(r) === key && (oldest === undefined || codec.before(r, oldest))) oldest = r;
-      }
-    }
-    return positionOf(last!, oldest);
-  }
-
-  /**
-   * Adds to `oldest`, per container id, the epoch ms of the oldest of its
-   * records this sink has not delivered yet (waiting, or being written).
-   */
-  oldestUndelivered(oldest: Map<string, number>): void {
-    const note = (r: SidekickRecord): void => {
-      const id = r.container?.id;
-      if (id === undefined) return;
-      const t = Date.parse(r.time);
-      const o = oldest.get(id);
-      if (o === undefined || t < o) oldest.set(id, t);
-    };
-    for (const r of this.buffer.heads()) note(r);
-    for (const batch of this.batches) for (const { record } of batch) note(record);
-  }
-
   /** Whether this sink takes the record, by its route. */
   takes(record: SidekickRecord): boolean {
     return this.route === undefined || routeTakes(this.route, record);
@@ -151,15 +99,9 @@ export class SinkChannel {
     this.settledListeners.push(listener);
   }
 
-  /** The source is gone (a container destroyed: its id; a file: `file:<path>`): stop tracking its position. */
-  forget(key: string): void {
-    this.lastPositioned.delete(key);
-  }
-
   push(e: Envelope): void {
     if (this.closing) return;
-    const codec = e.record.position;
-    if (codec !== undefined) this.lastPositioned.set(codec.key(e.record), e.record);
+    this.acks.pushed(e.record);
     const dropped = this.buffer.push(e);
     if (dropped > 0) this.noteDrops(dropped);
     if (this.buffer.policy === 'block' && this.buffer.full) this.flow?.block(this);
@@ -346,12 +288,6 @@ export class SinkChannel {
     this.droppingSince = undefined;
     this.log.warn({ sink: this.sink.name, dropped }, 'sink caught up: no longer dropping');
   }
-}
-
-/** Where a source's lines are done with: just before the oldest still waiting or in flight, else after the last pushed. */
-function positionOf(last: SidekickRecord, waiting: SidekickRecord | undefined): Held {
-  const codec = last.position!;
-  return { codec, at: waiting === undefined ? codec.through(last) : codec.from(waiting) };
 }
 
 function gapRecord(g: Gap): GapRecord {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { envelopeSize } from '../../../src/pipeline/buffer.js';
-import { SinkChannel } from '../../../src/pipeline/channel.js';
+import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { Flow } from '../../../src/pipeline/flow.js';
 import { containerMeta, envelope, type Envelope } from '../../../src/core/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
@@ -25,10 +25,10 @@ function messages(es: readonly Envelope[]): string[] {
   return es.map((e) => (e.record.type === 'log' ? e.record.message : e.record.type));
 }
 
-describe('SinkChannel', () => {
+describe('SinkDriver', () => {
   it('delivers pushed records in order', async () => {
     const sink = new MemorySink();
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     await ch.start();
     for (let i = 0; i < 2000; i++) ch.push(rec(i));
     await waitFor('all delivered', () => sink.received.length === 2000);
@@ -46,7 +46,7 @@ describe('SinkChannel', () => {
     const sink = new MemorySink();
     const slow = gate();
     sink.delay = slow.promise;
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     await ch.start();
     const ms = 1_000_000;
     ch.push(rec(5 * ms));
@@ -54,7 +54,7 @@ describe('SinkChannel', () => {
     ch.push(rec(7 * ms));
     ch.push(envelope({ type: 'log', position: logPositions, time: time(3 * ms), host: 'h', container: other, stream: 'stdout', seq: 1, message: 'o' }));
     const oldest = new Map<string, number>();
-    ch.oldestUndelivered(oldest);
+    ch.acks.oldestUnacked(oldest);
     assert.deepEqual(
       oldest,
       new Map([
@@ -65,14 +65,14 @@ describe('SinkChannel', () => {
     slow.open();
     await waitFor('all delivered', () => sink.received.length === 3);
     const none = new Map<string, number>();
-    ch.oldestUndelivered(none);
+    ch.acks.oldestUnacked(none);
     assert.equal(none.size, 0);
     await ch.close(Date.now() + 1000);
   });
 
   it('hands every sink the same serialized JSON', async () => {
     const sink = new MemorySink();
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     await ch.start();
     const e = rec(1);
     ch.push(e);
@@ -85,7 +85,7 @@ describe('SinkChannel', () => {
     const sink = new MemorySink();
     const slow = gate();
     sink.delay = slow.promise;
-    const ch = new SinkChannel(sink, log, undefined, { records: 5, bytes: 1 << 30, policy: 'drop-oldest' });
+    const ch = new SinkDriver(sink, log, undefined, { records: 5, bytes: 1 << 30, policy: 'drop-oldest' });
     await ch.start();
     ch.push(rec(0));
     await waitFor('the first record in flight', () => ch.depth.records === 0);
@@ -120,7 +120,7 @@ describe('SinkChannel', () => {
     sink.delay = slow.promise;
     const small = rec(1);
     const bytes = 4 * (small.json.length + 400);
-    const ch = new SinkChannel(sink, log, undefined, { records: 1000, bytes, policy: 'drop-oldest' });
+    const ch = new SinkDriver(sink, log, undefined, { records: 1000, bytes, policy: 'drop-oldest' });
     await ch.start();
     ch.push(rec(0));
     await waitFor('the first record in flight', () => ch.depth.records === 0);
@@ -151,7 +151,7 @@ describe('SinkChannel', () => {
     const sink = new MemorySink();
     const slow = gate();
     sink.delay = slow.promise;
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     await ch.start();
     for (let i = 0; i < 5; i++) ch.push(rec(i));
     setTimeout(() => {
@@ -166,7 +166,7 @@ describe('SinkChannel', () => {
 
   it('ignores records pushed after close', async () => {
     const sink = new MemorySink();
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     await ch.start();
     ch.push(rec(1));
     await ch.close(Date.now() + 1000);
@@ -179,7 +179,7 @@ describe('SinkChannel', () => {
   it('close(deadline) returns how many records were not delivered when the sink is stuck past the deadline', async () => {
     const sink = new MemorySink();
     sink.delay = new Promise<void>(() => {}); // never
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     await ch.start();
     ch.push(rec(0));
     await waitFor('the first record in flight', () => ch.depth.records === 0);
@@ -197,7 +197,7 @@ describe('SinkChannel', () => {
   it('retries a failing sink until it takes the records, and counts the retries', async () => {
     const sink = new MemorySink();
     sink.fail = new Error('connection refused');
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     await ch.start();
     ch.push(rec(1));
     ch.push(rec(2));
@@ -215,7 +215,7 @@ describe('SinkChannel', () => {
   it('counts a batch the sink refuses for good as rejected and goes on', async () => {
     const sink = new MemorySink();
     sink.fail = new SinkError('HTTP 400 Bad Request', 'http_400', false);
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     await ch.start();
     for (let i = 0; i < 3; i++) ch.push(rec(i));
     await waitFor('rejected', () => ch.counts.rejected === 3);
@@ -241,7 +241,7 @@ describe('SinkChannel', () => {
         throw new SinkError('bulk', 'bulk_item', true, undefined, { retry: [batch[2]!, batch[3]!], rejected: [batch[1]!] });
       },
     };
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     for (let i = 0; i < 4; i++) ch.push(rec(i));
     await ch.start();
     await waitFor('the failed part written again', () => writes.length === 2);
@@ -256,7 +256,7 @@ describe('SinkChannel', () => {
   it('gives up on a failing sink at the deadline and counts what is left', async () => {
     const sink = new MemorySink();
     sink.fail = new Error('down');
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     await ch.start();
     ch.push(rec(1));
     ch.push(rec(2));
@@ -269,7 +269,7 @@ describe('SinkChannel', () => {
 
   it('calls sink.start and sink.stop once each', async () => {
     const sink = new MemorySink();
-    const ch = new SinkChannel(sink, log, undefined);
+    const ch = new SinkDriver(sink, log, undefined);
     assert.equal(sink.started, 0);
     await ch.start();
     await ch.start();
@@ -286,7 +286,7 @@ describe('SinkChannel', () => {
     const slow = gate();
     sink.delay = slow.promise;
     const flow = new Flow();
-    const ch = new SinkChannel(sink, log, flow, { records: 4, bytes: 1 << 30, policy: 'block' });
+    const ch = new SinkDriver(sink, log, flow, { records: 4, bytes: 1 << 30, policy: 'block' });
     await ch.start();
     for (let i = 0; i < 10; i++) ch.push(rec(i));
     assert.equal(flow.paused, true);

@@ -1,0 +1,96 @@
+// Acknowledgements of one sink: for each source whose records went to it (a
+// container's log, a file), the position up to which the sink is done with
+// them (delivered, dropped or rejected), so that nothing before it needs
+// reading again. Only the records' position codecs are used: acks know no
+// source kinds, and no kind of buffer but what `Waiting` asks of one.
+
+import type { Held } from '../core/position.js';
+import type { Envelope, SidekickRecord } from '../core/record.js';
+
+/** What acks ask of a sink's buffer about the records waiting in it. */
+export interface Waiting {
+  /** For each source (position key), the oldest of its records waiting. */
+  oldestPositioned(): Map<string, SidekickRecord>;
+  /** The oldest record of one source waiting, found without looking at the others. */
+  firstPositioned(key: string): SidekickRecord | undefined;
+  /** The oldest record waiting of each container (and of no container). */
+  heads(): Iterable<SidekickRecord>;
+}
+
+export class Acks {
+  /** Each source's newest record pushed, by its position key. */
+  private readonly last = new Map<string, SidekickRecord>();
+
+  constructor(
+    private readonly waiting: Waiting,
+    /** The batches taken from the buffer and not settled yet. */
+    private readonly inFlight: ReadonlySet<readonly Envelope[]>,
+  ) {}
+
+  /** A record entered the sink's buffer. */
+  pushed(record: SidekickRecord): void {
+    const codec = record.position;
+    if (codec !== undefined) this.last.set(codec.key(record), record);
+  }
+
+  /** Per source: just before its oldest record waiting or in flight, else after its last one pushed. */
+  done(): Map<string, Held> {
+    const oldest = this.waiting.oldestPositioned();
+    for (const batch of this.inFlight) {
+      for (const { record: r } of batch) {
+        const codec = r.position;
+        if (codec === undefined) continue;
+        const key = codec.key(r);
+        const o = oldest.get(key);
+        if (o === undefined || codec.before(r, o)) oldest.set(key, r);
+      }
+    }
+    const done = new Map<string, Held>();
+    for (const [key, last] of this.last) done.set(key, positionOf(last, oldest.get(key)));
+    return done;
+  }
+
+  /**
+   * done() for one source (what a batch moved), without the work of all the
+   * others: with hundreds of containers, a batch of one line costs one.
+   */
+  doneWith(key: string): Held | undefined {
+    const last = this.last.get(key);
+    const codec = last?.position;
+    if (codec === undefined) return undefined;
+    let oldest = this.waiting.firstPositioned(key);
+    for (const batch of this.inFlight) {
+      for (const { record: r } of batch) {
+        if (r.position === codec && codec.key(r) === key && (oldest === undefined || codec.before(r, oldest))) oldest = r;
+      }
+    }
+    return positionOf(last!, oldest);
+  }
+
+  /** The source is gone (a container destroyed, a file deleted): its position is tracked no more. */
+  forget(key: string): void {
+    this.last.delete(key);
+  }
+
+  /**
+   * Adds to `oldest`, per container id, the epoch ms of the oldest of its
+   * records not acknowledged yet (waiting, or being written).
+   */
+  oldestUnacked(oldest: Map<string, number>): void {
+    const note = (r: SidekickRecord): void => {
+      const id = r.container?.id;
+      if (id === undefined) return;
+      const t = Date.parse(r.time);
+      const o = oldest.get(id);
+      if (o === undefined || t < o) oldest.set(id, t);
+    };
+    for (const r of this.waiting.heads()) note(r);
+    for (const batch of this.inFlight) for (const { record } of batch) note(record);
+  }
+}
+
+/** Where a source's records are done with: just before the oldest still waiting or in flight, else after the last pushed. */
+function positionOf(last: SidekickRecord, waiting: SidekickRecord | undefined): Held {
+  const codec = last.position!;
+  return { codec, at: waiting === undefined ? codec.through(last) : codec.from(waiting) };
+}
