@@ -14,7 +14,8 @@ import { VolumeOwners } from '../sources/docker/owners.js';
 import { selfOfThisProcess } from '../sources/docker/self.js';
 import { ContainerMetrics } from '../observe/container-metrics.js';
 import { HealthMonitor } from '../observe/health.js';
-import { createRegistry, type FaultCounters, faultCounters, healthMetrics, observePipeline, statsCallTimer } from '../observe/metrics.js';
+import { Events } from '../observe/events.js';
+import { createRegistry, healthMetrics, observePipeline, statsCallTimer } from '../observe/metrics.js';
 import { startServer, type Readiness } from '../observe/server.js';
 import { Taps } from '../observe/tap.js';
 import { DEFAULT_BUFFER } from '../pipeline/buffer.js';
@@ -41,7 +42,7 @@ export class Topology {
   /** Aborts what startup waits for (the daemon) when sidekick stops first. */
   private readonly startup = new AbortController();
   private readonly registry = createRegistry();
-  private readonly faults: FaultCounters;
+  private readonly events: Events;
   private readonly api: DockerApi;
   private readonly flow = new Flow();
   private readonly channels: SinkDriver[];
@@ -54,16 +55,17 @@ export class Topology {
   private server: Server | undefined;
   private hostName: string;
   private readiness: Readiness = { ready: false, reason: 'waiting for the Docker daemon' };
-  private attachedOnce = false;
   private stopping = false;
 
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
   ) {
-    this.faults = faultCounters(this.registry);
-    this.api = new DockerApi(config.docker, config.dockerConcurrency, this.faults.dockerApiError, statsCallTimer(this.registry));
-    this.channels = config.sinks.map((spec) => new SinkDriver(spec.create({ log }), log, this.flow, spec.buffer, spec.route));
+    this.events = new Events(log, this.registry);
+    this.api = new DockerApi(config.docker, config.dockerConcurrency, this.events.dockerApiError, statsCallTimer(this.registry));
+    this.channels = config.sinks.map(
+      (spec) => new SinkDriver(spec.create({ log, events: this.events.forSink(spec.name) }), log, this.flow, spec.buffer, spec.route),
+    );
     if (config.metricsAddr !== undefined && config.types.has('stats') && config.statsIntervalMs > 0) {
       // Prometheus reads container stats like a sink: stats records, and the events that end a container.
       const staleMs = 3 * config.statsIntervalMs + 5_000;
@@ -231,19 +233,18 @@ export class Topology {
 
   /** The engine's name (each record's host, unless set) and data root (where its json-files are); undefined when stopped first. */
   private async engineInfo(): Promise<EngineInfo | undefined> {
-    const { api, config, log } = this;
-    let warned = false;
+    const { api, config, events } = this;
     try {
-      return await retryForever(() => api.info(), {
+      const info = await retryForever(() => api.info(), {
         signal: this.startup.signal,
         onFailure: (err) => {
-          if (warned) return;
-          warned = true;
           const hint = api.explain(err);
           this.readiness = { ready: false, reason: `docker does not answer: ${hint ?? err.message}` };
-          log.warn({ docker: config.dockerHost, err: err.message, kind: errorKind(err), hint }, 'docker does not answer; retrying');
+          events.dockerUnanswered({ docker: config.dockerHost, err: err.message, kind: errorKind(err), hint });
         },
       });
+      events.dockerAnswered();
+      return info;
     } catch {
       return undefined; // stopped while waiting for the daemon
     }
@@ -251,17 +252,16 @@ export class Topology {
 
   /** Where what sources tell goes: health, readiness and the fault counters. */
   private signals(): SourceSignals {
-    const { health, faults } = this;
+    const { health, events } = this;
     return {
       attached: (up, reason) => {
         health.attached(up, reason);
         this.readiness = up ? { ready: true } : { ready: false, reason: `docker event stream lost: ${reason ?? 'unknown'}` };
-        if (up && this.attachedOnce) faults.eventStreamReconnect();
-        this.attachedOnce ||= up;
+        events.eventStreamAttached(up);
       },
       eventSeen: (timeNanos) => health.eventSeen(timeNanos),
-      containerMissed: () => faults.containerMissed(),
-      malformed: (kind) => faults.malformed(kind),
+      containerMissed: (detail) => events.containerMissed(detail),
+      malformed: (kind) => events.malformed(kind),
     };
   }
 }

@@ -21,53 +21,12 @@ export interface Observed {
   readonly tapDropped: () => number;
 }
 
-/** Faults counted where they happen (low rate: not on the per-record path). */
-export interface FaultCounters {
-  dockerApiError(kind: string): void;
-  eventStreamReconnect(): void;
-  /** Input from the daemon that could not be read, skipped: a log frame, an event line, a stats answer. */
-  malformed(source: 'logs' | 'events' | 'stats'): void;
-  /** A container gone before its logs could be read. */
-  containerMissed(): void;
-}
-
 export function createRegistry(): Registry {
   const registry = new Registry();
   // Under their standard names (process_resident_memory_bytes, nodejs_heap_size_used_bytes…),
   // which stock dashboards and alerts expect: the job label tells processes apart.
   collectDefaultMetrics({ register: registry });
   return registry;
-}
-
-export function faultCounters(registry: Registry): FaultCounters {
-  const apiErrors = new Counter({
-    name: 'sidekick_docker_api_errors_total',
-    help: 'Docker API calls that failed, by kind (http_<status>, a system error code, timeout)',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
-  const reconnects = new Counter({
-    name: 'sidekick_event_stream_reconnects_total',
-    help: 'Times the Docker event stream was attached again after it was lost',
-    registers: [registry],
-  });
-  const malformed = new Counter({
-    name: 'sidekick_malformed_input_total',
-    help: 'Input from the Docker daemon that could not be read and was skipped, by source (logs, events, stats)',
-    labelNames: ['source'],
-    registers: [registry],
-  });
-  const missed = new Counter({
-    name: 'sidekick_containers_missed_total',
-    help: 'Containers gone (removed) before their logs could be read: short jobs the engine removed first',
-    registers: [registry],
-  });
-  return {
-    containerMissed: () => missed.inc(),
-    dockerApiError: (kind) => apiErrors.inc({ kind }),
-    eventStreamReconnect: () => reconnects.inc(),
-    malformed: (source) => malformed.inc({ source }),
-  };
 }
 
 /**
@@ -135,12 +94,6 @@ export function observePipeline(registry: Registry, o: Observed): void {
   });
   perSink('sidekick_sink_records_retried_total', 'Records in writes that were tried again', (c) => c.counts.retried);
   perSink('sidekick_sink_records_rejected_total', 'Records the receiver refused for good (not retried)', (c) => c.counts.rejected);
-  perSink('sidekick_sink_messages_truncated_total', 'Messages cut to fit (syslog over UDP)', (c) => c.sink.counts?.truncated ?? 0);
-  perSink(
-    'sidekick_sink_send_errors_total',
-    'Sends that failed and are not retried (syslog over UDP: a datagram the kernel refused)',
-    (c) => c.sink.counts?.sendErrors ?? 0,
-  );
   for (const [name, help, read] of [
     ['sidekick_sink_buffer_records', 'Records waiting in a sink buffer', (c: SinkDriver) => c.depth.records],
     ['sidekick_sink_buffer_bytes', 'Bytes held by a sink buffer', (c: SinkDriver) => c.depth.bytes],

@@ -6,6 +6,7 @@
 // missing one is a bad config (exit 2), not a sink that never connects.
 
 import type { Logger } from 'pino';
+import type { SinkEvents } from '../observe/events.js';
 import type { BufferOptions } from '../pipeline/buffer.js';
 import type { Envelope } from '../core/record.js';
 import type { SinkRoute } from '../transforms/route.js';
@@ -15,8 +16,6 @@ export interface Sink {
   readonly name: string;
   /** How records are grouped for `write`; defaults in pipeline/driver.ts. */
   readonly batching?: Partial<Batching>;
-  /** Counts of the sink's own, exposed as metrics. */
-  readonly counts?: { readonly truncated?: number; readonly sendErrors?: number };
   start(): Promise<void>;
   /**
    * Resolves once the batch is delivered. Rejects with a SinkError that says
@@ -66,6 +65,8 @@ export interface PartialFailure {
 
 export interface SinkContext {
   readonly log: Logger;
+  /** What the sink raises of its own (counted and told by observe/events). */
+  readonly events: SinkEvents;
 }
 
 /** The contents of the files a SinkSpec names, by the same URI options. */

@@ -12,6 +12,7 @@ import { lookup } from 'node:dns/promises';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { ContainerMeta, Envelope, SidekickRecord } from '../core/record.js';
+import type { SinkEvents } from '../observe/events.js';
 import { checkQueryKeys, SinkError, type Sink, type SinkFactory } from './sink.js';
 
 export const FACILITIES: Readonly<Record<string, number>> = {
@@ -140,15 +141,13 @@ export function truncateUtf8(buf: Buffer, max: number): Buffer {
 }
 
 class UdpSyslogSink implements Sink {
-  readonly counts = { truncated: 0, sendErrors: 0 };
   private socket: UdpSocket | undefined;
   private address: { address: string; family: number } | undefined;
-  private warnedTruncate = false;
 
   constructor(
     readonly name: string,
     private readonly o: SyslogOptions,
-    private readonly warn: (msg: string, extra: object) => void,
+    private readonly events: SinkEvents,
   ) {}
 
   async start(): Promise<void> {
@@ -162,11 +161,7 @@ class UdpSyslogSink implements Sink {
       let buf: Buffer = Buffer.from(formatSyslog(e, this.o.format, this.o.facility));
       if (buf.length > this.o.max) {
         buf = truncateUtf8(buf, this.o.max);
-        this.counts.truncated++;
-        if (!this.warnedTruncate) {
-          this.warnedTruncate = true;
-          this.warn('syslog over UDP: messages longer than max are cut (counted)', { max: this.o.max });
-        }
+        this.events.messageTruncated({ max: this.o.max });
       }
       datagrams.push(buf);
     }
@@ -178,7 +173,7 @@ class UdpSyslogSink implements Sink {
       const last = datagrams.length - 1;
       for (let i = 0; i < last; i++) socket.send(datagrams[i]!);
       socket.send(datagrams[last]!, (err) => {
-        if (err) this.counts.sendErrors++;
+        if (err) this.events.sendFailed();
         resolve();
       });
     });
@@ -192,9 +187,7 @@ class UdpSyslogSink implements Sink {
       throw new SinkError(`cannot resolve ${this.o.host}: ${(err as Error).message}`, 'dns', true);
     }
     const socket = createSocket(this.address.family === 6 ? 'udp6' : 'udp4');
-    socket.on('error', () => {
-      this.counts.sendErrors++;
-    });
+    socket.on('error', () => this.events.sendFailed());
     socket.unref();
     // Connected: each send skips the address lookup and the kernel's route lookup.
     const address = this.address.address;
@@ -362,7 +355,7 @@ export const syslogSink: SinkFactory = {
       files: pemFiles(url),
       create: (ctx, files) =>
         o.transport === 'udp'
-          ? new UdpSyslogSink(name, o, (msg, extra) => ctx.log.warn({ sink: name, ...extra }, msg))
+          ? new UdpSyslogSink(name, o, ctx.events)
           : new StreamSyslogSink(name, { ...o, tls: { ...o.tls, ca: files['ca'], cert: files['cert'], key: files['key'] } }),
     };
   },

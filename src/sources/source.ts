@@ -68,8 +68,8 @@ export interface SourceSignals {
   attached(up: boolean, reason?: string): void;
   /** An event the stream delivered (each once), by Docker's time. */
   eventSeen(timeNanos: string): void;
-  /** A container gone before its logs could be read. */
-  containerMissed(): void;
+  /** A container gone before its logs could be read (its name, id and why). */
+  containerMissed(detail: { readonly container: string | undefined; readonly id: string; readonly why: string }): void;
   /** Input from the daemon that could not be read, skipped. */
   malformed(kind: 'logs' | 'events' | 'stats'): void;
 }

@@ -59,8 +59,8 @@ export interface CollectorOptions {
    * Docker says so (an inspect of a created container has no `LogPath` yet).
    */
   readonly dockerRoot: string | undefined;
-  /** Counts a container gone before its logs could be read. */
-  readonly missed: () => void;
+  /** A container gone before its logs could be read: counted and said, with its name. */
+  readonly missed: (detail: { readonly container: string | undefined; readonly id: string; readonly why: string }) => void;
 }
 
 export interface ContainerStatus {
@@ -375,10 +375,9 @@ export class Collector {
     } while (w.again && !this.abort.signal.aborted);
   }
 
-  /** A container gone before its lines could be read: counted, and said once with its name. */
+  /** A container gone before its lines could be read. */
   private missed(id: string, w: Watch, why: string): void {
-    this.options.missed();
-    this.log.warn({ container: w.meta?.name, id, why }, 'container missed: its logs could not be read');
+    this.options.missed({ container: w.meta?.name, id, why });
   }
 
   private logsContext() {

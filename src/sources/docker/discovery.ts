@@ -4,6 +4,7 @@
 // backoff, resumes the stream from the last event it saw (`since`), drops what
 // it already had, and lists the running containers again.
 
+import { once } from '../../observe/events.js';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { retryForever } from '../../core/backoff.js';
@@ -123,12 +124,12 @@ export class Discovery {
   }
 
   private consume(stream: IncomingMessage): Promise<Error> {
-    let malformedSeen = 0;
+    const firstMalformed = once();
     const parser = new EventStreamParser({
       event: (event) => this.received(event),
       malformed: (line) => {
         this.handlers.malformed?.();
-        if (malformedSeen++ === 0) this.log.warn({ line }, 'docker event stream: a line that is not an event; skipped (said once per stream)');
+        if (firstMalformed()) this.log.warn({ line }, 'docker event stream: a line that is not an event; skipped (said once per stream)');
       },
     });
     return new Promise((resolve) => {

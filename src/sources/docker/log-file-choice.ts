@@ -2,6 +2,7 @@
 // SIDEKICK_LOGS_SOURCE allows it, the container logs with the json-file
 // driver, and its folder can be read here; else the logs API.
 
+import { once } from '../../observe/events.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -21,7 +22,7 @@ async function readable(dir: string): Promise<boolean> {
 
 export class LogFileChoice {
   /** Said once that no json-file can be read here (every container is then read through the API). */
-  private toldNoFiles = false;
+  private readonly firstNoFiles = once();
 
   constructor(
     private readonly source: LogsSource,
@@ -49,8 +50,7 @@ export class LogFileChoice {
     else if (await readable(dirname(path))) return path;
     else why = `${dirname(path)} cannot be read here: mount /var/lib/docker/containers read-only at the same path, as a user who can read it (README)`;
     if (this.source === 'files') this.log.warn({ container: meta.name, id: meta.id, why }, 'logs read through the API: the json-file cannot be');
-    else if (!this.toldNoFiles && path !== undefined && !(await readable(dirname(dirname(path))))) {
-      this.toldNoFiles = true;
+    else if (path !== undefined && !(await readable(dirname(dirname(path)))) && this.firstNoFiles()) {
       this.log.info({ why }, 'json-files cannot be read here: logs are read through the logs API, where short --rm jobs can be missed');
     }
     return undefined;

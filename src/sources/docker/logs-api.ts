@@ -5,6 +5,7 @@
 // stopped container's stream to its end, so a container that lived for
 // milliseconds is still collected.
 
+import { once } from '../../observe/events.js';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { retryForever } from '../../core/backoff.js';
@@ -101,7 +102,7 @@ function startOf(target: LogsTarget): { since?: string; tail?: number } {
 function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContext): Promise<StreamEnd> {
   const { meta } = target;
   const intake = new LogIntake(target, ctx, target.cursor);
-  let faults = 0;
+  const firstFault = once();
   let lines = 0;
   let systemerr = false;
   const parser = new LogLineParser(
@@ -115,7 +116,7 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
         if (kind === 'malformed') ctx.malformed?.();
         else systemerr = true;
         // Once per stream: a stream full of garbage must not flood sidekick's own log.
-        if (faults++ === 0) ctx.log.warn({ container: meta.name, kind, detail }, 'log stream: the daemon reported a fault (said once per stream)');
+        if (firstFault()) ctx.log.warn({ container: meta.name, kind, detail }, 'log stream: the daemon reported a fault (said once per stream)');
       },
     },
     ctx.maxLine,

@@ -12,6 +12,7 @@
 // the rest is followed until the container has exited and its file is read
 // to the end.
 
+import { once } from '../../observe/events.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { Readable } from 'node:stream';
 import { open, readdir, type FileHandle } from 'node:fs/promises';
@@ -91,13 +92,13 @@ export interface LogFileEnd {
 /** Follows the container's json-file until the container has exited and the file is read to its end. */
 export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogFileContext): Promise<LogFileEnd> {
   let intake: LogIntake | undefined;
-  let faults = 0;
+  const firstFault = once();
   const parser = new JsonFileParser(
     {
       line: (l) => intake!.line(l.stream, l.time, l.message, l.truncated),
       malformed: (detail) => {
         ctx.malformed?.();
-        if (faults++ === 0) ctx.log.warn({ container: target.meta.name, detail }, 'json-file: an entry could not be read (said once per read)');
+        if (firstFault()) ctx.log.warn({ container: target.meta.name, detail }, 'json-file: an entry could not be read (said once per read)');
       },
     },
     ctx.maxLine,

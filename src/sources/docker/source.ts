@@ -33,7 +33,7 @@ function createDockerSource(ctx: SourceContext): Source {
       multilineFlushMs: config.multilineFlushMs,
       owners: docker.owners,
       dockerRoot: docker.engine.DockerRootDir,
-      missed: () => signals.containerMissed(),
+      missed: (detail) => signals.containerMissed(detail),
       policy: docker.policy,
       redactEnv: config.redactEnv,
       redactPatterns: config.redactPatterns,

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { createRegistry, faultCounters, healthMetrics, observePipeline } from '../../../src/observe/metrics.js';
+import { Events } from '../../../src/observe/events.js';
+import { createRegistry, healthMetrics, observePipeline } from '../../../src/observe/metrics.js';
 import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { containerMeta, envelope } from '../../../src/core/record.js';
 import { Router } from '../../../src/pipeline/router.js';
 import { configureSink } from '../../../src/sinks/registry.js';
-import { waitFor } from '../wait.js';
 import { logPositions } from '../../../src/sources/docker/log-position.js';
 
 const log = pino({ level: 'silent' });
@@ -41,9 +41,9 @@ describe('/metrics', () => {
 
   it('exports UDP send errors, records dropped for /tap clients and containers missed, with their values', async () => {
     const registry = createRegistry();
-    const faults = faultCounters(registry);
+    const events = new Events(log, registry);
     const uri = `syslog+udp://127.0.0.1:${await closedPort()}`;
-    const channel = new SinkDriver(configureSink(uri).create({ log }), log, undefined);
+    const channel = new SinkDriver(configureSink(uri).create({ log, events: events.forSink(uri) }), log, undefined);
     observePipeline(registry, {
       router: new Router([channel]),
       channels: [channel],
@@ -53,12 +53,13 @@ describe('/metrics', () => {
       checkpointWriteErrors: () => 0,
       tapDropped: () => 3,
     });
-    faults.containerMissed();
-    faults.containerMissed();
+    events.containerMissed({ container: 'job-1', id: 'a'.repeat(64), why: 'gone' });
+    events.containerMissed({ container: 'job-2', id: 'b'.repeat(64), why: 'gone' });
     await channel.start();
     const meta = containerMeta('c'.repeat(64), '/app', 'app:1', {});
     // The port refuses (ICMP): each datagram after the first fails on the connected socket.
-    for (let i = 0; i < 20 && (channel.sink.counts?.sendErrors ?? 0) === 0; i++) {
+    const sendErrors = async (): Promise<number> => seriesValue(await registry.metrics(), `sidekick_sink_send_errors_total{sink="${uri}"}`) ?? 0;
+    for (let i = 0; i < 20 && (await sendErrors()) === 0; i++) {
       channel.push(
         envelope({
           type: 'log',
@@ -73,9 +74,8 @@ describe('/metrics', () => {
       );
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await waitFor('a refused send', () => (channel.sink.counts?.sendErrors ?? 0) > 0);
+    assert.ok((await sendErrors()) > 0, 'a refused send counted');
     const text = await registry.metrics();
-    assert.equal(seriesValue(text, `sidekick_sink_send_errors_total{sink="${uri}"}`), channel.sink.counts?.sendErrors);
     assert.equal(seriesValue(text, 'sidekick_tap_records_dropped_total'), 3);
     assert.equal(seriesValue(text, 'sidekick_containers_missed_total'), 2);
     await channel.close(Date.now() + 1000);

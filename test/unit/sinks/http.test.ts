@@ -2,6 +2,7 @@
 // in sidekick: an Elasticsearch bulk answer read item by item, and
 // Retry-After honoured up to its cap.
 
+import { sinkContext } from './context.js';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -79,7 +80,7 @@ function channel(uri: string): { ch: SinkDriver; logs: Record<string, unknown>[]
   const logs: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   const spec = httpSink.parse(new URL(uri), uri);
-  return { ch: new SinkDriver(spec.create({ log }, {}), log, undefined), logs };
+  return { ch: new SinkDriver(spec.create(sinkContext(log), {}), log, undefined), logs };
 }
 
 describe('HTTP sink, Elasticsearch bulk answers', () => {

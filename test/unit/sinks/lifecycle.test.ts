@@ -1,9 +1,9 @@
 // Every registered sink keeps the component contract: parse without I/O,
 // create without I/O, start, then stop twice without harm.
 
+import { sinkContext } from './context.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
 import { configureSink, SINKS } from '../../../src/sinks/registry.js';
 
 const EXAMPLES: Readonly<Record<string, string>> = {
@@ -24,7 +24,7 @@ describe('sink lifecycle', () => {
     it(`${scheme}: create -> start -> stop -> stop`, async () => {
       const spec = configureSink(uri);
       assert.equal(spec.scheme, scheme);
-      const sink = spec.create({ log: pino({ level: 'silent' }) });
+      const sink = spec.create(sinkContext());
       assert.equal(sink.name, spec.name);
       await sink.start();
       await sink.stop();

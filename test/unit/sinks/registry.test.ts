@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
+import { sinkContext } from './context.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { httpSink } from '../../../src/sinks/http.js';
 import { configureSink, SINKS } from '../../../src/sinks/registry.js';
 import { checkQueryKeys, displayUri, SinkUriError } from '../../../src/sinks/sink.js';
@@ -23,7 +23,7 @@ describe('configureSink', () => {
     const spec = configureSink('stdout://');
     assert.equal(spec.scheme, 'stdout');
     assert.equal(spec.name, 'stdout://');
-    const sink = spec.create({ log: pino({ level: 'silent' }) });
+    const sink = spec.create(sinkContext());
     assert.equal(sink.name, 'stdout://');
   });
 
