@@ -2,6 +2,8 @@
 // such sink's buffer is full, sources stop reading Docker's streams (Docker
 // keeps the logs, so waiting loses nothing) until it has drained.
 
+import type { Readable } from 'node:stream';
+
 export class Flow {
   private readonly blockers = new Set<object>();
   private waiters: (() => void)[] = [];
@@ -21,9 +23,28 @@ export class Flow {
     for (const resolve of waiters) resolve();
   }
 
-  /** Resolves when no sink blocks any more (at once if none does). */
-  resumed(): Promise<void> {
-    if (!this.paused) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+  /**
+   * How every reader waits: resolves when no sink blocks any more (at once
+   * if none does), or when `signal` aborts (the reader is stopping).
+   */
+  ready(signal?: AbortSignal): Promise<void> {
+    if (!this.paused || signal?.aborted === true) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal?.removeEventListener('abort', done);
+        const at = this.waiters.indexOf(done);
+        if (at >= 0) this.waiters.splice(at, 1);
+        resolve();
+      };
+      this.waiters.push(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** For a reader that is a stream: after each chunk, pauses it while a sink blocks (the daemon holds the rest). */
+  hold(stream: Readable): void {
+    if (!this.paused || stream.isPaused()) return;
+    stream.pause();
+    void this.ready().then(() => stream.resume());
   }
 }

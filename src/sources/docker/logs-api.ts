@@ -139,10 +139,7 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
     const flow = ctx.flow;
     stream.on('data', (chunk: Buffer) => {
       parser.push(chunk);
-      if (flow.paused && !stream.isPaused()) {
-        stream.pause();
-        void flow.resumed().then(() => stream.resume());
-      }
+      flow.hold(stream);
     });
     stream.on('end', () => finish({ ok: true }));
     stream.on('error', (error) => finish({ ok: false, error }));

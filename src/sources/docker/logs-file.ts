@@ -110,7 +110,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
     goneMs: 5000,
     renameOnly: true,
     line: (l) => parser.push(l.message),
-    rotated: (finished, next) => (intake === undefined ? Promise.resolve() : readSkipped(file.path, finished, next, target, intake, parser, ctx, wake)),
+    rotated: (finished, next) => (intake === undefined ? Promise.resolve() : readSkipped(file.path, finished, next, target, intake, parser, ctx)),
   });
   let exited = false;
   let found = false;
@@ -130,7 +130,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
       intake = new LogIntake(target, ctx, start.skipTo);
       const plan = await planRead(file.path, start);
       found = plan.rotated.length > 0;
-      for (const r of plan.rotated) await readRotated(r, parser, intake, target, ctx, wake);
+      for (const r of plan.rotated) await readRotated(r, parser, intake, target, ctx);
       const c = plan.current;
       if (c === undefined) await tail.open(undefined);
       else tail.adopt(c.fh, c.dev, c.ino, c.offset, c.fingerprint);
@@ -147,7 +147,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
     }
     let error: string | undefined;
     while (!ctx.signal.aborted) {
-      await whilePaused(ctx, wake);
+      await ctx.flow.ready(ctx.signal);
       const finishing = exited;
       const result = await tail.poll();
       if (tail.error !== error) {
@@ -332,7 +332,6 @@ async function readSkipped(
   intake: LogIntake,
   parser: JsonFileParser,
   ctx: LogFileContext,
-  wake: Wake,
 ): Promise<void> {
   if (finished === undefined) return;
   const isFinished = (r: Rotated): boolean => (r.dev === finished.dev && r.ino === finished.ino) || r.fingerprint === finished.fingerprint;
@@ -351,15 +350,15 @@ async function readSkipped(
     ctx.log.warn({ container: target.meta.name, path }, 'json-file rotated out before it was read: lines may be missing (raise max-file or max-size)');
   }
   intake.skipThrough(target.cursor);
-  for (const r of between) await readRotated(r, parser, intake, target, ctx, wake);
+  for (const r of between) await readRotated(r, parser, intake, target, ctx);
   intake.skipThrough(undefined);
 }
 
 /** Reads a rotated file whole; a .gz that ends early (still being compressed) is read again once it is done. */
-async function readRotated(r: Rotated, parser: JsonFileParser, intake: LogIntake, target: LogsTarget, ctx: LogFileContext, wake: Wake): Promise<void> {
+async function readRotated(r: Rotated, parser: JsonFileParser, intake: LogIntake, target: LogsTarget, ctx: LogFileContext): Promise<void> {
   try {
     for (let attempt = 1; !ctx.signal.aborted; attempt++) {
-      if (await readOnce(r, parser, ctx, wake, attempt < COMPRESSING_TRIES)) return;
+      if (await readOnce(r, parser, ctx, attempt < COMPRESSING_TRIES)) return;
       // Read again from its start: what this read sent is skipped by the cursor it moved.
       intake.skipThrough(target.cursor);
       await new Promise((resolve) => setTimeout(resolve, COMPRESSING_WAIT_MS));
@@ -380,7 +379,7 @@ async function* chunksOf(fh: FileHandle): AsyncGenerator<Buffer> {
 }
 
 /** One read of a rotated file to its end; false if a .gz ended early and `retry` allows another. */
-async function readOnce(r: Rotated, parser: JsonFileParser, ctx: LogFileContext, wake: Wake, retry: boolean): Promise<boolean> {
+async function readOnce(r: Rotated, parser: JsonFileParser, ctx: LogFileContext, retry: boolean): Promise<boolean> {
   const source = Readable.from(chunksOf(r.fh));
   const stream = r.gzip ? source.pipe(createGunzip()) : source;
   let rest: Buffer | undefined;
@@ -395,7 +394,7 @@ async function readOnce(r: Rotated, parser: JsonFileParser, ctx: LogFileContext,
       }
       buf = buf.subarray(at);
       rest = buf.length === 0 ? undefined : Buffer.from(buf);
-      await whilePaused(ctx, wake);
+      await ctx.flow.ready(ctx.signal);
     }
     return true;
   } catch (err) {
@@ -406,17 +405,6 @@ async function readOnce(r: Rotated, parser: JsonFileParser, ctx: LogFileContext,
     source.destroy();
     stream.destroy();
   }
-}
-
-/** Waits while a sink under the `block` policy is full, unless sidekick stops. */
-async function whilePaused(ctx: LogFileContext, wake: Wake): Promise<void> {
-  if (!ctx.flow.paused) return;
-  let resumed = false;
-  void ctx.flow.resumed().then(() => {
-    resumed = true;
-    wake.notify();
-  });
-  while (!resumed && !ctx.signal.aborted) await wake.next(SAFETY_POLL_MS);
 }
 
 /** Wakes the follower when the file's folder changes, or after a while, or when sidekick stops. */

@@ -202,7 +202,7 @@ export class FileSource {
       t.again = false;
       if (this.ctx.flow.paused) {
         // A sink under `block` is full: the file keeps what is not read yet.
-        await this.ctx.flow.resumed();
+        await this.ctx.flow.ready();
         if (this.stopped) return;
       }
       const result = await t.tail.poll();

@@ -291,7 +291,7 @@ describe('SinkDriver', () => {
     for (let i = 0; i < 10; i++) ch.push(rec(i));
     assert.equal(flow.paused, true);
     assert.equal(ch.counts.dropped, 0);
-    const resumed = flow.resumed();
+    const resumed = flow.ready();
     sink.delay = undefined;
     slow.open();
     await waitFor('all delivered', () => sink.received.length === 10);
