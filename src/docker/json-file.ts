@@ -9,6 +9,7 @@
 import type { LogStream } from '../core/record.js';
 import type { LogLine } from './log-lines.js';
 import { normalizeTime } from './time.js';
+import { PendingLines, STRING_TEXT } from './partial-line.js';
 
 export interface JsonFileHandlers {
   line(line: LogLine): void;
@@ -44,19 +45,9 @@ interface Entry {
   time?: unknown;
 }
 
-class Partial {
-  readonly parts: string[] = [];
-  length = 0;
-  truncated = false;
-  constructor(readonly time: string) {}
-}
-
 /** Parses one container's json-file entries, line by line, in the order written. */
 export class JsonFileParser {
-  private readonly partial: { stdout: Partial | undefined; stderr: Partial | undefined } = {
-    stdout: undefined,
-    stderr: undefined,
-  };
+  private readonly pending = new PendingLines(STRING_TEXT);
 
   constructor(
     private readonly handlers: JsonFileHandlers,
@@ -95,45 +86,22 @@ export class JsonFileParser {
         return;
       }
       complete = e.log.length > 0 && e.log.charCodeAt(e.log.length - 1) === 0x0a;
-      text = complete ? trimEol(e.log) : e.log;
+      text = complete ? STRING_TEXT.trimEol(e.log) : e.log;
       stream = e.stream;
       rawTime = e.time;
     }
     const time = normalizeTime(rawTime);
-    const pending = this.partial[stream];
-    if (pending === undefined && complete) {
+    if (complete && this.pending.get(stream) === undefined) {
       this.emit(stream, time, text, false);
       return;
     }
-    const p = pending ?? new Partial(time);
-    const room = this.maxLine - p.length;
-    if (text.length > room) p.truncated = true;
-    if (room > 0) {
-      const kept = text.length > room ? text.slice(0, room) : text;
-      p.parts.push(kept);
-      p.length += kept.length;
-    }
-    if (complete) {
-      this.partial[stream] = undefined;
-      this.emitPartial(stream, p);
-    } else {
-      this.partial[stream] = p;
-    }
+    const joined = this.pending.add(stream, time, text, complete, this.maxLine);
+    if (joined !== undefined) this.emit(stream, joined.time, joined.text(), joined.truncated);
   }
 
   /** The file is read to its end and will not grow: lines still waiting for their end are sent. */
   end(): void {
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const p = this.partial[stream];
-      if (p === undefined) continue;
-      this.partial[stream] = undefined;
-      this.emitPartial(stream, p);
-    }
-  }
-
-  private emitPartial(stream: LogStream, p: Partial): void {
-    // The "\r" of a "\r\n" may end one part and the "\n" come alone in the next.
-    this.emit(stream, p.time, trimEol(p.parts.join('')), p.truncated);
+    for (const [stream, line] of this.pending.drain()) this.emit(stream, line.time, line.text(), line.truncated);
   }
 
   private emit(stream: LogStream, time: string, message: string, truncated: boolean): void {
@@ -144,11 +112,4 @@ export class JsonFileParser {
     }
     this.handlers.line({ stream, time, message, truncated });
   }
-}
-
-function trimEol(text: string): string {
-  let end = text.length;
-  if (end > 0 && text.charCodeAt(end - 1) === 0x0a) end--;
-  if (end > 0 && text.charCodeAt(end - 1) === 0x0d) end--;
-  return end === text.length ? text : text.slice(0, end);
 }

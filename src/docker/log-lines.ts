@@ -9,6 +9,7 @@
 // padded to 9 digits, as records carry them and cursors compare them.
 
 import { FrameDemuxer, STDERR, STDOUT, SYSTEMERR } from './frames.js';
+import { BUFFER_TEXT, PartialLine, PendingLines } from './partial-line.js';
 import { normalizeTime } from './time.js';
 import type { LogStream } from '../core/record.js';
 
@@ -38,25 +39,6 @@ const MAX_TIME = 40;
 const NANO_TIME = 30;
 const UTC = 0x5a;
 
-class Partial {
-  readonly parts: Buffer[] = [];
-  bytes = 0;
-  truncated = false;
-  constructor(readonly time: string) {}
-
-  add(text: Buffer, max: number): void {
-    const room = max - this.bytes;
-    if (text.length > room) {
-      this.truncated = true;
-      if (room <= 0) return;
-      text = text.subarray(0, room);
-    }
-    // The frame's buffer may be reused by the demuxer or the socket: copy.
-    this.parts.push(Buffer.from(text));
-    this.bytes += text.length;
-  }
-}
-
 function timeEnd(buf: Buffer): number {
   const limit = Math.min(buf.length, MAX_TIME);
   for (let i = 0; i < limit; i++) if (buf[i] === SPACE) return i;
@@ -74,21 +56,11 @@ function lineTime(buf: Buffer, sp: number): string {
   return sp === NANO_TIME && buf[sp - 1] === UTC ? time : normalizeTime(time);
 }
 
-function trimEol(buf: Buffer): Buffer {
-  let end = buf.length;
-  if (end > 0 && buf[end - 1] === NL) end--;
-  if (end > 0 && buf[end - 1] === CR) end--;
-  return end === buf.length ? buf : buf.subarray(0, end);
-}
-
 /** Parses one container's log stream; create one per HTTP response. */
 export class LogLineParser {
   private readonly demuxer: FrameDemuxer | undefined;
-  private readonly partial: { stdout: Partial | undefined; stderr: Partial | undefined } = {
-    stdout: undefined,
-    stderr: undefined,
-  };
-  private rawRest: Partial | undefined;
+  private readonly pending = new PendingLines(BUFFER_TEXT);
+  private rawRest: PartialLine<Buffer> | undefined;
 
   constructor(
     tty: boolean,
@@ -110,17 +82,11 @@ export class LogLineParser {
 
   /** The stream ended: emit lines still waiting for their end. */
   end(): void {
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const p = this.partial[stream];
-      if (p !== undefined) {
-        this.partial[stream] = undefined;
-        this.emit(stream, p);
-      }
-    }
+    for (const [stream, line] of this.pending.drain()) this.emit(stream, line);
     const rest = this.rawRest;
     if (rest !== undefined) {
       this.rawRest = undefined;
-      this.rawLine(Buffer.concat(rest.parts), rest.truncated);
+      this.rawLine(rest.joined(), rest.truncated);
     }
   }
 
@@ -135,8 +101,7 @@ export class LogLineParser {
     const time = lineTime(payload, sp);
     const end = payload.length;
     const complete = end > sp + 1 && payload[end - 1] === NL;
-    const pending = this.partial[stream];
-    if (pending === undefined && complete) {
+    if (complete && this.pending.get(stream) === undefined) {
       // The common case, a whole line in one frame: decoded straight from the frame, no views made.
       const last = end >= sp + 3 && payload[end - 2] === CR ? end - 2 : end - 1;
       const length = last - (sp + 1);
@@ -150,20 +115,12 @@ export class LogLineParser {
       return;
     }
     const text = payload.subarray(sp + 1);
-    const p = pending ?? new Partial(time);
-    p.add(complete ? trimEol(text) : text, this.maxLine);
-    if (complete) {
-      this.partial[stream] = undefined;
-      this.emit(stream, p);
-    } else {
-      this.partial[stream] = p;
-    }
+    const line = this.pending.add(stream, time, complete ? BUFFER_TEXT.trimEol(text) : text, complete, this.maxLine);
+    if (line !== undefined) this.emit(stream, line);
   }
 
-  private emit(stream: LogStream, p: Partial): void {
-    // The "\r" of a "\r\n" may end one part and the "\n" come alone in the next.
-    const text = trimEol(Buffer.concat(p.parts));
-    this.handlers.line({ stream, time: p.time, message: text.toString('utf8'), truncated: p.truncated });
+  private emit(stream: LogStream, line: PartialLine<Buffer>): void {
+    this.handlers.line({ stream, time: line.time, message: line.text().toString('utf8'), truncated: line.truncated });
   }
 
   private raw(chunk: Buffer): void {
@@ -178,12 +135,12 @@ export class LogLineParser {
       } else {
         this.rawRest = undefined;
         rest.add(piece, this.maxLine + MAX_TIME);
-        this.rawLine(Buffer.concat(rest.parts), rest.truncated);
+        this.rawLine(rest.joined(), rest.truncated);
       }
       at = nl + 1;
     }
     if (at < chunk.length) {
-      this.rawRest ??= new Partial('');
+      this.rawRest ??= new PartialLine(BUFFER_TEXT, '');
       this.rawRest.add(chunk.subarray(at), this.maxLine + MAX_TIME);
     }
   }
@@ -191,7 +148,7 @@ export class LogLineParser {
   private rawLine(line: Buffer, cut: boolean): void {
     const sp = timeEnd(line);
     const time = lineTime(line, sp);
-    const body = trimEol(line.subarray(sp + 1));
+    const body = BUFFER_TEXT.trimEol(line.subarray(sp + 1));
     const truncated = cut || body.length > this.maxLine;
     this.handlers.line({
       stream: 'stdout',
