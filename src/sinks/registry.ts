@@ -6,9 +6,9 @@ import { BUFFER_POLICIES, DEFAULT_BUFFER, DEFAULT_BUFFER_RECORDS, type BufferOpt
 import { routeFromQuery } from '../transforms/route.js';
 import { parseSize } from '../core/units.js';
 import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory, type SinkFiles } from './sink.js';
-import { httpSink } from './http.js';
-import { stdoutSink } from './stdout.js';
-import { syslogSink } from './syslog.js';
+import { httpSink } from './http/sink.js';
+import { stdoutSink } from './stdout/sink.js';
+import { syslogSink } from './syslog/sink.js';
 
 export const SINKS: Readonly<Record<string, SinkFactory>> = {
   stdout: stdoutSink,

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { containerMeta, envelope, logId, recordId, type FileRecord, type LogRecord } from '../../../src/core/record.js';
-import { formatBody } from '../../../src/sinks/http.js';
-import { formatSyslog, truncateUtf8 } from '../../../src/sinks/syslog.js';
+import { formatBody } from '../../../src/sinks/http/formats.js';
+import { formatSyslog, truncateUtf8 } from '../../../src/sinks/syslog/format.js';
 import { logPositions } from '../../../src/sources/docker/log-position.js';
 import { filePositions } from '../../../src/sources/files/position.js';
 

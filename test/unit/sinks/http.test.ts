@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { containerMeta, envelope, recordId, type Envelope } from '../../../src/core/record.js';
-import { httpSink, RETRY_AFTER_MAX_MS, retryAfterMs } from '../../../src/sinks/http.js';
+import { httpSink, RETRY_AFTER_MAX_MS, retryAfterMs } from '../../../src/sinks/http/sink.js';
 import { waitFor } from '../wait.js';
 import { logPositions } from '../../../src/sources/docker/log-position.js';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { httpSink } from '../../../src/sinks/http.js';
+import { httpSink } from '../../../src/sinks/http/sink.js';
 import { configureSink, SINKS } from '../../../src/sinks/registry.js';
 import { checkQueryKeys, displayUri, SinkUriError } from '../../../src/sinks/sink.js';
 

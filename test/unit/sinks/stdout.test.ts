@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const SINK = fileURLToPath(new URL('../../../src/sinks/stdout.js', import.meta.url));
+const SINK = fileURLToPath(new URL('../../../src/sinks/stdout/sink.js', import.meta.url));
 const LINES = 100_000;
 
 // A writer process: fd 1 made non-blocking (a net.Socket over it does that), then 20 batches.

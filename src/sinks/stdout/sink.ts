@@ -2,8 +2,8 @@
 // logs go to stderr, so the two never mix.
 
 import { write } from 'node:fs';
-import type { Envelope } from '../core/record.js';
-import { checkQueryKeys, type Sink, type SinkFactory } from './sink.js';
+import type { Envelope } from '../../core/record.js';
+import { checkQueryKeys, type Sink, type SinkFactory } from '../sink.js';
 
 /** How long to wait before trying again when the pipe is full and non-blocking (EAGAIN). */
 const FULL_PIPE_WAIT_MS = 5;

@@ -1,0 +1,84 @@
+// syslog over UDP: one datagram a message, cut to `max` bytes on a UTF-8
+// boundary (counted), sent on a connected socket.
+
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import type { Envelope } from '../../core/record.js';
+import type { SinkEvents } from '../../observe/events.js';
+import { SinkError, type Sink } from '../sink.js';
+import { formatSyslog, truncateUtf8 } from './format.js';
+import type { SyslogOptions } from './options.js';
+
+export class UdpSyslogSink implements Sink {
+  private socket: UdpSocket | undefined;
+  private address: { address: string; family: number } | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly o: SyslogOptions,
+    private readonly events: SinkEvents,
+  ) {}
+
+  async start(): Promise<void> {
+    // Resolved lazily on the first write, so a name that does not resolve yet is retried.
+  }
+
+  async write(batch: readonly Envelope[]): Promise<void> {
+    const socket = await this.open();
+    const datagrams: Buffer[] = [];
+    for (const e of batch) {
+      let buf: Buffer = Buffer.from(formatSyslog(e, this.o.format, this.o.facility));
+      if (buf.length > this.o.max) {
+        buf = truncateUtf8(buf, this.o.max);
+        this.events.messageTruncated({ max: this.o.max });
+      }
+      datagrams.push(buf);
+    }
+    if (datagrams.length === 0) return;
+    // Sends finish in order: the last one's callback means all are sent. A
+    // datagram has no delivery to wait for; a failed send is counted (the
+    // others' errors reach the socket's 'error' handler), not retried.
+    await new Promise<void>((resolve) => {
+      const last = datagrams.length - 1;
+      for (let i = 0; i < last; i++) socket.send(datagrams[i]!);
+      socket.send(datagrams[last]!, (err) => {
+        if (err) this.events.sendFailed();
+        resolve();
+      });
+    });
+  }
+
+  private async open(): Promise<UdpSocket> {
+    if (this.socket !== undefined) return this.socket;
+    try {
+      this.address = await lookup(this.o.host);
+    } catch (err) {
+      throw new SinkError(`cannot resolve ${this.o.host}: ${(err as Error).message}`, 'dns', true);
+    }
+    const socket = createSocket(this.address.family === 6 ? 'udp6' : 'udp4');
+    socket.on('error', () => this.events.sendFailed());
+    socket.unref();
+    // Connected: each send skips the address lookup and the kernel's route lookup.
+    const address = this.address.address;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.connect(this.o.port, address, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      socket.close();
+      throw new SinkError(`cannot connect to ${address}:${this.o.port}: ${(err as Error).message}`, 'network', true);
+    }
+    this.socket = socket;
+    return socket;
+  }
+
+  async stop(): Promise<void> {
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket !== undefined) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}
