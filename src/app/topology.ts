@@ -18,7 +18,7 @@ import { Events } from '../observe/events.js';
 import { createRegistry, healthMetrics, observePipeline, statsCallTimer } from '../observe/metrics.js';
 import { startServer, type Readiness } from '../observe/server.js';
 import { Taps } from '../observe/tap.js';
-import { DEFAULT_BUFFER } from '../pipeline/buffer.js';
+import { DEFAULT_BUFFER } from '../pipeline/buffer/memory.js';
 import { SinkDriver } from '../pipeline/driver.js';
 import { Checkpoints } from '../pipeline/checkpoints.js';
 import { Flow } from '../pipeline/flow.js';

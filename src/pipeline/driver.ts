@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { backoffDelay } from '../core/backoff.js';
 import { SinkError, type Batching, type Sink } from '../sinks/sink.js';
 import { Acks } from './acks.js';
-import { DEFAULT_BUFFER, RecordBuffer, type BufferOptions, type Gap } from './buffer.js';
+import { DEFAULT_BUFFER, RecordBuffer, type BufferOptions, type Gap } from './buffer/memory.js';
 import type { Flow } from './flow.js';
 import { envelope, nowTime, type Envelope, type GapRecord, type SidekickRecord } from '../core/record.js';
 import { routeTakes, type SinkRoute } from '../transforms/route.js';

@@ -2,7 +2,7 @@
 // effects: adding a sink means adding a line here.
 
 import { readFileSync } from 'node:fs';
-import { BUFFER_POLICIES, DEFAULT_BUFFER, DEFAULT_BUFFER_RECORDS, type BufferOptions, type BufferPolicy } from '../pipeline/buffer.js';
+import { BUFFER_POLICIES, DEFAULT_BUFFER, DEFAULT_BUFFER_RECORDS, type BufferOptions, type BufferPolicy } from '../pipeline/buffer/memory.js';
 import { routeFromQuery } from '../transforms/route.js';
 import { parseSize } from '../core/units.js';
 import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory, type SinkFiles } from './sink.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { envelopeSize } from '../../../src/pipeline/buffer.js';
+import { envelopeSize } from '../../../src/pipeline/buffer/memory.js';
 import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { Flow } from '../../../src/pipeline/flow.js';
 import { containerMeta, envelope, type Envelope } from '../../../src/core/record.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { envelopeSize, RecordBuffer } from '../../../src/pipeline/buffer.js';
-import { containerMeta, type Envelope } from '../../../src/core/record.js';
-import { logPositions } from '../../../src/sources/docker/log-position.js';
+import { envelopeSize, RecordBuffer } from '../../../../src/pipeline/buffer/memory.js';
+import { containerMeta, type Envelope } from '../../../../src/core/record.js';
+import { logPositions } from '../../../../src/sources/docker/log-position.js';
 
 const app = containerMeta('a'.repeat(64), '/app', 'app:1', {});
 

@@ -3,9 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { envelopeSize, RecordBuffer } from '../../../src/pipeline/buffer.js';
-import { containerMeta, envelope, type Envelope } from '../../../src/core/record.js';
-import { logPositions } from '../../../src/sources/docker/log-position.js';
+import { envelopeSize, RecordBuffer } from '../../../../src/pipeline/buffer/memory.js';
+import { containerMeta, envelope, type Envelope } from '../../../../src/core/record.js';
+import { logPositions } from '../../../../src/sources/docker/log-position.js';
 
 const noisy = containerMeta('a'.repeat(64), '/noisy', 'img', {});
 const quiet = containerMeta('b'.repeat(64), '/quiet', 'img', {});

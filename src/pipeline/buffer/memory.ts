@@ -12,7 +12,7 @@
 // Every drop is counted, and remembered per container as a gap: how many, and
 // the times of the first and last record lost.
 
-import type { ContainerMeta, Envelope, SidekickRecord } from '../core/record.js';
+import type { ContainerMeta, Envelope, SidekickRecord } from '../../core/record.js';
 
 export const BUFFER_POLICIES = ['drop-oldest', 'drop-newest', 'block'] as const;
 export type BufferPolicy = (typeof BUFFER_POLICIES)[number];
