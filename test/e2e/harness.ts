@@ -139,6 +139,19 @@ export class Sidekick {
     return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024 + children.reduce((n, c) => n + this.rss(Number(c)), 0);
   }
 
+  /**
+   * The resident size of the process that collects: sidekick started without
+   * a heap limit runs itself again with one and waits for that child, whose
+   * own size (node's, about 50 MiB) says nothing of the collector's.
+   */
+  collectorRss(pid = this.pid): number {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .filter((c) => c !== '');
+    if (children.length === 1) return this.collectorRss(Number(children[0]));
+    return this.rss(pid);
+  }
+
   /** Samples the resident size every 200 ms until `stop()`; `peak` is the largest seen. */
   sampleRss(): { readonly peak: number; stop(): void } {
     let peak = 0;
