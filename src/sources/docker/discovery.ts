@@ -8,9 +8,8 @@ import { once } from '../../observe/events.js';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { retryForever } from '../../core/backoff.js';
-import type { ContainerSummary, DockerApi } from '../../docker/client.js';
+import { errorKind, type ContainerSummary, type DockerApi } from '../../docker/client.js';
 import { compareNanos, EventStreamParser, nanosToSince, type DockerEvent } from '../../docker/events.js';
-import type { SourceEvents } from '../source.js';
 
 /** How far before the newest event a resumed stream starts. */
 const REPLAY_MARGIN_NS = 2_000_000_000n;
@@ -27,12 +26,11 @@ export interface DiscoveryHandlers {
   event(event: DockerEvent): Promise<void>;
   /** The running containers, after every (re)connect of the event stream. */
   running(containers: readonly ContainerSummary[]): void;
-  /** The event stream is attached (true), or lost (false, once until it attaches again). */
+  /** The event stream is attached (true) or lost (false). */
   attached(up: boolean, reason?: string): void;
+  /** A line of the event stream that is not an event (skipped). */
+  malformed?(): void;
 }
-
-/** What discovery raises: the event stream lost and attached, a line of it that is not an event. */
-export type DiscoveryEvents = Pick<SourceEvents, 'eventStreamLost' | 'eventStreamAttached' | 'malformed'>;
 
 export class Discovery {
   private readonly abort = new AbortController();
@@ -44,11 +42,11 @@ export class Discovery {
   private readonly seen = new Set<string>();
   private firstAttachNanos: string | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private down = false;
 
   constructor(
     private readonly api: DockerApi,
     private readonly handlers: DiscoveryHandlers,
-    private readonly events: DiscoveryEvents,
     private readonly log: Logger,
   ) {}
 
@@ -90,7 +88,8 @@ export class Discovery {
         break; // aborted: stopping
       }
       this.firstAttachNanos ??= String(BigInt(Date.now()) * 1_000_000n);
-      this.events.eventStreamAttached();
+      if (this.down) this.log.info('docker event stream attached again');
+      this.down = false;
       this.handlers.attached(true);
       this.handlers.running(containers);
       firstAttached();
@@ -104,8 +103,12 @@ export class Discovery {
 
   private lost(err: Error): void {
     if (this.stopped) return;
-    const hint = this.api.explain(err);
-    if (this.events.eventStreamLost(err, hint)) this.handlers.attached(false, hint ?? err.message);
+    if (!this.down) {
+      const hint = this.api.explain(err);
+      this.log.warn({ err: err.message, kind: errorKind(err), docker: true, hint }, 'docker event stream lost; reconnecting');
+      this.handlers.attached(false, hint ?? err.message);
+    }
+    this.down = true;
   }
 
   /**
@@ -125,7 +128,7 @@ export class Discovery {
     const parser = new EventStreamParser({
       event: (event) => this.received(event),
       malformed: (line) => {
-        this.events.malformed('events');
+        this.handlers.malformed?.();
         if (firstMalformed()) this.log.warn({ line }, 'docker event stream: a line that is not an event; skipped (said once per stream)');
       },
     });

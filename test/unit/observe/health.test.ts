@@ -4,12 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Registry } from 'prom-client';
+import { pino } from 'pino';
 import type { ContainerStatus } from '../../../src/sources/docker/collector.js';
 import type { DockerEvent } from '../../../src/docker/events.js';
-import { Events } from '../../../src/observe/events.js';
-import { busyBlock, eventsCheck, HEALTH_CAUSES, HealthMonitor, LOGS_STALL_MS, loopCheck, type Health, type HealthCause } from '../../../src/observe/health.js';
-import { memoryLog } from '../memory-log.js';
+import { busyBlock, eventsCheck, HealthMonitor, LOGS_STALL_MS, loopCheck, type Health, type HealthCause } from '../../../src/observe/health.js';
 
 const T0 = 1_700_000_000_000;
 const nanos = (ms: number): string => String(BigInt(ms) * 1_000_000n);
@@ -33,7 +31,7 @@ function monitor(options: { containers?: () => ContainerStatus[] } = {}) {
     logAsks: 0,
   };
   const flow = { paused: false };
-  const { log, lines } = memoryLog();
+  const turns: HealthCause[] = [];
   const health = new HealthMonitor({
     api: {
       ping: async () => {
@@ -50,16 +48,15 @@ function monitor(options: { containers?: () => ContainerStatus[] } = {}) {
     },
     flow,
     containers: options.containers ?? (() => []),
-    log,
-    events: new Events(log, new Registry()).forHealth(HEALTH_CAUSES),
+    log: pino({ level: 'silent' }),
+    unhealthy: (cause) => turns.push(cause),
     now: () => now,
   });
   return {
     health,
     daemon,
     flow,
-    /** The cause of each turn to unhealthy, as said. */
-    turns: () => lines.filter((l) => l.level === 'error').map((l) => l['cause'] as HealthCause),
+    turns,
     at: (ms: number) => {
       now = T0 + ms;
     },
@@ -112,7 +109,7 @@ describe('HealthMonitor', () => {
     m.health.loopBlocked(5000);
     assert.equal(cause(m.health.check()), 'loop-stalled');
     assert.equal(cause(m.health.check()), 'loop-stalled');
-    assert.deepEqual(m.turns(), ['loop-stalled']);
+    assert.deepEqual(m.turns, ['loop-stalled']);
     m.at(61_000);
     assert.equal(cause(m.health.check()), 'healthy');
   });
@@ -125,7 +122,7 @@ describe('HealthMonitor', () => {
     assert.match((h as { detail: string }).detail, /has not been attached for 61 s/);
     m.health.attached(true);
     assert.equal(cause(m.health.check()), 'healthy');
-    assert.deepEqual(m.turns(), ['events-down']);
+    assert.deepEqual(m.turns, ['events-down']);
   });
 
   it('events-down is not claimed while the daemon does not answer, or refuses /events (a socket proxy)', async () => {
@@ -151,7 +148,7 @@ describe('HealthMonitor', () => {
     // The stream delivers it: nothing newer is missing.
     m.health.eventSeen(nanos(T0 + 6_000));
     assert.equal(cause(await m.probeAt(90_000)), 'healthy');
-    assert.deepEqual(m.turns(), ['events-silent']);
+    assert.deepEqual(m.turns, ['events-silent']);
   });
 
   it('a quiet host is healthy: a silent stream misses nothing', async () => {
@@ -176,7 +173,7 @@ describe('HealthMonitor', () => {
     // Reading goes on.
     last = m.daemon.newest;
     assert.equal(cause(await m.probeAt(62_000)), 'healthy');
-    assert.deepEqual(m.turns(), ['logs-stalled']);
+    assert.deepEqual(m.turns, ['logs-stalled']);
   });
 
   it('a container read to its newest line is healthy however long it is quiet, and is asked again only every minute', async () => {
