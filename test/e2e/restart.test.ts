@@ -103,7 +103,7 @@ async function restartedRun(signal: NodeJS.Signals, work: Workload = NUMBERS): P
       const exit = await sk.stop(signal);
       if (signal === 'SIGTERM') assert.equal(exit.code, 0);
       note(sk);
-      got.push(...sk.logsOf(name));
+      got.push(...sk.logsOf(name).map((r) => ({ ...r, run: i + 1 })));
       sk = new Sidekick(env);
       await sk.ready();
     }
@@ -113,7 +113,7 @@ async function restartedRun(signal: NodeJS.Signals, work: Workload = NUMBERS): P
     await sleep(500);
     const exit = await sk.stop();
     assert.equal(exit.code, 0);
-    got.push(...sk.logsOf(name));
+    got.push(...sk.logsOf(name).map((r) => ({ ...r, run: 4 })));
     assert.ok(mine() >= work.records);
     return got;
   } finally {
@@ -259,17 +259,25 @@ describe('restarting sidekick mid-stream, with SIDEKICK_MULTILINE', () => {
         traces(),
         trail.join('\n'),
       );
-      assert.equal(new Set(records.map((r) => r['id'])).size, records.length, 'each with its own id');
+      const byId = new Map<string, Json>();
+      for (const r of records) {
+        const seen = byId.get(r['id'] as string);
+        assert.equal(seen, undefined, `id ${r['id']} names two records: ${JSON.stringify(seen)} and ${JSON.stringify(r)}\n${trail.join('\n')}`);
+        byId.set(r['id'] as string, r);
+      }
     });
 
     it(`${source}: with SIGKILL three times, nothing missing, what repeats has the same id`, async () => {
       const records = await restartedRun('SIGKILL', multiline(source));
       const byId = new Map<string, string>();
+      const first = new Map<string, Json>();
       for (const r of records) {
         const id = r['id'] as string;
         const seen = byId.get(id);
-        if (seen !== undefined) assert.equal(r['message'], seen, `id ${id} names one record\n${trail.join('\n')}`);
+        if (seen !== undefined)
+          assert.equal(r['message'], seen, `id ${id} names one record: ${JSON.stringify(first.get(id))} and ${JSON.stringify(r)}\n${trail.join('\n')}`);
         byId.set(id, r['message'] as string);
+        first.set(id, r);
       }
       assertEachRecordOnce([...byId.values()], traces(), `deduplicated by id\n${trail.join('\n')}`);
       const repeated = records.length - byId.size;

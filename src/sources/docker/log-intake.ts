@@ -37,6 +37,12 @@ export interface IntakeContext {
   readonly redact?: RegExp | undefined;
 }
 
+/**
+ * How many of the last lines read are kept to number a line stamped out of
+ * order: the engine writes such a line a few lines after its stamp's place.
+ */
+const RECENT = 256;
+
 /** Turns one read of a container's log (from its cursor on) into records. */
 export class LogIntake {
   /** Lines up to this time (and `repeats` lines at it) were read before: skipped. */
@@ -46,6 +52,11 @@ export class LogIntake {
   private ahead: StreamPosition | undefined;
   private readonly joiner: MultilineJoiner | undefined;
   private readonly parseJson: boolean;
+  /** The times of the last lines read (a ring), to number a line read after lines stamped later. */
+  private readonly recent: string[] = new Array<string>(RECENT).fill('');
+  private next = 0;
+  /** Lines read again after skipThrough were read before: they are in `recent` already. */
+  private rereading = false;
 
   /** `from`: lines up to it are skipped (usually the target's cursor; undefined: none). */
   constructor(
@@ -72,6 +83,7 @@ export class LogIntake {
   skipThrough(cursor: LogCursor | undefined): void {
     this.resumeAt = cursor?.time;
     this.repeats = cursor?.count ?? 0;
+    this.rereading = cursor !== undefined;
   }
 
   /** One line as read; `time` is Docker's (RFC 3339, 9 digits), or '' when it had none. */
@@ -82,20 +94,41 @@ export class LogIntake {
     } else {
       const resumeAt = this.resumeAt;
       if (resumeAt !== undefined && time <= resumeAt) {
-        if (time < resumeAt) return;
-        if (this.repeats > 0) {
-          this.repeats--;
+        if (time < resumeAt || this.repeats > 0) {
+          if (time === resumeAt) this.repeats--;
+          if (!this.rereading) this.remember(time);
           return;
         }
       }
+      this.rereading = false;
       const target = this.target;
       const cursor = target.cursor;
       if (cursor === undefined || time > cursor.time) target.cursor = this.ahead === undefined ? { time, count: 1 } : { time, count: 1, ahead: this.ahead };
       else if (time === cursor.time) seq = ++cursor.count;
+      else seq = this.placeOfLate(time);
+      this.remember(time);
       if (this.ahead !== undefined && this.delivered(stream, time, seq)) return;
     }
     if (this.joiner === undefined) this.emit(stream, time, seq, message, truncated, undefined, undefined);
     else this.joiner.push(stream, time, seq, message, truncated);
+  }
+
+  private remember(time: string): void {
+    this.recent[this.next] = time;
+    this.next = (this.next + 1) % RECENT;
+  }
+
+  /**
+   * The place at its time of a line stamped before the newest line read: the
+   * engine stamps each stream's lines as it reads them and may write them out
+   * of that order, so a line of one stream can come after lines of the other
+   * stamped later, and have the same stamp as one of them. It comes after
+   * those read before it with its stamp, as in every later read of the log.
+   */
+  private placeOfLate(time: string): number {
+    let place = 1;
+    for (const t of this.recent) if (t === time) place++;
+    return place;
   }
 
   /**

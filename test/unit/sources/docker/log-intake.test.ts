@@ -63,6 +63,29 @@ const TWO_STREAMS = lines([
   ['stdout', 'INFO 5'],
 ]);
 
+/**
+ * As dockerd wrote a json-file under load (the stamps are its own): it stamps
+ * each stream's lines as it reads them, so stderr's lines may be written
+ * before stdout's stamped earlier, and two lines of the two streams may have
+ * the same stamp ("err 2" and "INFO 2"; "INFO 2" is read after stderr went on).
+ */
+const STAMPED_ALIKE: Line[] = (
+  [
+    ['stderr', 'java.lang.IllegalStateException: err 1', '.280290000'],
+    ['stderr', '\tat com.example.Err.run(Err.java:1)', '.280303064'],
+    ['stderr', 'Caused by: java.io.IOException: disk 1', '.280309634'],
+    ['stdout', 'INFO 1', '.280350254'],
+    ['stdout', 'java.lang.RuntimeException: out 1', '.280355502'],
+    ['stdout', '\tat com.example.Out.run(Out.java:1)', '.280358676'],
+    ['stderr', 'java.lang.IllegalStateException: err 2', '.296603743'],
+    ['stderr', '\tat com.example.Err.run(Err.java:2)', '.296640297'],
+    ['stderr', 'Caused by: java.io.IOException: disk 2', '.296645655'],
+    ['stdout', 'INFO 2', '.296603743'],
+    ['stdout', 'java.lang.RuntimeException: out 2', '.296658684'],
+    ['stdout', '\tat com.example.Out.run(Out.java:2)', '.296661228'],
+  ] as const
+).map(([stream, message, fraction]) => ({ stream, message, time: `2026-12-04T01:00:44${fraction}Z` }));
+
 /** What a receiver keeps of a record: its id and message. */
 type Received = readonly [string, string];
 
@@ -150,6 +173,7 @@ describe('LogIntake: multiline records across a restart (SIGTERM)', () => {
   for (const [name, log] of [
     ['one stream', ONE_STREAM],
     ['stdout and stderr interleaved', TWO_STREAMS],
+    ['stdout and stderr stamped alike, written out of order', STAMPED_ALIKE],
   ] as const) {
     it(`${name}: every record exactly once, with its id, wherever the stop falls`, async () => {
       const whole = await uninterrupted(log);
@@ -159,6 +183,12 @@ describe('LogIntake: multiline records across a restart (SIGTERM)', () => {
       }
     });
   }
+
+  it('lines of the two streams stamped alike, one read after the other stream went on: each record its own id', async () => {
+    const whole = await uninterrupted(STAMPED_ALIKE);
+    assert.equal(whole.length, 6);
+    assert.equal(new Set(whole.map(([id]) => id)).size, 6, JSON.stringify(whole));
+  });
 
   it('right after a joined record went out, its continuation lines are not sent again', async () => {
     // Line 7 ("INFO recovered") sent the trace of lines 2 to 6.
@@ -195,6 +225,7 @@ describe('LogIntake: multiline records across a kill (SIGKILL)', () => {
   for (const [name, log] of [
     ['one stream', ONE_STREAM],
     ['stdout and stderr interleaved', TWO_STREAMS],
+    ['stdout and stderr stamped alike, written out of order', STAMPED_ALIKE],
   ] as const) {
     it(`${name}: nothing missing, and what repeats has the id it had`, async () => {
       const whole = new Map(await uninterrupted(log));
