@@ -45,7 +45,10 @@ async function settle(sk: Sidekick, names: readonly string[]): Promise<{ got: Ma
       return whole + named === names.length;
     },
     30_000,
-    () => `every job read or missed (whole: ${[...got.values()].filter((l) => l.length === 2).length})`,
+    () => {
+      const open = [...got].filter(([n, l]) => l.length !== 2 && !sk.stderr.includes(`"container":"${n}"`));
+      return `every job read or missed (whole: ${[...got.values()].filter((l) => l.length === 2).length}; neither: ${JSON.stringify(open.slice(0, 5))})`;
+    },
   );
   missed = missedTotal((await sk.get('/metrics')).body);
   return { got: linesByJob(sk.records, names), missed };
