@@ -86,6 +86,13 @@ const STAMPED_ALIKE: Line[] = (
   ] as const
 ).map(([stream, message, fraction]) => ({ stream, message, time: `2026-12-04T01:00:44${fraction}Z` }));
 
+/** Each log the restart tests read, by name. */
+const LOGS = [
+  ['one stream', ONE_STREAM],
+  ['stdout and stderr interleaved', TWO_STREAMS],
+  ['stdout and stderr stamped alike, written out of order', STAMPED_ALIKE],
+] as const;
+
 /** What a receiver keeps of a record: its id and message. */
 type Received = readonly [string, string];
 
@@ -170,11 +177,7 @@ function sorted(records: readonly Received[]): Received[] {
 }
 
 describe('LogIntake: multiline records across a restart (SIGTERM)', () => {
-  for (const [name, log] of [
-    ['one stream', ONE_STREAM],
-    ['stdout and stderr interleaved', TWO_STREAMS],
-    ['stdout and stderr stamped alike, written out of order', STAMPED_ALIKE],
-  ] as const) {
+  for (const [name, log] of LOGS) {
     it(`${name}: every record exactly once, with its id, wherever the stop falls`, async () => {
       const whole = await uninterrupted(log);
       for (let at = 1; at < log.length; at++) {
@@ -222,11 +225,7 @@ describe('LogIntake: multiline records across a restart (SIGTERM)', () => {
 });
 
 describe('LogIntake: multiline records across a kill (SIGKILL)', () => {
-  for (const [name, log] of [
-    ['one stream', ONE_STREAM],
-    ['stdout and stderr interleaved', TWO_STREAMS],
-    ['stdout and stderr stamped alike, written out of order', STAMPED_ALIKE],
-  ] as const) {
+  for (const [name, log] of LOGS) {
     it(`${name}: nothing missing, and what repeats has the id it had`, async () => {
       const whole = new Map(await uninterrupted(log));
       // The checkpoint on disk is from line `saved`; the kill came at line `killed`.
