@@ -34,14 +34,25 @@ type StreamEnd = ({ readonly ok: true } | { readonly ok: false; readonly error: 
 
 /**
  * Follows the logs until the container has stopped and its stream is read to
- * the end; 'gone' when the container was removed before any of it was read.
+ * the end; 'gone' when the container was removed before any line of it was
+ * read and before a read once it had stopped could finish. (A job that
+ * printed nothing and was removed at once is 'gone' too: nothing tells it
+ * from one whose lines were lost.)
  */
 export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<'read' | 'gone'> {
   const id = target.meta.id;
   let drainOnce = true;
-  // Nothing read yet, and Docker could not read it either: when it then
-  // answers 404 the container was removed before its logs were read.
-  let unread = true;
+  // Lines read from every stream so far.
+  let lines = 0;
+  // A read made once the container had stopped ended cleanly: its logs were
+  // read to their end. A follow alone is no proof: dockerd 20.10's follow can
+  // end at a job's exit without the lines it wrote just before (they are in
+  // its json-file, for the read after the stop); a `--rm` job removed before
+  // that read has then lost them, and says so.
+  let readToEnd = false;
+  // This read was asked for once the container was seen stopped.
+  let afterStop = false;
+  const outcome = (): 'read' | 'gone' => (lines === 0 && !readToEnd ? 'gone' : 'read');
   while (!ctx.signal.aborted) {
     let stream: IncomingMessage;
     try {
@@ -51,7 +62,7 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<
       });
     } catch (err) {
       if (ctx.signal.aborted) return 'read';
-      if (statusOf(err) === 404) return unread ? 'gone' : 'read';
+      if (statusOf(err) === 404) return outcome();
       if (statusOf(err) === 501) {
         ctx.log.warn({ container: target.meta.name, id }, 'the log driver of this container cannot be read; no log records');
       } else {
@@ -60,7 +71,9 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<
       return 'read';
     }
     const end = await readStream(stream, target, ctx);
-    unread &&= end.lines === 0 && end.systemerr;
+    lines += end.lines;
+    // The daemon's fault in the stream (a `--rm` job's file removed under it) is no end.
+    if (afterStop && end.ok && !end.systemerr) readToEnd = true;
     if (ctx.signal.aborted) return 'read';
     if (!end.ok) {
       ctx.log.debug({ container: target.meta.name, err: end.error.message, kind: errorKind(end.error) }, 'log stream broke');
@@ -75,8 +88,9 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<
       running = info.State?.Running === true;
     } catch (err) {
       // Stopping, or the container is gone.
-      return statusOf(err) === 404 && unread ? 'gone' : 'read';
+      return statusOf(err) === 404 ? outcome() : 'read';
     }
+    afterStop = !running;
     if (running) continue;
     // Stopped. Read once more from the last line: a follow that raced the
     // container's exit (or a broken connection) may have missed its last lines.

@@ -119,6 +119,17 @@ class FakeDocker {
     });
   }
 
+  /**
+   * Lines its follows miss: dockerd's follow can end at a job's exit without
+   * the lines written just before it (they are in the json-file, for a read after the stop).
+   */
+  printUnfollowed(id: string, ...messages: string[]): void {
+    const c = this.get(id);
+    const follows = c.follows.splice(0);
+    this.print(id, ...messages);
+    c.follows.push(...follows);
+  }
+
   exit(id: string): void {
     const c = this.get(id);
     c.running = false;
@@ -409,6 +420,29 @@ describe('Collector', () => {
       run.records.filter((r) => r.type === 'inspect').map((r) => r.container?.name),
       ['job'],
     );
+  });
+
+  it('api: counts a job missed whose follow ended without its lines and that was removed before it could be read again', async () => {
+    const run = collect({ logsSource: 'api' });
+    docker.add(JOB, 'job');
+    await run.collector.event(containerEvent('start', JOB, 'job'));
+    await waitFor('its logs followed', () => docker.count('logs job') === 1);
+    docker.printUnfollowed(JOB, 'a-1', 'b-1');
+    docker.remove(JOB);
+    await waitFor('its collection over', () => run.collector.activeCount === 0);
+    assert.deepEqual(run.messages('job'), []);
+    assert.equal(run.missed(), 1);
+  });
+
+  it('api: a job that printed nothing is read, not missed, when it can be read once stopped', async () => {
+    const run = collect({ logsSource: 'api' });
+    docker.add(JOB, 'job');
+    await run.collector.event(containerEvent('start', JOB, 'job'));
+    await waitFor('its logs followed', () => docker.count('logs job') === 1);
+    docker.exit(JOB);
+    await waitFor('its collection over', () => run.collector.activeCount === 0);
+    assert.equal(docker.count('logs job'), 2, 'read again once stopped');
+    assert.equal(run.missed(), 0);
   });
 
   it('does not count a listed container gone before it was inspected: no start of it was seen', async () => {
