@@ -1,8 +1,12 @@
 // Acknowledgements of one sink: for each source whose records went to it (a
 // container's log, a file), the position up to which the sink is done with
 // them (delivered, dropped or rejected), so that nothing before it needs
-// reading again. Only the records' position codecs are used: acks know no
-// source kinds, and no kind of buffer but what `Waiting` asks of one.
+// reading again. The sink's driver tells them each record pushed, each batch
+// taken from the buffer and each batch settled (delivered, rejected or given
+// up); the records still waiting they read from the buffer, whose lanes find
+// one source's oldest without a lookup per record pushed. Only the records'
+// position codecs are used: acks know no source kinds, and no kind of buffer
+// but what `Waiting` asks of one.
 
 import type { Held } from '../core/position.js';
 import type { Envelope, SidekickRecord } from '../core/record.js';
@@ -20,17 +24,25 @@ export interface Waiting {
 export class Acks {
   /** Each source's newest record pushed, by its position key. */
   private readonly last = new Map<string, SidekickRecord>();
+  /** The batches taken from the buffer and not settled yet. */
+  private readonly inFlight = new Set<readonly Envelope[]>();
 
-  constructor(
-    private readonly waiting: Waiting,
-    /** The batches taken from the buffer and not settled yet. */
-    private readonly inFlight: ReadonlySet<readonly Envelope[]>,
-  ) {}
+  constructor(private readonly waiting: Waiting) {}
 
   /** A record entered the sink's buffer. */
   pushed(record: SidekickRecord): void {
     const codec = record.position;
     if (codec !== undefined) this.last.set(codec.key(record), record);
+  }
+
+  /** A batch left the buffer to be written: its records are in flight. */
+  taken(batch: readonly Envelope[]): void {
+    this.inFlight.add(batch);
+  }
+
+  /** The sink is done with a batch taken: each record delivered, rejected or given up. */
+  settled(batch: readonly Envelope[]): void {
+    this.inFlight.delete(batch);
   }
 
   /** Per source: just before its oldest record waiting or in flight, else after its last one pushed. */

@@ -3,9 +3,10 @@
 // backoff (and the receiver's Retry-After) until it is delivered, rejected
 // for good, or shutdown's deadline passes. A slow or dead sink only fills its
 // own buffer, never another sink's and never the sources; under `block` it
-// pauses the sources through Flow instead of dropping. Each batch settled
-// (delivered, rejected or given up) is told to onSettled's listeners; how far
-// the sink is done with each source is its acks' (acks.ts) to say.
+// pauses the sources through Flow instead of dropping. Each record pushed,
+// batch taken and batch settled (delivered, rejected or given up) is told to
+// the sink's acks (acks.ts), which say how far the sink is done with each
+// source, then each batch settled to onSettled's listeners.
 
 import type { Logger } from 'pino';
 import { backoffDelay } from '../core/backoff.js';
@@ -52,8 +53,6 @@ export class SinkDriver {
   private closed = false;
   /** Records taken from the buffer and not yet delivered, rejected or given up (deliver() counts them down). */
   private inFlight = 0;
-  /** The batches those records are in. */
-  private readonly batches = new Set<Envelope[]>();
   private deadline = Infinity;
   private failing: string | undefined;
   private droppingSince: number | undefined;
@@ -70,7 +69,7 @@ export class SinkDriver {
     readonly route?: SinkRoute,
   ) {
     this.buffer = new RecordBuffer(buffer.records, buffer.bytes, buffer.policy);
-    this.acks = new Acks(this.buffer, this.batches);
+    this.acks = new Acks(this.buffer);
     this.batching = { ...DEFAULT_BATCHING, ...sink.batching };
   }
 
@@ -141,9 +140,10 @@ export class SinkDriver {
       const batch = await this.nextBatch();
       if (batch === undefined) return;
       this.inFlight += batch.length;
-      this.batches.add(batch);
+      this.acks.taken(batch);
       await this.deliver(batch);
-      this.batches.delete(batch);
+      // Settled in the acks first: the listeners (checkpoints) read them.
+      this.acks.settled(batch);
       for (const listener of this.settledListeners) listener(batch);
     }
   }

@@ -43,25 +43,25 @@ class ListBuffer implements Waiting {
     return this.list.find((r) => r.host === key);
   }
   heads(): Iterable<SidekickRecord> {
-    return this.list.slice(0, 1);
+    const out = new Map<string | undefined, SidekickRecord>();
+    for (const r of this.list) if (!out.has(r.container?.id)) out.set(r.container?.id, r);
+    return out.values();
   }
 }
 
-function setup(): { acks: Acks; buffer: ListBuffer; inFlight: Set<Envelope[]>; push(r: SidekickRecord): void; take(n: number): Envelope[] } {
+function setup(): { acks: Acks; buffer: ListBuffer; push(r: SidekickRecord): void; take(n: number): Envelope[] } {
   const buffer = new ListBuffer();
-  const inFlight = new Set<Envelope[]>();
-  const acks = new Acks(buffer, inFlight);
+  const acks = new Acks(buffer);
   return {
     acks,
     buffer,
-    inFlight,
     push(r) {
       buffer.list.push(r);
       acks.pushed(r);
     },
     take(n) {
       const batch = buffer.list.splice(0, n).map((r) => envelope(r));
-      inFlight.add(batch);
+      acks.taken(batch);
       return batch;
     },
   };
@@ -71,7 +71,7 @@ const at = (acks: Acks): Record<string, unknown> => Object.fromEntries([...acks.
 
 describe('Acks', () => {
   it('is done with a source just before its oldest record waiting or in flight, and through its last once none is', () => {
-    const { acks, push, take, inFlight } = setup();
+    const { acks, push, take } = setup();
     assert.deepEqual(at(acks), {});
     push(rec('a', 1));
     push(rec('a', 2));
@@ -79,10 +79,10 @@ describe('Acks', () => {
     assert.deepEqual(at(acks), { a: 0, b: 6 });
     const batch = take(2);
     assert.deepEqual(at(acks), { a: 0, b: 6 }, 'in flight is not done');
-    inFlight.delete(batch);
+    acks.settled(batch);
     assert.deepEqual(at(acks), { a: 2, b: 6 }, 'settled');
     const rest = take(1);
-    inFlight.delete(rest);
+    acks.settled(rest);
     assert.deepEqual(at(acks), { a: 2, b: 7 });
   });
 
@@ -101,6 +101,51 @@ describe('Acks', () => {
     for (const [key, held] of acks.done()) assert.deepEqual(acks.doneWith(key), held);
     assert.equal(acks.doneWith('c'), undefined);
     assert.equal(acks.doneWith('a')?.codec, toy);
+  });
+
+  it('holds each source at its oldest batch in flight when a later batch settles first (writes in parallel)', () => {
+    const { acks, push, take } = setup();
+    push(rec('a', 1));
+    push(rec('b', 1));
+    push(rec('a', 2));
+    push(rec('b', 2));
+    const first = take(2);
+    const second = take(2);
+    acks.settled(second);
+    assert.deepEqual(at(acks), { a: 0, b: 0 }, 'the first batch is still being written');
+    for (const key of ['a', 'b']) assert.deepEqual(acks.doneWith(key), acks.done().get(key));
+    acks.settled(first);
+    assert.deepEqual(at(acks), { a: 2, b: 2 });
+  });
+
+  it('tells, per container, the time of its oldest record waiting or in flight', () => {
+    const { acks, push, take } = setup();
+    const inContainer = (id: string, seq: number): SidekickRecord => ({ ...rec(id, seq), container: { id } }) as unknown as SidekickRecord;
+    push(inContainer('x', 5));
+    const batch = take(1);
+    push(inContainer('x', 7));
+    push(inContainer('y', 3));
+    push(rec('none', 1));
+    const oldest = new Map<string, number>();
+    acks.oldestUnacked(oldest);
+    assert.deepEqual(
+      oldest,
+      new Map([
+        ['x', 5000],
+        ['y', 3000],
+      ]),
+      'x in flight before its record waiting',
+    );
+    acks.settled(batch);
+    const after = new Map<string, number>();
+    acks.oldestUnacked(after);
+    assert.deepEqual(
+      after,
+      new Map([
+        ['x', 7000],
+        ['y', 3000],
+      ]),
+    );
   });
 
   it('forgets a source that is gone', () => {
