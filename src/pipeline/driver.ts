@@ -139,8 +139,6 @@ export class SinkDriver {
     for (;;) {
       const batch = await this.nextBatch();
       if (batch === undefined) return;
-      this.inFlight += batch.length;
-      this.acks.taken(batch);
       await this.deliver(batch);
       // Settled in the acks first: the listeners (checkpoints) read them.
       this.acks.settled(batch);
@@ -168,6 +166,10 @@ export class SinkDriver {
       }
       const batch = gaps.map((g) => envelope(gapRecord(g)));
       batch.push(...this.buffer.shift(records - batch.length, bytes));
+      // In flight as it leaves the buffer, not once the caller resumes: a write
+      // settled in between would read its records as done (the checkpoint past them).
+      this.inFlight += batch.length;
+      this.acks.taken(batch);
       this.pendingSince = this.buffer.length > 0 ? Date.now() : undefined;
       if (this.buffer.policy === 'block' && this.buffer.length < this.buffer.maxRecords / 2 && this.buffer.bytes < this.buffer.maxBytes / 2) {
         this.flow?.unblock(this);

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { envelopeSize } from '../../../src/pipeline/buffer/memory.js';
 import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { Flow } from '../../../src/pipeline/flow.js';
-import { containerMeta, envelope, type Envelope } from '../../../src/core/record.js';
+import { containerMeta, envelope, type Envelope, type LogPosition, type LogRecord } from '../../../src/core/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { SinkError, type Sink } from '../../../src/sinks/sink.js';
 import { gate, waitFor } from '../wait.js';
@@ -251,6 +251,40 @@ describe('SinkDriver', () => {
     ]);
     assert.equal(await ch.close(Date.now() + 1000), 0);
     assert.deepEqual({ ...ch.counts }, { sent: 3, dropped: 0, retried: 2, rejected: 1, unflushed: 0 });
+  });
+
+  it('holds a batch in flight from the moment it leaves the buffer: a write settled meanwhile acks nothing past it', async () => {
+    // Two writes at once: one settles just as the other worker takes a record
+    // of the same container, at each moment around it.
+    for (let later = 0; later < 4; later++) {
+      const writes: (() => void)[] = [];
+      const sink: Sink = {
+        name: 'parallel://',
+        batching: { records: 1, inFlight: 2 },
+        start: async () => {},
+        stop: async () => {},
+        write: () => new Promise<void>((resolve) => writes.push(resolve)),
+      };
+      const ch = new SinkDriver(sink, log, undefined);
+      await ch.start();
+      const acked: unknown[] = [];
+      ch.onSettled(() => acked.push(ch.acks.doneWith(meta.id)?.at));
+      ch.push(rec(1));
+      await waitFor('the first record written', () => writes.length === 1);
+      const second = rec(2);
+      writes[0]!();
+      const push = (n: number): void => (n === 0 ? ch.push(second) : queueMicrotask(() => push(n - 1)));
+      push(later);
+      await waitFor('the first write settled', () => acked.length === 1);
+      const notPast = logPositions.from(second.record as LogRecord);
+      assert.ok(
+        logPositions.same(logPositions.least(acked[0] as LogPosition, notPast), acked[0] as LogPosition),
+        `${later} microtasks later: ${JSON.stringify(acked[0])}`,
+      );
+      await waitFor('the second record written', () => writes.length === 2);
+      writes[1]!();
+      assert.equal(await ch.close(Date.now() + 1000), 0);
+    }
   });
 
   it('gives up on a failing sink at the deadline and counts what is left', async () => {
