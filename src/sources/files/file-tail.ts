@@ -183,11 +183,15 @@ export class FileTail {
         const finished = this.file;
         const old = this.fh;
         this.fh = undefined;
-        await this.openCurrent();
-        // The old file is still open while the hook looks for it: its inode cannot be reused meanwhile.
-        const next = this.fh === undefined ? undefined : { dev: this.dev, ino: this.ino, fingerprint: await fingerprintOf(this.fh, false) };
-        await this.options.rotated?.(finished, next);
-        await old?.close().catch(() => undefined);
+        try {
+          await this.openCurrent();
+          // The old file is still open while the hook looks for it: its inode cannot be reused meanwhile.
+          const next = this.fh === undefined ? undefined : { dev: this.dev, ino: this.ino, fingerprint: await fingerprintOf(this.fh, false) };
+          await this.options.rotated?.(finished, next);
+        } finally {
+          // Closed even when what replaced it cannot be read: it is read to its end, and nothing else holds it.
+          await old?.close().catch(() => undefined);
+        }
       } else if (this.options.renameOnly !== true && (await this.wasTruncated(current.size))) {
         this.flushLine(true);
         this.restart();

@@ -1,7 +1,7 @@
 // FileTail: follows one path like `tail -F`, on real files in a temporary folder.
 
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -146,6 +146,22 @@ describe('FileTail', () => {
     assert.ok(lines[3]!.file.generation > lines[0]!.file.generation, 'the new file comes after the old one');
     assert.equal(lines[3]!.start, 0);
     await tail.close();
+  });
+
+  it('closes the old file when what replaced it cannot be read (the error told, no descriptor left open)', async () => {
+    const openFds = (): number => readdirSync('/proc/self/fd').length;
+    const before = openFds();
+    writeFileSync(path, 'a\n');
+    const { tail, messages } = tailer();
+    await tail.open(undefined);
+    await drain(tail);
+    unlinkSync(path);
+    mkdirSync(path);
+    await drain(tail);
+    assert.match(tail.error ?? '', /EISDIR/);
+    assert.deepEqual(messages(), ['a']);
+    await tail.close();
+    assert.equal(openFds(), before);
   });
 
   it('starts over at 0 after copytruncate, whether the file shrank or already grew past where it was', async () => {
