@@ -13,9 +13,9 @@ import { DockerApi, errorKind, type EngineInfo } from '../docker/client.js';
 import { VolumeOwners } from '../sources/docker/owners.js';
 import { selfOfThisProcess } from '../sources/docker/self.js';
 import { ContainerMetrics } from '../observe/container-metrics.js';
-import { HealthMonitor } from '../observe/health.js';
+import { HEALTH_CAUSES, HealthMonitor } from '../observe/health.js';
 import { Events } from '../observe/events.js';
-import { createRegistry, healthMetrics, observePipeline, statsCallTimer } from '../observe/metrics.js';
+import { createRegistry, healthGauge, observePipeline, statsCallTimer } from '../observe/metrics.js';
 import { startServer, type Readiness } from '../observe/server.js';
 import { Taps } from '../observe/tap.js';
 import { DEFAULT_BUFFER } from '../pipeline/buffer/memory.js';
@@ -35,7 +35,8 @@ const FLUSH_MS = 8_000;
 export interface Counts {
   readonly containers: number;
   readonly logStreams: { readonly api: number; readonly file: number };
-  readonly files: { readonly tailed: number; readonly errors: number };
+  /** Files tailed now. */
+  readonly files: number;
 }
 
 export class Topology {
@@ -78,7 +79,7 @@ export class Topology {
     this.checkpoints = new Checkpoints(
       config.stateDir,
       this.channels,
-      log,
+      this.events,
       SOURCES.flatMap((s) => s.codecs),
     );
     this.checkpoints.load();
@@ -87,8 +88,9 @@ export class Topology {
       flow: this.flow,
       containers: () => this.containers(NOTHING_UNDELIVERED),
       log,
-      unhealthy: healthMetrics(this.registry, () => health.check().healthy),
+      events: this.events.forHealth(HEALTH_CAUSES),
     });
+    healthGauge(this.registry, () => health.check().healthy);
     this.health = health;
     health.start();
     observePipeline(this.registry, {
@@ -96,8 +98,7 @@ export class Topology {
       channels: this.channels,
       containers: () => this.counts().containers,
       logStreams: () => this.counts().logStreams,
-      files: () => this.counts().files,
-      checkpointWriteErrors: () => this.checkpoints.writeErrors,
+      filesTailed: () => this.counts().files,
       tapDropped: () => this.taps?.dropped ?? 0,
     });
   }
@@ -120,7 +121,7 @@ export class Topology {
           ...c.counts,
           last_error: c.error ?? null,
         })),
-        files: this.counts().files.tailed,
+        files: this.counts().files,
         tap_clients: taps?.size ?? 0,
       }),
       token: config.metricsToken,
@@ -159,7 +160,7 @@ export class Topology {
       (meta, facts) => policy.meta(meta, facts),
     );
     const docker: DockerFacts = { api, host, engine, selfId, policy, owners };
-    const ctx = { config, log, emit: this.router.emit, flow: this.flow, positions: this.checkpoints, docker, signals: this.signals() };
+    const ctx = { config, log, emit: this.router.emit, flow: this.flow, positions: this.checkpoints, docker, signals: this.signals(), events: this.events };
     for (const factory of SOURCES) if (factory.enabled(config)) this.sources.push(factory.create(ctx));
     for (const source of this.sources) {
       if (this.stopping) return undefined;
@@ -206,7 +207,7 @@ export class Topology {
         routed: Object.fromEntries(this.router.routed),
         sinks: this.channels.map((c) => ({ sink: c.sink.name, ...c.counts, buffer_records: c.depth.records, last_error: c.error ?? null })),
         containers: counts.containers,
-        files: counts.files.tailed,
+        files: counts.files,
       },
       'SIGHUP: checkpoints written, file globs matched again',
     );
@@ -215,14 +216,13 @@ export class Topology {
   counts(): Counts {
     let containers = 0;
     const logStreams = { api: 0, file: 0 };
-    const files = { tailed: 0, errors: 0 };
+    let files = 0;
     for (const source of this.sources) {
       const c = source.counts?.();
       containers += c?.containers ?? 0;
       logStreams.api += c?.logStreams?.api ?? 0;
       logStreams.file += c?.logStreams?.file ?? 0;
-      files.tailed += c?.files?.tailed ?? 0;
-      files.errors += c?.files?.errors ?? 0;
+      files += c?.files ?? 0;
     }
     return { containers, logStreams, files };
   }
@@ -250,18 +250,15 @@ export class Topology {
     }
   }
 
-  /** Where what sources tell goes: health, readiness and the fault counters. */
+  /** Where what sources signal goes: health and readiness (what they raise goes to the events). */
   private signals(): SourceSignals {
-    const { health, events } = this;
+    const { health } = this;
     return {
       attached: (up, reason) => {
         health.attached(up, reason);
         this.readiness = up ? { ready: true } : { ready: false, reason: `docker event stream lost: ${reason ?? 'unknown'}` };
-        events.eventStreamAttached(up);
       },
       eventSeen: (timeNanos) => health.eventSeen(timeNanos),
-      containerMissed: (detail) => events.containerMissed(detail),
-      malformed: (kind) => events.malformed(kind),
     };
   }
 }

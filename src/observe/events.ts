@@ -6,6 +6,7 @@
 
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
+import { errorKind } from '../docker/client.js';
 
 /**
  * A state whose changes are told, not its repeats: `enter` answers whether
@@ -31,6 +32,51 @@ export function once(): () => boolean {
   return () => said.enter(true);
 }
 
+/** What discovery raises of the Docker event stream (process-wide: one stream). */
+export interface EventStreamEvents {
+  /** The stream failed or broke: said once until it attaches again; true when said (then it is news). */
+  eventStreamLost(err: Error, hint: string | undefined): boolean;
+  /** The stream is attached: said after a failure, and counted as a reconnect after a loss. */
+  eventStreamAttached(): void;
+}
+
+/** What the files source raises. */
+export interface FileEvents {
+  /** The file globs cannot be matched: said once until they can again. */
+  fileGlobsFailed(err: Error): void;
+  /** The file globs were matched: said when they could not be before. */
+  fileGlobsMatched(): void;
+  /** The events of one tailed file. */
+  forFile(path: string): TailedFileEvents;
+}
+
+/** What one tailed file raises. */
+export interface TailedFileEvents {
+  /** It cannot be read: said and counted when the error is new (not each time it is tried again). */
+  unreadable(err: string): void;
+  /** It was read: said when it could not be before. */
+  readable(): void;
+}
+
+/** What checkpoints raise (process-wide: one state directory). */
+export interface CheckpointEvents {
+  /** The snapshot the last run left cannot be read: started without it. */
+  checkpointsUnreadable(dir: string, err: Error): void;
+  /** A write failed: counted each time, said once until one works. */
+  checkpointWriteFailed(dir: string, err: Error): void;
+  /** A write worked: said when they had been failing. */
+  checkpointWritten(dir: string): void;
+}
+
+/** What /healthz answers, as observe/health.ts checks it. */
+export type HealthAnswer = { readonly healthy: true } | { readonly healthy: false; readonly cause: string; readonly detail: string };
+
+/** What the health monitor raises. */
+export interface HealthEvents {
+  /** /healthz's answer at each check: a change is said, each turn to 503 counted by cause. */
+  healthChecked(health: HealthAnswer): void;
+}
+
 /** What a sink raises of its own (its driver raises the rest). */
 export interface SinkEvents {
   /** A message longer than the receiver takes was cut to fit. */
@@ -41,16 +87,24 @@ export interface SinkEvents {
 
 export type MalformedSource = 'logs' | 'events' | 'stats';
 
-export class Events {
+export class Events implements EventStreamEvents, FileEvents, CheckpointEvents {
   private readonly apiErrors: Counter<'kind'>;
   private readonly reconnects: Counter;
   private readonly malformedInput: Counter<'source'>;
   private readonly missed: Counter;
   private readonly truncated: Counter<'sink'>;
   private readonly sendErrors: Counter<'sink'>;
-  /** never: not attached yet; a later attach after a loss is a reconnect. */
-  private readonly eventStream = new Latch<'never' | 'up' | 'down'>('never');
+  private readonly fileReadErrors: Counter;
+  private readonly checkpointWriteErrors: Counter;
+  private readonly unhealthy: Counter<'cause'>;
+  /**
+   * never: not tried yet; failing: not attached yet, and failing; lost: down
+   * after it was attached (its next attach is a reconnect).
+   */
+  private readonly eventStream = new Latch<'never' | 'failing' | 'up' | 'lost'>('never');
   private readonly dockerAnswers = new Latch(true);
+  private readonly fileGlobs = new Latch<'matched' | 'failing'>('matched');
+  private readonly checkpointDisk = new Latch<'writing' | 'failing'>('writing');
 
   constructor(
     private readonly log: Logger,
@@ -87,8 +141,24 @@ export class Events {
     });
     this.sendErrors = new Counter({
       name: 'sidekick_sink_send_errors_total',
-      help: 'Datagrams the kernel refused to send (syslog over UDP; not retried)',
+      help: 'Sends that failed and are not retried (syslog over UDP: a datagram the kernel refused)',
       labelNames: ['sink'],
+      registers,
+    });
+    this.fileReadErrors = new Counter({
+      name: 'sidekick_file_read_errors_total',
+      help: 'Times a tailed file could not be read (each is tried again)',
+      registers,
+    });
+    this.checkpointWriteErrors = new Counter({
+      name: 'sidekick_checkpoint_write_errors_total',
+      help: 'Checkpoint writes that failed (a full or read-only state directory); collection goes on',
+      registers,
+    });
+    this.unhealthy = new Counter({
+      name: 'sidekick_unhealthy_total',
+      help: 'Times /healthz turned to 503, by cause (loop-stalled, events-down, events-silent, logs-stalled)',
+      labelNames: ['cause'],
       registers,
     });
   }
@@ -107,10 +177,18 @@ export class Events {
     this.dockerAnswers.enter(true);
   }
 
-  /** The event stream attached (up) or lost: an attach after a loss is counted as a reconnect. */
-  eventStreamAttached(up: boolean): void {
+  eventStreamLost(err: Error, hint: string | undefined): boolean {
+    const attachedBefore = this.eventStream.current === 'up' || this.eventStream.current === 'lost';
+    if (!this.eventStream.enter(attachedBefore ? 'lost' : 'failing')) return false;
+    this.log.warn({ err: err.message, kind: errorKind(err), docker: true, hint }, 'docker event stream lost; reconnecting');
+    return true;
+  }
+
+  eventStreamAttached(): void {
     const was = this.eventStream.current;
-    if (this.eventStream.enter(up ? 'up' : 'down') && up && was === 'down') this.reconnects.inc();
+    this.eventStream.enter('up');
+    if (was === 'failing' || was === 'lost') this.log.info('docker event stream attached again');
+    if (was === 'lost') this.reconnects.inc();
   }
 
   /** Input from the daemon that could not be read, skipped (its reader says so once per stream). */
@@ -122,6 +200,61 @@ export class Events {
   containerMissed(detail: { readonly container: string | undefined; readonly id: string; readonly why: string }): void {
     this.missed.inc();
     this.log.warn(detail, 'container missed: its logs could not be read');
+  }
+
+  fileGlobsFailed(err: Error): void {
+    if (this.fileGlobs.enter('failing')) this.log.warn({ err: err.message }, 'cannot match the file globs; trying again');
+  }
+
+  fileGlobsMatched(): void {
+    if (this.fileGlobs.enter('matched')) this.log.info('file globs can be matched again');
+  }
+
+  forFile(path: string): TailedFileEvents {
+    /** The read error last said (undefined: none). */
+    const error = new Latch<string | undefined>(undefined);
+    return {
+      unreadable: (err) => {
+        if (!error.enter(err)) return;
+        this.fileReadErrors.inc();
+        this.log.warn({ path, err }, 'cannot read file; trying again');
+      },
+      readable: () => {
+        if (error.enter(undefined)) this.log.info({ path }, 'file can be read again');
+      },
+    };
+  }
+
+  checkpointsUnreadable(dir: string, err: Error): void {
+    this.log.warn({ dir, err: err.message }, 'checkpoint file unreadable; starting without it');
+  }
+
+  checkpointWriteFailed(dir: string, err: Error): void {
+    this.checkpointWriteErrors.inc();
+    if (this.checkpointDisk.enter('failing')) this.log.warn({ dir, err: err.message }, 'cannot write checkpoints; collecting on, retrying every second');
+  }
+
+  checkpointWritten(dir: string): void {
+    if (this.checkpointDisk.enter('writing')) this.log.info({ dir }, 'checkpoints written again');
+  }
+
+  /** The events of the health monitor, each of its causes shown (at 0) from the start. */
+  forHealth(causes: readonly string[]): HealthEvents {
+    for (const cause of causes) this.unhealthy.inc({ cause }, 0);
+    /** The cause /healthz answered last; undefined: healthy. */
+    const answer = new Latch<string | undefined>(undefined);
+    return {
+      healthChecked: (health) => {
+        const was = answer.current;
+        if (!answer.enter(health.healthy ? undefined : health.cause)) return;
+        if (health.healthy) {
+          this.log.info({ was }, 'healthy again: /healthz answers 200');
+        } else {
+          this.unhealthy.inc({ cause: health.cause });
+          this.log.error({ cause: health.cause, detail: health.detail }, 'unhealthy: /healthz answers 503 (a restart should help)');
+        }
+      },
+    };
   }
 
   /** The events of one sink, its counters shown (at 0) from the start. */

@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import type { ContainerStatus } from '../sources/docker/collector.js';
 import { statusOf, type DockerApi } from '../docker/client.js';
 import { compareNanos, nanosToSince, type DockerEvent } from '../docker/events.js';
+import type { HealthEvents } from './events.js';
 
 /** How often the loop checks its own lateness. */
 export const LOOP_TICK_MS = 500;
@@ -205,8 +206,8 @@ export interface HealthDeps {
   /** Every known container, with how it is read (the collector's /status). */
   readonly containers: () => Iterable<ContainerStatus>;
   readonly log: Logger;
-  /** Counts each turn to unhealthy, by cause. */
-  readonly unhealthy: (cause: HealthCause) => void;
+  /** Told each check's answer: says a change, counts each turn to 503. */
+  readonly events: HealthEvents;
   /** The clock, ms since the epoch (Docker's times are compared with it). */
   readonly now?: () => number;
 }
@@ -244,8 +245,6 @@ export class HealthMonitor {
   private missed: DockerEvent | undefined;
   private readonly readings = new Map<string, ReadingState>();
   private flowBusyAt: number | undefined;
-  /** The cause /healthz answers now; undefined: healthy. */
-  private cause: HealthCause | undefined;
 
   constructor(private readonly deps: HealthDeps) {
     this.now = deps.now ?? Date.now;
@@ -310,7 +309,7 @@ export class HealthMonitor {
       );
     }
     if (health.healthy) health = logsCheck(this.readings.values(), this.daemonSince, this.flowBusyAt, now);
-    this.report(health);
+    this.deps.events.healthChecked(health);
     return health;
   }
 
@@ -428,19 +427,6 @@ export class HealthMonitor {
       const readTo = cursor ?? r.baseline;
       if (readTo === undefined) r.baseline = newest;
       else if (newest > readTo) r.pending = { time: newest, seenAt: this.now() };
-    }
-  }
-
-  private report(health: Health): void {
-    const cause = health.healthy ? undefined : health.cause;
-    if (cause === this.cause) return;
-    const was = this.cause;
-    this.cause = cause;
-    if (health.healthy) {
-      this.deps.log.info({ was }, 'healthy again: /healthz answers 200');
-    } else {
-      this.deps.unhealthy(health.cause);
-      this.deps.log.error({ cause: health.cause, detail: health.detail }, 'unhealthy: /healthz answers 503 (a restart should help)');
     }
   }
 }

@@ -1,9 +1,9 @@
-// Every metric sidekick exposes about itself, in one place, with its help text
-// and labels. Values kept by components as plain counters (cheap on the
-// per-record path) are read when Prometheus scrapes.
+// The metrics sidekick exposes about itself that are read when Prometheus
+// scrapes: values kept by components as plain counters (cheap on the
+// per-record path), and gauges of what is now. What its internal events count
+// is in events.ts.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { HEALTH_CAUSES, type HealthCause } from './health.js';
 import type { SinkDriver } from '../pipeline/driver.js';
 import type { Router } from '../pipeline/router.js';
 
@@ -13,10 +13,8 @@ export interface Observed {
   /** Containers being collected now. */
   readonly containers: () => number;
   readonly logStreams: () => { readonly api: number; readonly file: number };
-  /** Files tailed now, and read errors so far (SIDEKICK_FILES). */
-  readonly files: () => { readonly tailed: number; readonly errors: number };
-  /** Checkpoint writes that failed (a full or read-only disk). */
-  readonly checkpointWriteErrors: () => number;
+  /** Files tailed now (SIDEKICK_FILES). */
+  readonly filesTailed: () => number;
   /** Records dropped for /tap clients that read too slowly. */
   readonly tapDropped: () => number;
 }
@@ -29,11 +27,8 @@ export function createRegistry(): Registry {
   return registry;
 }
 
-/**
- * /healthz as metrics: `sidekick_healthy` (1 while it answers 200), and each
- * turn to 503 counted by cause. Returns the counter's increment.
- */
-export function healthMetrics(registry: Registry, healthy: () => boolean): (cause: HealthCause) => void {
+/** /healthz as a metric: `sidekick_healthy`, 1 while it answers 200 (each turn to 503 is counted by its event, by cause). */
+export function healthGauge(registry: Registry, healthy: () => boolean): void {
   new Gauge({
     name: 'sidekick_healthy',
     help: '1 while /healthz answers 200; 0 while sidekick is alive but not doing its job (see sidekick_unhealthy_total)',
@@ -42,14 +37,6 @@ export function healthMetrics(registry: Registry, healthy: () => boolean): (caus
       this.set(healthy() ? 1 : 0);
     },
   });
-  const turns = new Counter({
-    name: 'sidekick_unhealthy_total',
-    help: 'Times /healthz turned to 503, by cause (loop-stalled, events-down, events-silent, logs-stalled)',
-    labelNames: ['cause'],
-    registers: [registry],
-  });
-  for (const cause of HEALTH_CAUSES) turns.inc({ cause }, 0);
-  return (cause) => turns.inc({ cause });
 }
 
 /** Times each stats call: a round (one call a container each interval) costs their sum over the concurrency. */
@@ -129,15 +116,6 @@ export function observePipeline(registry: Registry, o: Observed): void {
     },
   });
   new Counter({
-    name: 'sidekick_checkpoint_write_errors_total',
-    help: 'Checkpoint writes that failed (a full or read-only state directory); collection goes on',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(o.checkpointWriteErrors());
-    },
-  });
-  new Counter({
     name: 'sidekick_tap_records_dropped_total',
     help: 'Records dropped for /tap clients that read too slowly (each told in a gap record)',
     registers,
@@ -151,16 +129,7 @@ export function observePipeline(registry: Registry, o: Observed): void {
     help: 'Log files being tailed now (SIDEKICK_FILES)',
     registers,
     collect() {
-      this.set(o.files().tailed);
-    },
-  });
-  new Counter({
-    name: 'sidekick_file_read_errors_total',
-    help: 'Times a tailed file could not be read (each is tried again)',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(o.files().errors);
+      this.set(o.filesTailed());
     },
   });
 }

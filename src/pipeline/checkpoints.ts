@@ -10,12 +10,12 @@
 // sink is done with appends the positions it advanced to. A kill loses at
 // most what was in flight: the journal is one write(2) per batch, and the
 // snapshot keeps it short. A restart resumes each container from its
-// position. A failing disk is reported once and retried; it never stops
+// position. A failing disk is said once, counted and retried; it never stops
 // collection.
 
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
+import type { CheckpointEvents } from '../observe/events.js';
 import type { SinkDriver } from './driver.js';
 import type { AnyPositionCodec, Held, PositionCodec } from '../core/position.js';
 import type { Envelope } from '../core/record.js';
@@ -78,15 +78,12 @@ export class Checkpoints {
   private written = '';
   /** A position moved since the snapshot was last written. */
   private moved = true;
-  private failing = false;
-  /** Failed writes (a full or read-only disk), for metrics. */
-  writeErrors = 0;
 
   /** `codecs`: those of every source with positions, to read back what they saved. */
   constructor(
     private readonly dir: string | undefined,
     private readonly channels: readonly SinkDriver[],
-    private readonly log: Logger,
+    private readonly events: CheckpointEvents,
     codecs: readonly AnyPositionCodec[],
   ) {
     this.codecs = new Map(codecs.map((c) => [c.kind, c]));
@@ -115,7 +112,7 @@ export class Checkpoints {
         }
         this.written = text;
       } catch (err) {
-        this.log.warn({ dir: this.dir, err: (err as Error).message }, 'checkpoint file unreadable; starting without it');
+        this.events.checkpointsUnreadable(this.dir, err as Error);
       }
     }
     this.replayJournal();
@@ -168,9 +165,9 @@ export class Checkpoints {
       ftruncateSync(this.journalFd, 0);
       this.moved = false;
       this.markOnDisk();
-      this.recovered();
+      this.events.checkpointWritten(this.dir);
     } catch (err) {
-      this.failed(err as Error);
+      this.events.checkpointWriteFailed(this.dir, err as Error);
     }
   }
 
@@ -227,9 +224,9 @@ export class Checkpoints {
     if (this.journalFd === undefined) return;
     try {
       writeSync(this.journalFd, text);
-      this.recovered();
+      this.events.checkpointWritten(this.dir!);
     } catch (err) {
-      this.failed(err as Error);
+      this.events.checkpointWriteFailed(this.dir!, err as Error);
     }
   }
 
@@ -267,19 +264,6 @@ export class Checkpoints {
       const old = this.positions.get(entry.key);
       this.positions.set(entry.key, old?.codec === held.codec ? { codec: held.codec, at: held.codec.advance(old.at, held.at) } : held);
     }
-  }
-
-  private recovered(): void {
-    if (!this.failing) return;
-    this.failing = false;
-    this.log.info({ dir: this.dir }, 'checkpoints written again');
-  }
-
-  private failed(err: Error): void {
-    this.writeErrors++;
-    if (this.failing) return;
-    this.failing = true;
-    this.log.warn({ dir: this.dir, err: err.message }, 'cannot write checkpoints; collecting on, retrying every second');
   }
 
   /** The position of each source is the least advanced of the sinks that take its records; its codec says how it moves on. */

@@ -2,10 +2,11 @@
 // says whether the config asks for it and `create`s it (no I/O); `start()`
 // begins reading and `stop()` ends it, safe to call twice and before start.
 // A source gets what it needs in its context and tells what happens through
-// typed signals: the topology routes them to health, readiness and the
-// metrics, so no source knows those.
+// typed signals, which the topology routes to health and readiness, and
+// events, which say and count it (observe/events.ts): no source knows those.
 
 import type { Logger } from 'pino';
+import type { EventStreamEvents, FileEvents, MalformedSource } from '../observe/events.js';
 import type { ContainerStatus } from './docker/collector.js';
 import type { Config } from '../config/load.js';
 import type { DockerApi, EngineInfo } from '../docker/client.js';
@@ -35,8 +36,8 @@ export interface SourceCounts {
   readonly containers?: number;
   /** Container log streams followed now, by where they are read. */
   readonly logStreams?: { readonly api: number; readonly file: number };
-  /** Files tailed now, and read errors so far. */
-  readonly files?: { readonly tailed: number; readonly errors: number };
+  /** Files tailed now. */
+  readonly files?: number;
 }
 
 /** Where an earlier run left each source's records; Checkpoints keeps them. */
@@ -62,16 +63,20 @@ export interface DockerFacts {
   readonly owners: VolumeOwners;
 }
 
-/** What a source tells of itself; each one goes to health, readiness or a fault counter. */
+/** What a source tells of itself for health and readiness. */
 export interface SourceSignals {
   /** The Docker event stream is attached (true) or lost (false, with why). */
   attached(up: boolean, reason?: string): void;
   /** An event the stream delivered (each once), by Docker's time. */
   eventSeen(timeNanos: string): void;
-  /** A container gone before its logs could be read (its name, id and why). */
+}
+
+/** The events sources raise: each said and counted (observe/events.ts). */
+export interface SourceEvents extends EventStreamEvents, FileEvents {
+  /** A container gone before its logs could be read (its name, id and why): counted and said. */
   containerMissed(detail: { readonly container: string | undefined; readonly id: string; readonly why: string }): void;
-  /** Input from the daemon that could not be read, skipped. */
-  malformed(kind: 'logs' | 'events' | 'stats'): void;
+  /** Input from the daemon that could not be read, skipped: counted (its reader says it, once a stream). */
+  malformed(source: MalformedSource): void;
 }
 
 export interface SourceContext {
@@ -83,6 +88,7 @@ export interface SourceContext {
   readonly positions: Positions;
   readonly docker: DockerFacts;
   readonly signals: SourceSignals;
+  readonly events: SourceEvents;
 }
 
 export interface SourceFactory {

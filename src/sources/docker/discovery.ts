@@ -8,8 +8,9 @@ import { once } from '../../observe/events.js';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { retryForever } from '../../core/backoff.js';
-import { errorKind, type ContainerSummary, type DockerApi } from '../../docker/client.js';
+import type { ContainerSummary, DockerApi } from '../../docker/client.js';
 import { compareNanos, EventStreamParser, nanosToSince, type DockerEvent } from '../../docker/events.js';
+import type { SourceEvents } from '../source.js';
 
 /** How far before the newest event a resumed stream starts. */
 const REPLAY_MARGIN_NS = 2_000_000_000n;
@@ -26,11 +27,12 @@ export interface DiscoveryHandlers {
   event(event: DockerEvent): Promise<void>;
   /** The running containers, after every (re)connect of the event stream. */
   running(containers: readonly ContainerSummary[]): void;
-  /** The event stream is attached (true) or lost (false). */
+  /** The event stream is attached (true), or lost (false, once until it attaches again). */
   attached(up: boolean, reason?: string): void;
-  /** A line of the event stream that is not an event (skipped). */
-  malformed?(): void;
 }
+
+/** What discovery raises: the event stream lost and attached, a line of it that is not an event. */
+export type DiscoveryEvents = Pick<SourceEvents, 'eventStreamLost' | 'eventStreamAttached' | 'malformed'>;
 
 export class Discovery {
   private readonly abort = new AbortController();
@@ -42,11 +44,11 @@ export class Discovery {
   private readonly seen = new Set<string>();
   private firstAttachNanos: string | undefined;
   private queue: Promise<void> = Promise.resolve();
-  private down = false;
 
   constructor(
     private readonly api: DockerApi,
     private readonly handlers: DiscoveryHandlers,
+    private readonly events: DiscoveryEvents,
     private readonly log: Logger,
   ) {}
 
@@ -88,8 +90,7 @@ export class Discovery {
         break; // aborted: stopping
       }
       this.firstAttachNanos ??= String(BigInt(Date.now()) * 1_000_000n);
-      if (this.down) this.log.info('docker event stream attached again');
-      this.down = false;
+      this.events.eventStreamAttached();
       this.handlers.attached(true);
       this.handlers.running(containers);
       firstAttached();
@@ -103,12 +104,8 @@ export class Discovery {
 
   private lost(err: Error): void {
     if (this.stopped) return;
-    if (!this.down) {
-      const hint = this.api.explain(err);
-      this.log.warn({ err: err.message, kind: errorKind(err), docker: true, hint }, 'docker event stream lost; reconnecting');
-      this.handlers.attached(false, hint ?? err.message);
-    }
-    this.down = true;
+    const hint = this.api.explain(err);
+    if (this.events.eventStreamLost(err, hint)) this.handlers.attached(false, hint ?? err.message);
   }
 
   /**
@@ -128,7 +125,7 @@ export class Discovery {
     const parser = new EventStreamParser({
       event: (event) => this.received(event),
       malformed: (line) => {
-        this.handlers.malformed?.();
+        this.events.malformed('events');
         if (firstMalformed()) this.log.warn({ line }, 'docker event stream: a line that is not an event; skipped (said once per stream)');
       },
     });

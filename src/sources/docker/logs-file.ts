@@ -12,7 +12,7 @@
 // the rest is followed until the container has exited and its file is read
 // to the end.
 
-import { once } from '../../observe/events.js';
+import { Latch, once } from '../../observe/events.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { Readable } from 'node:stream';
 import { open, readdir, type FileHandle } from 'node:fs/promises';
@@ -135,25 +135,26 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
       if (c === undefined) await tail.open(undefined);
       else tail.adopt(c.fh, c.dev, c.ino, c.offset, c.fingerprint);
     };
-    for (let failed = false; !ctx.signal.aborted; ) {
+    const firstOpenFailure = once();
+    while (!ctx.signal.aborted) {
       try {
         await begin();
         break;
       } catch (err) {
-        if (!failed) ctx.log.warn({ container: target.meta.name, path: file.path, err: (err as Error).message }, 'json-file cannot be opened; trying again');
-        failed = true;
+        if (firstOpenFailure())
+          ctx.log.warn({ container: target.meta.name, path: file.path, err: (err as Error).message }, 'json-file cannot be opened; trying again');
         await wake.next(SAFETY_POLL_MS);
       }
     }
-    let error: string | undefined;
+    /** The read error last said (undefined: none). */
+    const readError = new Latch<string | undefined>(undefined);
     while (!ctx.signal.aborted) {
       await ctx.flow.ready(ctx.signal);
       const finishing = exited;
       const result = await tail.poll();
-      if (tail.error !== error) {
-        error = tail.error;
-        if (error !== undefined) ctx.log.warn({ container: target.meta.name, path: file.path, err: error }, 'json-file cannot be read; trying again');
-      }
+      const error = tail.error;
+      if (readError.enter(error) && error !== undefined)
+        ctx.log.warn({ container: target.meta.name, path: file.path, err: error }, 'json-file cannot be read; trying again');
       if (result === 'more' || (result === 'grew' && finishing)) continue;
       // Removed with its container; or exited, and read to the end (and rotations followed) after that.
       if (result === 'closed' || (finishing && result === 'idle' && error === undefined)) break;

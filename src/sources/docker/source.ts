@@ -15,7 +15,7 @@ export const dockerSource: SourceFactory = {
 };
 
 function createDockerSource(ctx: SourceContext): Source {
-  const { config, docker, positions, signals } = ctx;
+  const { config, docker, positions, signals, events } = ctx;
   const collector = new Collector(
     docker.api,
     ctx.emit,
@@ -33,11 +33,11 @@ function createDockerSource(ctx: SourceContext): Source {
       multilineFlushMs: config.multilineFlushMs,
       owners: docker.owners,
       dockerRoot: docker.engine.DockerRootDir,
-      missed: (detail) => signals.containerMissed(detail),
+      missed: (detail) => events.containerMissed(detail),
       policy: docker.policy,
       redactEnv: config.redactEnv,
       redactPatterns: config.redactPatterns,
-      malformed: (kind) => signals.malformed(kind),
+      malformed: (kind) => events.malformed(kind),
     },
     ctx.log,
   );
@@ -51,8 +51,8 @@ function createDockerSource(ctx: SourceContext): Source {
       event: (event) => collector.event(event),
       running: (containers) => collector.running(containers),
       attached: (up, reason) => signals.attached(up, reason),
-      malformed: () => signals.malformed('events'),
     },
+    events,
     ctx.log,
   );
   return {

@@ -3,8 +3,8 @@
 // matched again every SIDEKICK_FILES_SCAN and whenever inotify tells of a new
 // name in a watched folder; each file is read when inotify says it changed,
 // and at least once a second (which also notices rotation and truncation).
-// A file that cannot be read is reported once and tried again; it never stops
-// the others.
+// A file that cannot be read is said once (and counted) and tried again; it
+// never stops the others.
 
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { glob } from 'tinyglobby';
 import type { FilesConfig } from '../../config/load.js';
 import type { VolumeOwners } from '../docker/owners.js';
+import type { FileEvents, TailedFileEvents } from '../../observe/events.js';
 import type { Flow } from '../../pipeline/flow.js';
 import { isJsonObject, type ContainerPolicy } from '../../transforms/policy.js';
 import { nowTime, type ContainerMeta, type FilePosition, type FileRecord, type Mutable } from '../../core/record.js';
@@ -33,6 +34,7 @@ const SCAN_DEBOUNCE_MS = 50;
 export interface FileSourceContext {
   readonly host: string;
   readonly log: Logger;
+  readonly events: FileEvents;
   readonly emit: (record: FileRecord) => void;
   readonly flow: Flow;
   readonly maxLine: number;
@@ -54,8 +56,8 @@ interface Tailing {
   collected: boolean;
   parseJson: boolean;
   ownerVersion: number;
-  /** The read error last reported, to report each state change once. */
-  reported: string | undefined;
+  /** Says when it cannot be read, and when it can again. */
+  readonly events: TailedFileEvents;
 }
 
 /** The folder part of a glob before its first wildcard: watched for new files. */
@@ -78,11 +80,9 @@ export class FileSource {
   private pollTimer: NodeJS.Timeout | undefined;
   private scanSoon: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
-  private scanFailing = false;
   private stopped = false;
-  /** Lines read, and read errors, for metrics. */
+  /** Lines read. */
   lines = 0;
-  errors = 0;
 
   constructor(
     private readonly config: FilesConfig,
@@ -136,11 +136,9 @@ export class FileSource {
     let paths: string[];
     try {
       paths = await glob([...this.config.include], { absolute: true, onlyFiles: true, dot: true, followSymbolicLinks: true });
-      if (this.scanFailing) this.ctx.log.info('file globs can be matched again');
-      this.scanFailing = false;
+      this.ctx.events.fileGlobsMatched();
     } catch (err) {
-      if (!this.scanFailing) this.ctx.log.warn({ err: (err as Error).message }, 'cannot match the file globs; trying again');
-      this.scanFailing = true;
+      this.ctx.events.fileGlobsFailed(err as Error);
       return;
     }
     for (const path of paths) {
@@ -160,7 +158,7 @@ export class FileSource {
       collected: true,
       parseJson: false,
       ownerVersion: -1,
-      reported: undefined,
+      events: this.ctx.events.forFile(path),
     };
     this.tails.set(path, t);
     // A change seen meanwhile waits for the open: a read during it would start
@@ -206,7 +204,9 @@ export class FileSource {
         if (this.stopped) return;
       }
       const result = await t.tail.poll();
-      this.report(t);
+      const err = t.tail.error;
+      if (err === undefined) t.events.readable();
+      else t.events.unreadable(err);
       if (result === 'closed') {
         this.tails.delete(t.tail.path);
         this.ctx.positions.forgetFile(t.tail.path);
@@ -215,18 +215,6 @@ export class FileSource {
       }
       if (result === 'more') t.again = true;
     } while (t.again && !this.stopped);
-  }
-
-  private report(t: Tailing): void {
-    const err = t.tail.error;
-    if (err === t.reported) return;
-    if (err !== undefined) {
-      this.errors++;
-      this.ctx.log.warn({ path: t.tail.path, err }, 'cannot read file; trying again');
-    } else {
-      this.ctx.log.info({ path: t.tail.path }, 'file can be read again');
-    }
-    t.reported = err;
   }
 
   private own(t: Tailing, owner: ContainerMeta | undefined): void {
@@ -307,6 +295,7 @@ function createFilesSource(ctx: SourceContext): Source {
   const files = new FileSource(config.files, {
     host: docker.host,
     log: ctx.log,
+    events: ctx.events,
     emit: ctx.emit,
     flow: ctx.flow,
     maxLine: config.maxLine,
@@ -324,6 +313,6 @@ function createFilesSource(ctx: SourceContext): Source {
     },
     stop: () => files.stop(),
     rescan: () => files.rescan(),
-    counts: () => ({ files: { tailed: files.count, errors: files.errors } }),
+    counts: () => ({ files: files.count }),
   };
 }

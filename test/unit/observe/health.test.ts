@@ -4,10 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import type { ContainerStatus } from '../../../src/sources/docker/collector.js';
 import type { DockerEvent } from '../../../src/docker/events.js';
-import { busyBlock, eventsCheck, HealthMonitor, LOGS_STALL_MS, loopCheck, type Health, type HealthCause } from '../../../src/observe/health.js';
+import { Events } from '../../../src/observe/events.js';
+import { busyBlock, eventsCheck, HEALTH_CAUSES, HealthMonitor, LOGS_STALL_MS, loopCheck, type Health, type HealthCause } from '../../../src/observe/health.js';
+import { memoryLog } from '../memory-log.js';
 
 const T0 = 1_700_000_000_000;
 const nanos = (ms: number): string => String(BigInt(ms) * 1_000_000n);
@@ -31,7 +33,7 @@ function monitor(options: { containers?: () => ContainerStatus[] } = {}) {
     logAsks: 0,
   };
   const flow = { paused: false };
-  const turns: HealthCause[] = [];
+  const { log, lines } = memoryLog();
   const health = new HealthMonitor({
     api: {
       ping: async () => {
@@ -48,15 +50,16 @@ function monitor(options: { containers?: () => ContainerStatus[] } = {}) {
     },
     flow,
     containers: options.containers ?? (() => []),
-    log: pino({ level: 'silent' }),
-    unhealthy: (cause) => turns.push(cause),
+    log,
+    events: new Events(log, new Registry()).forHealth(HEALTH_CAUSES),
     now: () => now,
   });
   return {
     health,
     daemon,
     flow,
-    turns,
+    /** The cause of each turn to unhealthy, as said. */
+    turns: () => lines.filter((l) => l.level === 'error').map((l) => l['cause'] as HealthCause),
     at: (ms: number) => {
       now = T0 + ms;
     },
@@ -109,7 +112,7 @@ describe('HealthMonitor', () => {
     m.health.loopBlocked(5000);
     assert.equal(cause(m.health.check()), 'loop-stalled');
     assert.equal(cause(m.health.check()), 'loop-stalled');
-    assert.deepEqual(m.turns, ['loop-stalled']);
+    assert.deepEqual(m.turns(), ['loop-stalled']);
     m.at(61_000);
     assert.equal(cause(m.health.check()), 'healthy');
   });
@@ -122,7 +125,7 @@ describe('HealthMonitor', () => {
     assert.match((h as { detail: string }).detail, /has not been attached for 61 s/);
     m.health.attached(true);
     assert.equal(cause(m.health.check()), 'healthy');
-    assert.deepEqual(m.turns, ['events-down']);
+    assert.deepEqual(m.turns(), ['events-down']);
   });
 
   it('events-down is not claimed while the daemon does not answer, or refuses /events (a socket proxy)', async () => {
@@ -148,7 +151,7 @@ describe('HealthMonitor', () => {
     // The stream delivers it: nothing newer is missing.
     m.health.eventSeen(nanos(T0 + 6_000));
     assert.equal(cause(await m.probeAt(90_000)), 'healthy');
-    assert.deepEqual(m.turns, ['events-silent']);
+    assert.deepEqual(m.turns(), ['events-silent']);
   });
 
   it('a quiet host is healthy: a silent stream misses nothing', async () => {
@@ -173,7 +176,7 @@ describe('HealthMonitor', () => {
     // Reading goes on.
     last = m.daemon.newest;
     assert.equal(cause(await m.probeAt(62_000)), 'healthy');
-    assert.deepEqual(m.turns, ['logs-stalled']);
+    assert.deepEqual(m.turns(), ['logs-stalled']);
   });
 
   it('a container read to its newest line is healthy however long it is quiet, and is asked again only every minute', async () => {

@@ -6,7 +6,8 @@ import { createSocket } from 'node:dgram';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { Events } from '../../../src/observe/events.js';
-import { createRegistry, healthMetrics, observePipeline } from '../../../src/observe/metrics.js';
+import { HEALTH_CAUSES } from '../../../src/observe/health.js';
+import { createRegistry, healthGauge, observePipeline } from '../../../src/observe/metrics.js';
 import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { containerMeta, envelope } from '../../../src/core/record.js';
 import { Router } from '../../../src/pipeline/router.js';
@@ -49,8 +50,7 @@ describe('/metrics', () => {
       channels: [channel],
       containers: () => 0,
       logStreams: () => ({ api: 0, file: 0 }),
-      files: () => ({ tailed: 0, errors: 0 }),
-      checkpointWriteErrors: () => 0,
+      filesTailed: () => 0,
       tapDropped: () => 3,
     });
     events.containerMissed({ container: 'job-1', id: 'a'.repeat(64), why: 'gone' });
@@ -84,12 +84,13 @@ describe('/metrics', () => {
   it('exports /healthz as sidekick_healthy and each turn to 503 by cause', async () => {
     const registry = createRegistry();
     let healthy = true;
-    const turned = healthMetrics(registry, () => healthy);
+    const health = new Events(log, registry).forHealth(HEALTH_CAUSES);
+    healthGauge(registry, () => healthy);
     let text = await registry.metrics();
     assert.equal(seriesValue(text, 'sidekick_healthy'), 1);
     assert.equal(seriesValue(text, 'sidekick_unhealthy_total{cause="logs-stalled"}'), 0);
     healthy = false;
-    turned('logs-stalled');
+    health.healthChecked({ healthy: false, cause: 'logs-stalled', detail: 'a container stalled' });
     text = await registry.metrics();
     assert.equal(seriesValue(text, 'sidekick_healthy'), 0);
     assert.equal(seriesValue(text, 'sidekick_unhealthy_total{cause="logs-stalled"}'), 1);

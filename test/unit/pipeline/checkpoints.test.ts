@@ -7,8 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { Checkpoints } from '../../../src/pipeline/checkpoints.js';
+import { Events } from '../../../src/observe/events.js';
+import { memoryLog } from '../memory-log.js';
 import { containerMeta, envelope, type Envelope, type LogPosition, type TailedFile } from '../../../src/core/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { gate, waitFor } from '../wait.js';
@@ -19,6 +22,7 @@ import { fileKey, filePositions } from '../../../src/sources/files/position.js';
 const CODECS = [logPositions, filePositions];
 
 const log = pino({ level: 'silent' });
+const events = new Events(log, new Registry());
 const a = containerMeta('a'.repeat(64), '/a', 'img', {});
 const b = containerMeta('b'.repeat(64), '/b', 'img', {});
 const T1 = '2026-01-01T00:00:01.000000000Z';
@@ -148,7 +152,7 @@ describe('Checkpoints', () => {
       slow.delay = hold.promise;
       const channels = [new SinkDriver(fast, log, undefined), new SinkDriver(slow, log, undefined)];
       for (const c of channels) await c.start();
-      const cp = new Checkpoints(dir, channels, log, CODECS);
+      const cp = new Checkpoints(dir, channels, events, CODECS);
       for (const c of channels) c.push(line(a, T1, 1));
       await waitFor('the sink', () => fast.received.length === 1);
       for (const c of channels) c.push(line(a, T2, 1));
@@ -160,12 +164,12 @@ describe('Checkpoints', () => {
       slow.delay = undefined;
       await waitFor('the sink', () => slow.received.length === 2);
       cp.stop();
-      const next = new Checkpoints(dir, [], log, CODECS);
+      const next = new Checkpoints(dir, [], events, CODECS);
       next.load();
       assert.deepEqual(next.get(logPositions, a.id), { time: T2, count: 1 });
       next.forget(a.id);
       next.save();
-      const again = new Checkpoints(dir, [], log, CODECS);
+      const again = new Checkpoints(dir, [], events, CODECS);
       again.load();
       assert.equal(again.get(logPositions, a.id), undefined, 'forgotten on destroy');
       for (const c of channels) await c.close(Date.now() + 100);
@@ -180,7 +184,7 @@ describe('Checkpoints', () => {
       writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 1, containers: { [a.id]: { time: T2, count: 4 } } }));
       const ch = new SinkDriver(new MemorySink(), log, undefined);
       ch.push(line(a, T1, 1));
-      const cp = new Checkpoints(dir, [ch], log, CODECS);
+      const cp = new Checkpoints(dir, [ch], events, CODECS);
       cp.load();
       cp.save();
       assert.deepEqual(cp.get(logPositions, a.id), { time: T2, count: 4 });
@@ -195,18 +199,18 @@ describe('Checkpoints', () => {
       const sink = new MemorySink();
       const ch = new SinkDriver(sink, log, undefined);
       await ch.start();
-      const cp = new Checkpoints(dir, [ch], log, CODECS);
+      const cp = new Checkpoints(dir, [ch], events, CODECS);
       cp.load();
       cp.start();
       ch.push(OUT_2);
       ch.push(TRACE_1);
       await waitFor('the sink', () => sink.received.length === 2);
       const through = { time: T1, count: 3, ahead: { stream: 'stderr', time: T1, count: 4 } };
-      const afterKill = new Checkpoints(dir, [], log, CODECS);
+      const afterKill = new Checkpoints(dir, [], events, CODECS);
       afterKill.load();
       assert.deepEqual(afterKill.get(logPositions, a.id), through, 'from the journal');
       cp.stop();
-      const afterStop = new Checkpoints(dir, [], log, CODECS);
+      const afterStop = new Checkpoints(dir, [], events, CODECS);
       afterStop.load();
       assert.deepEqual(afterStop.get(logPositions, a.id), through, 'from the snapshot');
       // stdout moves on to #6 (a line of its own), stderr stays at #4: it is not moved back to #3.
@@ -228,7 +232,7 @@ describe('Checkpoints', () => {
         }),
       );
       await waitFor('the sink', () => nextSink.received.length === 1);
-      const cp2 = new Checkpoints(dir, [next], log, CODECS);
+      const cp2 = new Checkpoints(dir, [next], events, CODECS);
       cp2.load();
       cp2.save();
       assert.deepEqual(cp2.get(logPositions, a.id), { time: T1, count: 4, ahead: { stream: 'stdout', time: T1, count: 6 } });
@@ -239,19 +243,33 @@ describe('Checkpoints', () => {
     }
   });
 
-  it('starts without a broken file, and keeps collecting when it cannot write', () => {
+  it('starts without a broken file, and keeps collecting when it cannot write: each failure counted, said once, and so is the recovery', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
     try {
       writeFileSync(join(dir, 'checkpoints.json'), '{not json');
       const ch = new SinkDriver(new MemorySink(), log, undefined);
-      const cp = new Checkpoints(join(dir, 'checkpoints.json', 'sub'), [ch], log, CODECS);
+      const registry = new Registry();
+      const said = memoryLog();
+      const cp = new Checkpoints(join(dir, 'checkpoints.json', 'sub'), [ch], new Events(said.log, registry), CODECS);
       cp.load();
       ch.push(line(a, T1, 1));
       cp.save();
-      assert.equal(cp.writeErrors, 1, 'a path that cannot be a folder fails, counted');
-      const broken = new Checkpoints(dir, [], log, CODECS);
+      ch.push(line(a, T2, 1));
+      cp.save();
+      const counted = (await registry.getSingleMetric('sidekick_checkpoint_write_errors_total')?.get())?.values[0]?.value;
+      assert.equal(counted, 2, 'a path that cannot be a folder fails, each time counted');
+      assert.deepEqual(
+        said.lines.map((l) => l.msg),
+        ['cannot write checkpoints; collecting on, retrying every second'],
+      );
+      const broken = new Checkpoints(dir, [], new Events(said.log, new Registry()), CODECS);
       broken.load();
       assert.deepEqual(broken.keys(logPositions), []);
+      assert.equal(said.lines.at(-1)?.msg, 'checkpoint file unreadable; starting without it');
+      // The path can be a folder again: the next write works, and says so.
+      rmSync(join(dir, 'checkpoints.json'));
+      cp.save();
+      assert.equal(said.lines.at(-1)?.msg, 'checkpoints written again');
       chmodSync(dir, 0o755);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -264,7 +282,7 @@ describe('Checkpoints', () => {
       const sink = new MemorySink();
       const ch = new SinkDriver(sink, log, undefined);
       await ch.start();
-      const cp = new Checkpoints(dir, [ch], log, CODECS);
+      const cp = new Checkpoints(dir, [ch], events, CODECS);
       cp.load();
       cp.start();
       ch.push(line(a, T1, 1));
@@ -273,12 +291,12 @@ describe('Checkpoints', () => {
       ch.push(line(a, T2, 1));
       await waitFor('the sink', () => sink.received.length === 3);
       // No snapshot since start (it waits a second): what a kill now leaves on disk.
-      const afterKill = new Checkpoints(dir, [], log, CODECS);
+      const afterKill = new Checkpoints(dir, [], events, CODECS);
       afterKill.load();
       assert.deepEqual(afterKill.get(logPositions, a.id), { time: T2, count: 1 });
       assert.deepEqual(afterKill.get(logPositions, b.id), { time: T1, count: 1 });
       cp.forget(b.id);
-      const afterForget = new Checkpoints(dir, [], log, CODECS);
+      const afterForget = new Checkpoints(dir, [], events, CODECS);
       afterForget.load();
       assert.equal(afterForget.get(logPositions, b.id), undefined, 'a destroy is journaled too');
       cp.save();
@@ -301,7 +319,7 @@ describe('Checkpoints', () => {
         '{"id":"' + b.id + '","time":"2026-01-01T00:00:0',
       ];
       writeFileSync(join(dir, 'checkpoints.journal'), journal.join('\n'));
-      const cp = new Checkpoints(dir, [], log, CODECS);
+      const cp = new Checkpoints(dir, [], events, CODECS);
       cp.load();
       assert.deepEqual(cp.get(logPositions, a.id), { time: T2, count: 3 }, 'the later position wins, whatever the order');
       assert.deepEqual(cp.get(logPositions, b.id), { time: T2, count: 1 });
@@ -319,7 +337,7 @@ describe('Checkpoints', () => {
       const hold = gate();
       const ch = new SinkDriver(sink, log, undefined);
       await ch.start();
-      const cp = new Checkpoints(dir, [ch], log, CODECS);
+      const cp = new Checkpoints(dir, [ch], events, CODECS);
       cp.load();
       cp.start();
       ch.push(fileLine(old, 0, 5));
@@ -328,18 +346,18 @@ describe('Checkpoints', () => {
       ch.push(fileLine(old, 5, 9));
       ch.push(fileLine(rotated, 0, 4));
       await new Promise((r) => setTimeout(r, 10));
-      const afterKill = new Checkpoints(dir, [], log, CODECS);
+      const afterKill = new Checkpoints(dir, [], events, CODECS);
       afterKill.load();
       assert.deepEqual(afterKill.get(filePositions, fileKey('/logs/app.log')), { ...old, generation: -1, offset: 5 }, 'the old file, after its first line');
       hold.open();
       sink.delay = undefined;
       await waitFor('the sink', () => sink.received.length === 3);
-      const later = new Checkpoints(dir, [], log, CODECS);
+      const later = new Checkpoints(dir, [], events, CODECS);
       later.load();
       assert.deepEqual(later.get(filePositions, fileKey('/logs/app.log')), { ...rotated, generation: -1, offset: 4 }, 'the new file, after its first line');
       cp.forget(fileKey('/logs/app.log'));
       cp.stop();
-      const gone = new Checkpoints(dir, [], log, CODECS);
+      const gone = new Checkpoints(dir, [], events, CODECS);
       gone.load();
       assert.equal(gone.get(filePositions, fileKey('/logs/app.log')), undefined);
       await ch.close(Date.now() + 100);
@@ -366,13 +384,13 @@ describe('Checkpoints', () => {
           .map((e) => JSON.stringify(e))
           .join('\n') + '\n',
       );
-      const cp = new Checkpoints(dir, [], log, CODECS);
+      const cp = new Checkpoints(dir, [], events, CODECS);
       cp.load();
       assert.deepEqual(cp.get(logPositions, a.id), { time: T2, count: 1 });
       assert.equal(cp.get(logPositions, b.id), undefined);
       assert.deepEqual(cp.get(filePositions, fileKey(file.path)), { ...file, offset: 9 });
       cp.save();
-      const onlyLogs = new Checkpoints(dir, [], log, [logPositions]);
+      const onlyLogs = new Checkpoints(dir, [], events, [logPositions]);
       onlyLogs.load();
       assert.deepEqual(onlyLogs.keys(logPositions), [a.id]);
       assert.equal(onlyLogs.get(filePositions, fileKey(file.path)), undefined);

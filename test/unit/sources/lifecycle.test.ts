@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { type Config, loadConfig } from '../../../src/config/load.js';
 import type { ContainerSummary, DockerApi } from '../../../src/docker/client.js';
 import { VolumeOwners } from '../../../src/sources/docker/owners.js';
+import { Events } from '../../../src/observe/events.js';
 import { Flow } from '../../../src/pipeline/flow.js';
 import { ContainerPolicy } from '../../../src/transforms/policy.js';
 import type { SidekickRecord } from '../../../src/core/record.js';
@@ -61,9 +63,10 @@ function context(): { ctx: SourceContext; told: string[]; records: SidekickRecor
   const docker = new FakeDocker();
   const api = docker as unknown as DockerApi;
   const policy = new ContainerPolicy({ types: cfg.types, containers: cfg.containers, decor: cfg.decor, parseJson: cfg.parseJson, badLabel: () => undefined });
+  const log = pino({ level: 'silent' });
   const ctx: SourceContext = {
     config: cfg,
-    log: pino({ level: 'silent' }),
+    log,
     emit: (r) => records.push(r),
     flow: new Flow(),
     positions: { get: () => undefined, forget: () => undefined, keys: () => [] },
@@ -78,9 +81,8 @@ function context(): { ctx: SourceContext; told: string[]; records: SidekickRecor
     signals: {
       attached: (up) => told.push(`attached ${up}`),
       eventSeen: () => told.push('event'),
-      containerMissed: () => told.push('missed'),
-      malformed: (kind) => told.push(`malformed ${kind}`),
     },
+    events: new Events(log, new Registry()),
   };
   return { ctx, told, records, docker };
 }
@@ -137,7 +139,7 @@ describe('source lifecycle', () => {
     const { ctx } = context();
     const source = files.create(ctx);
     await source.start();
-    assert.deepEqual(source.counts?.(), { files: { tailed: 1, errors: 0 } });
+    assert.deepEqual(source.counts?.(), { files: 1 });
     await source.stop();
   });
 });

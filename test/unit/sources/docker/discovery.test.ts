@@ -6,10 +6,13 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
-import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import type { ContainerSummary, DockerApi } from '../../../../src/docker/client.js';
-import { Discovery, type DiscoveryHandlers } from '../../../../src/sources/docker/discovery.js';
+import { Events } from '../../../../src/observe/events.js';
+import { Discovery, type DiscoveryEvents, type DiscoveryHandlers } from '../../../../src/sources/docker/discovery.js';
 import type { DockerEvent } from '../../../../src/docker/events.js';
+import { memoryLog } from '../../memory-log.js';
 import { gate, waitFor } from '../../wait.js';
 
 const APP = '9f2a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a';
@@ -102,12 +105,17 @@ class FakeEventsApi {
   }
 }
 
-/** What the handlers were told, in order, as short lines. */
+/** What the handlers were told, in order, as short lines (a malformed line too), and what was said in sidekick's log. */
 interface Told {
   readonly lines: string[];
   readonly handlers: DiscoveryHandlers;
+  readonly events: DiscoveryEvents;
+  readonly log: Logger;
+  /** What was said in sidekick's log, as level and message. */
+  readonly said: () => string[];
+  readonly registry: Registry;
   /** The number (attribute `n`) of each event handed to `event`, in order. */
-  readonly events: () => string[];
+  readonly handled: () => string[];
 }
 
 function nOf(event: DockerEvent): string {
@@ -116,9 +124,15 @@ function nOf(event: DockerEvent): string {
 
 function tell(event: (e: DockerEvent) => Promise<void> = () => Promise.resolve()): Told {
   const lines: string[] = [];
+  const { log, lines: said } = memoryLog();
+  const registry = new Registry();
+  const events = new Events(log, registry);
   return {
     lines,
-    events: () => lines.filter((l) => l.startsWith('event ')).map((l) => l.slice('event '.length)),
+    log,
+    said: () => said.map((l) => `${l.level} ${l.msg}`),
+    registry,
+    handled: () => lines.filter((l) => l.startsWith('event ')).map((l) => l.slice('event '.length)),
     handlers: {
       arrived: (e) => lines.push(`arrived ${nOf(e)}`),
       event: (e) => {
@@ -127,16 +141,22 @@ function tell(event: (e: DockerEvent) => Promise<void> = () => Promise.resolve()
       },
       running: (containers) => lines.push(`running ${containers.map((c) => c.Names[0]).join(',')}`),
       attached: (up, reason) => lines.push(up ? 'attached' : `detached: ${reason}`),
-      malformed: () => lines.push('malformed'),
+    },
+    events: {
+      eventStreamAttached: () => events.eventStreamAttached(),
+      eventStreamLost: (err, hint) => events.eventStreamLost(err, hint),
+      malformed: (source) => {
+        lines.push('malformed');
+        events.malformed(source);
+      },
     },
   };
 }
 
-const log = pino({ level: 'silent' });
 let started: Discovery[] = [];
 
 function discovery(api: FakeEventsApi, told: Told): Discovery {
-  const d = new Discovery(api as unknown as DockerApi, told.handlers, log);
+  const d = new Discovery(api as unknown as DockerApi, told.handlers, told.events, told.log);
   started.push(d);
   return d;
 }
@@ -162,7 +182,7 @@ describe('Discovery', () => {
     api.stream.write(eventLine(1, 'start', DB));
     listAnswered.open();
     await start;
-    await waitFor('the start event', () => told.events().length === 1);
+    await waitFor('the start event', () => told.handled().length === 1);
     assert.deepEqual(told.lines, ['attached', 'running /web', 'arrived 1', 'event 1']);
   });
 
@@ -186,7 +206,7 @@ describe('Discovery', () => {
     const told = tell();
     await discovery(api, told).start();
     api.stream.write(eventLine(1) + eventLine(2, 'die') + eventLine(4, 'start', DB));
-    await waitFor('the first three events', () => told.events().length === 3);
+    await waitFor('the first three events', () => told.handled().length === 3);
     api.stream.destroy(failure('socket hang up', 'ECONNRESET'));
     await waitFor('a second stream', () => api.streams.length === 2);
     // The newest event was 4 s after BASE: resumed from 2 s after BASE.
@@ -194,8 +214,8 @@ describe('Discovery', () => {
     // The daemon sends again what it has from there, and an event it
     // published late (3, older than the newest one seen), and a new one.
     api.stream.write(eventLine(2, 'die') + eventLine(3, 'die', DB) + eventLine(4, 'start', DB) + eventLine(5));
-    await waitFor('the late and the new event', () => told.events().length === 5);
-    assert.deepEqual(told.events(), ['1', '2', '4', '3', '5']);
+    await waitFor('the late and the new event', () => told.handled().length === 5);
+    assert.deepEqual(told.handled(), ['1', '2', '4', '3', '5']);
     assert.ok(told.lines.includes('detached: socket hang up'), told.lines.join('\n'));
     // Lost again: from the newest event now (5), not from the one before.
     api.stream.end();
@@ -230,15 +250,15 @@ describe('Discovery', () => {
     await waitFor('every event arrived', () => told.lines.filter((l) => l.startsWith('arrived')).length === 3);
     // All three arrived before the first one's handling started, and the
     // first one's is not done yet: the next waits for it.
-    await waitFor('the first handled', () => told.events().length === 1);
+    await waitFor('the first handled', () => told.handled().length === 1);
     assert.deepEqual(told.lines.slice(2), ['arrived 1', 'arrived 2', 'arrived 3', 'event 1']);
     // An event that comes while the first is still being handled arrives at once.
     api.stream.write(eventLine(4));
     await waitFor('the fourth arrived', () => told.lines.includes('arrived 4'));
-    assert.deepEqual(told.events(), ['1']);
+    assert.deepEqual(told.handled(), ['1']);
     first.open();
-    await waitFor('every event handled', () => told.events().length === 4);
-    assert.deepEqual(told.events(), ['1', '2', '3', '4']);
+    await waitFor('every event handled', () => told.handled().length === 4);
+    assert.deepEqual(told.handled(), ['1', '2', '3', '4']);
   });
 
   it('tells attached(false) with the reason when the stream is lost, and attached(true) when it is back', async () => {
@@ -260,6 +280,14 @@ describe('Discovery', () => {
         'attached',
       ],
     );
+    // Each loss said, each return said and counted as a reconnect.
+    assert.deepEqual(told.said(), [
+      'warn docker event stream lost; reconnecting',
+      'info docker event stream attached again',
+      'warn docker event stream lost; reconnecting',
+      'info docker event stream attached again',
+    ]);
+    assert.match(await told.registry.metrics(), /^sidekick_event_stream_reconnects_total 2$/m);
   });
 
   it('skips a line that is not an event, reports it, and goes on with the next', async () => {
@@ -271,11 +299,14 @@ describe('Discovery', () => {
     const second = eventLine(2);
     api.stream.write(second.slice(0, 40));
     api.stream.write(second.slice(40));
-    await waitFor('both events', () => told.events().length === 2);
+    await waitFor('both events', () => told.handled().length === 2);
     // (Handling is queued: only the order of arrivals is fixed against the bad lines.)
     assert.deepEqual(told.lines.filter((l) => !l.startsWith('event')).slice(2), ['malformed', 'arrived 1', 'malformed', 'arrived 2']);
-    assert.deepEqual(told.events(), ['1', '2']);
+    assert.deepEqual(told.handled(), ['1', '2']);
     assert.equal(api.streams.length, 1, 'a bad line does not cost the stream');
+    // Counted each, said once for the stream.
+    assert.match(await told.registry.metrics(), /^sidekick_malformed_input_total\{source="events"\} 2$/m);
+    assert.deepEqual(told.said(), ['warn docker event stream: a line that is not an event; skipped (said once per stream)']);
   });
 
   it('retries with backoff while the daemon refuses, telling attached(false) once, and starts once both calls work', async () => {
@@ -294,8 +325,10 @@ describe('Discovery', () => {
     // Each retry waited (p-retry's first delay is 250 ms to 500 ms): no busy loop on a refusing daemon.
     assert.ok(api.callTimes[1]! - api.callTimes[0]! >= 200, `events retried after ${api.callTimes[1]! - api.callTimes[0]!} ms`);
     assert.ok(api.callTimes[3]! - api.callTimes[2]! >= 200, `list retried after ${api.callTimes[3]! - api.callTimes[2]!} ms`);
-    // Told once for the whole outage, with the first failure's words.
+    // Told once for the whole outage, with the first failure's words; said once, and no reconnect: it never was attached.
     assert.deepEqual(told.lines, ['detached: permission denied on /var/run/docker.sock', 'attached', 'running ']);
+    assert.deepEqual(told.said(), ['warn docker event stream lost; reconnecting', 'info docker event stream attached again']);
+    assert.match(await told.registry.metrics(), /^sidekick_event_stream_reconnects_total 0$/m);
   });
 
   it('stop() ends the stream without reconnecting, after the event being handled is done', async () => {
@@ -305,7 +338,7 @@ describe('Discovery', () => {
     const d = discovery(api, told);
     await d.start();
     api.stream.write(eventLine(1));
-    await waitFor('the event handled', () => told.events().length === 1);
+    await waitFor('the event handled', () => told.handled().length === 1);
     let stopped = false;
     const stop = d.stop().then(() => (stopped = true));
     await waitFor('the stream destroyed', () => api.stream.destroyed);

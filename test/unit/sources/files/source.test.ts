@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fingerprintOfStart } from '../../../../src/sources/files/file-tail.js';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { Events } from '../../../../src/observe/events.js';
 import { VolumeOwners } from '../../../../src/sources/docker/owners.js';
 import type { FilePosition } from '../../../../src/core/record.js';
 import { compileTag } from '../../../../src/transforms/decorate.js';
@@ -15,6 +17,7 @@ import { ContainerPolicy } from '../../../../src/transforms/policy.js';
 import { Selection } from '../../../../src/transforms/route.js';
 import { containerMeta, type FileRecord } from '../../../../src/core/record.js';
 import { FileSource, globBase, type FileSourceContext } from '../../../../src/sources/files/source.js';
+import { memoryLog } from '../../memory-log.js';
 import { waitFor } from '../../wait.js';
 
 const log = pino({ level: 'silent' });
@@ -28,10 +31,16 @@ describe('globBase', () => {
   });
 });
 
-function context(records: FileRecord[], owners: VolumeOwners, positions: FileSourceContext['positions']): FileSourceContext {
+function context(
+  records: FileRecord[],
+  owners: VolumeOwners,
+  positions: FileSourceContext['positions'],
+  events = new Events(log, new Registry()),
+): FileSourceContext {
   return {
     host: 'h',
     log,
+    events,
     emit: (r) => records.push(r),
     flow: new Flow(),
     maxLine: 1024,
@@ -116,6 +125,40 @@ describe('FileSource', () => {
         records.map((r) => r.message),
         ['3', '4', '5', '6'],
       );
+    } finally {
+      await source.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says a file it cannot read once, and counts it once, however often it is tried again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-files-'));
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'a1\n');
+    const records: FileRecord[] = [];
+    const registry = new Registry();
+    const said = memoryLog();
+    const events = new Events(said.log, registry);
+    const source = new FileSource(
+      { include: [join(dir, '*.log')], exclude: [], scanMs: 60_000 },
+      context(records, new VolumeOwners(), { file: () => undefined, forgetFile: () => undefined }, events),
+    );
+    const unreadable = () => said.lines.filter((l) => l.msg === 'cannot read file; trying again');
+    try {
+      await source.start();
+      await waitFor('a1', () => records.length === 1);
+      // A folder where the file was: opened, but every read fails (EISDIR).
+      unlinkSync(path);
+      mkdirSync(path);
+      await waitFor('the read error said', () => unreadable().length > 0);
+      // Tried again each second (and at each change): said and counted once all the same.
+      await new Promise((resolve) => setTimeout(resolve, 2_200));
+      assert.deepEqual(
+        unreadable().map((l) => [l['path'], String(l['err']).split(':')[0]]),
+        [[path, 'EISDIR']],
+      );
+      const counted = (await registry.getSingleMetric('sidekick_file_read_errors_total')?.get())?.values[0]?.value;
+      assert.equal(counted, 1);
     } finally {
       await source.stop();
       rmSync(dir, { recursive: true, force: true });
