@@ -49,7 +49,8 @@ start_engine() {
     rm -f "$PIDFILE"
   fi
   rm -f /var/run/docker/containerd/containerd.pid
-  setsid dockerd --storage-driver=vfs --iptables=false --bridge=none "$@" >>"$LOG" 2>&1 < /dev/null &
+  # From /: dockerd outlives the checkout it was started from.
+  (cd / && exec setsid dockerd --storage-driver=vfs --iptables=false --bridge=none "$@" >>"$LOG" 2>&1 < /dev/null) &
   for _ in $(seq 1 300); do
     answers && return 0
     sleep 0.2

@@ -106,7 +106,10 @@ start_service() {
   mkdir -p "$(dirname "$SOCK")"
   # Nothing answers on it: a socket left by a service that is gone.
   rm -f "$SOCK"
-  setsid "${PODMAN[@]}" system service --time=0 "unix://$SOCK" >>"$LOG" 2>&1 < /dev/null &
+  # From /: the service outlives the checkout it was started from, and its
+  # conmons inherit its directory; one that was deleted fails every container
+  # ("Failed to get working directory", "write child: broken pipe").
+  (cd / && exec setsid "${PODMAN[@]}" system service --time=0 "unix://$SOCK" >>"$LOG" 2>&1 < /dev/null) &
   echo $! > "$PIDFILE"
   local end=$((SECONDS + 30))
   while [ "$SECONDS" -lt "$end" ]; do

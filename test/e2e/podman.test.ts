@@ -6,7 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpus } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -45,7 +47,13 @@ describe('Podman: sidekick reads its Docker-compatible API', () => {
   let printedBefore: number;
 
   before(async () => {
-    await exec('bash', [SCRIPT], { maxBuffer: 1024 * 1024 });
+    // Started from a directory deleted right after, as a checkout may be: the service must not depend on it.
+    const cwd = mkdtempSync(join(tmpdir(), 'sidekick-podman-cwd-'));
+    try {
+      await exec('bash', [SCRIPT], { maxBuffer: 1024 * 1024, cwd });
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
     host = await podman('info', '--format', '{{.Host.Hostname}}');
     earlyId = await run(early, 'i=0; while :; do echo early-$i; i=$((i+1)); sleep 0.1; done');
     for (let i = 0; i < 100; i++) {
