@@ -35,6 +35,8 @@ interface RecordBase {
   readonly fields?: Readonly<Record<string, string>>;
   /** Not serialised: how its source keeps positions, on records of a source that can be read again from a place. */
   readonly position?: AnyPositionCodec;
+  /** Not serialised: the id of a record read back from a disk buffer, whose own fields no longer tell it all. */
+  readonly storedId?: string;
 }
 
 export type LogStream = 'stdout' | 'stderr';
@@ -334,6 +336,7 @@ function gapId(r: GapRecord): string {
 
 /** The id idempotent receivers deduplicate by. */
 export function recordId(r: SidekickRecord): string {
+  if (r.storedId !== undefined) return r.storedId;
   switch (r.type) {
     case 'log':
       return logId(r);
