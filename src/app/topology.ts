@@ -18,7 +18,7 @@ import { Events } from '../observe/events.js';
 import { createRegistry, healthGauge, observePipeline, statsCallTimer } from '../observe/metrics.js';
 import { startServer, type Readiness } from '../observe/server.js';
 import { Taps } from '../observe/tap.js';
-import { DEFAULT_BUFFER } from '../pipeline/buffer/memory.js';
+import { createBuffer } from '../pipeline/buffer/create.js';
 import { SinkDriver } from '../pipeline/driver.js';
 import { Checkpoints } from '../pipeline/checkpoints.js';
 import { Flow } from '../pipeline/flow.js';
@@ -65,13 +65,20 @@ export class Topology {
     this.events = new Events(log, this.registry);
     this.api = new DockerApi(config.docker, config.dockerConcurrency, this.events.dockerApiError, statsCallTimer(this.registry));
     this.channels = config.sinks.map(
-      (spec) => new SinkDriver(spec.create({ log, events: this.events.forSink(spec.name) }), log, this.flow, spec.buffer, spec.route),
+      (spec) =>
+        new SinkDriver(
+          spec.create({ log, events: this.events.forSink(spec.name) }),
+          log,
+          this.flow,
+          createBuffer(spec.buffer, { stateDir: config.stateDir, corrupt: () => this.events.forDiskBuffer(spec.name) }),
+          spec.route,
+        ),
     );
     if (config.metricsAddr !== undefined && config.types.has('stats') && config.statsIntervalMs > 0) {
       // Prometheus reads container stats like a sink: stats records, and the events that end a container.
       const staleMs = 3 * config.statsIntervalMs + 5_000;
       const metrics = new ContainerMetrics(this.registry, config.metricsLabels, staleMs);
-      this.channels.push(new SinkDriver(metrics, log, undefined, DEFAULT_BUFFER, { types: new Set(['stats', 'event']), containers: new Selection() }));
+      this.channels.push(new SinkDriver(metrics, log, undefined, undefined, { types: new Set(['stats', 'event']), containers: new Selection() }));
     }
     this.hostName = config.hostname ?? '';
     this.taps = config.tap ? new Taps(() => this.hostName) : undefined;

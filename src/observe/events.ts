@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { errorKind } from '../docker/client.js';
+import type { Corruption } from '../pipeline/buffer/disk/segments.js';
 
 /**
  * A state whose changes are told, not its repeats: `enter` answers whether
@@ -97,6 +98,8 @@ export class Events implements EventStreamEvents, FileEvents, CheckpointEvents {
   private readonly fileReadErrors: Counter;
   private readonly checkpointWriteErrors: Counter;
   private readonly unhealthy: Counter<'cause'>;
+  private readonly diskCorrupt: Counter<'sink'>;
+  private readonly diskCorruptBytes: Counter<'sink'>;
   /**
    * never: not tried yet; failing: not attached yet, and failing; lost: down
    * after it was attached (its next attach is a reconnect).
@@ -159,6 +162,18 @@ export class Events implements EventStreamEvents, FileEvents, CheckpointEvents {
       name: 'sidekick_unhealthy_total',
       help: 'Times /healthz turned to 503, by cause (loop-stalled, events-down, events-silent, logs-stalled)',
       labelNames: ['cause'],
+      registers,
+    });
+    this.diskCorrupt = new Counter({
+      name: 'sidekick_sink_disk_corrupt_total',
+      help: "Torn or corrupt frames found in a sink's disk buffer, each skipped with the rest of its segment",
+      labelNames: ['sink'],
+      registers,
+    });
+    this.diskCorruptBytes = new Counter({
+      name: 'sidekick_sink_disk_corrupt_bytes_total',
+      help: "Bytes of a sink's disk buffer skipped as torn or corrupt",
+      labelNames: ['sink'],
       registers,
     });
   }
@@ -254,6 +269,19 @@ export class Events implements EventStreamEvents, FileEvents, CheckpointEvents {
           this.log.error({ cause: health.cause, detail: health.detail }, 'unhealthy: /healthz answers 503 (a restart should help)');
         }
       },
+    };
+  }
+
+  /** A disk buffer found a torn or corrupt stretch and skipped it: each is said and counted (they are rare, and each is news). */
+  forDiskBuffer(sink: string): (c: Corruption) => void {
+    const found = this.diskCorrupt.labels({ sink });
+    const bytes = this.diskCorruptBytes.labels({ sink });
+    found.inc(0);
+    bytes.inc(0);
+    return (c) => {
+      found.inc();
+      bytes.inc(c.bytes);
+      this.log.warn({ sink, segment: c.segment, offset: c.offset, bytes: c.bytes, why: c.why }, 'disk buffer: skipped what cannot be read (counted)');
     };
   }
 

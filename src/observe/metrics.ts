@@ -97,6 +97,20 @@ export function observePipeline(registry: Registry, o: Observed): void {
     });
   }
   new Gauge({
+    name: 'sidekick_sink_buffer_oldest_age_seconds',
+    help: 'Age of the oldest record a sink buffer holds (by its time), 0 when empty',
+    labelNames: ['sink'],
+    registers,
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const c of o.channels) {
+        const oldest = c.buffer.oldestTime();
+        this.set({ sink: c.sink.name }, oldest === undefined ? 0 : Math.max(0, (now - Date.parse(oldest)) / 1000));
+      }
+    },
+  });
+  new Gauge({
     name: 'sidekick_containers_watched',
     help: 'Containers being collected now',
     registers,

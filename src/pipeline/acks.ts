@@ -10,16 +10,7 @@
 
 import type { Held } from '../core/position.js';
 import type { Envelope, SidekickRecord } from '../core/record.js';
-
-/** What acks ask of a sink's buffer about the records waiting in it. */
-export interface Waiting {
-  /** For each source (position key), the oldest of its records waiting. */
-  oldestPositioned(): Map<string, SidekickRecord>;
-  /** The oldest record of one source waiting, found without looking at the others. */
-  firstPositioned(key: string): SidekickRecord | undefined;
-  /** The oldest record waiting of each container (and of no container). */
-  heads(): Iterable<SidekickRecord>;
-}
+import type { Waiting } from './buffer/buffer.js';
 
 export class Acks {
   /** Each source's newest record pushed, by its position key. */

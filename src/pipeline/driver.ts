@@ -12,7 +12,9 @@ import type { Logger } from 'pino';
 import { backoffDelay } from '../core/backoff.js';
 import { SinkError, type Batching, type Sink } from '../sinks/sink.js';
 import { Acks } from './acks.js';
-import { DEFAULT_BUFFER, RecordBuffer, type BufferOptions, type Gap } from './buffer/memory.js';
+import { DEFAULT_BUFFER_BYTES, DEFAULT_BUFFER_RECORDS, type SinkBuffer } from './buffer/buffer.js';
+import type { Gap } from './buffer/gaps.js';
+import { RecordBuffer } from './buffer/memory.js';
 import type { Flow } from './flow.js';
 import { envelope, nowTime, type Envelope, type GapRecord, type SidekickRecord } from '../core/record.js';
 import { routeTakes, type SinkRoute } from '../transforms/route.js';
@@ -40,7 +42,6 @@ export interface DriverCounts {
 
 export class SinkDriver {
   readonly counts: DriverCounts = { sent: 0, dropped: 0, retried: 0, rejected: 0, unflushed: 0 };
-  private readonly buffer: RecordBuffer;
   /** How far this sink is done with each source's records: what checkpoints may save. */
   readonly acks: Acks;
   private readonly batching: Batching;
@@ -64,12 +65,16 @@ export class SinkDriver {
     readonly sink: Sink,
     private readonly log: Logger,
     private readonly flow: Flow | undefined,
-    buffer: BufferOptions = DEFAULT_BUFFER,
+    /** Made by createBuffer from the sink's options; by default, memory's. */
+    readonly buffer: SinkBuffer = new RecordBuffer(DEFAULT_BUFFER_RECORDS, DEFAULT_BUFFER_BYTES),
     /** Which records this sink takes; undefined: all. */
     readonly route?: SinkRoute,
   ) {
-    this.buffer = new RecordBuffer(buffer.records, buffer.bytes, buffer.policy);
     this.acks = new Acks(this.buffer);
+    // Records a disk buffer has written are done with for their sources, as a batch delivered is.
+    this.buffer.onStored((batch) => {
+      for (const listener of this.settledListeners) listener(batch);
+    });
     this.batching = { ...DEFAULT_BATCHING, ...sink.batching };
   }
 
@@ -93,7 +98,7 @@ export class SinkDriver {
     return this.route === undefined || routeTakes(this.route, record);
   }
 
-  /** Calls `listener` with each batch done with: delivered, rejected or given up. */
+  /** Calls `listener` with each batch done with: delivered, rejected, given up, or kept on disk. */
   onSettled(listener: (batch: readonly Envelope[]) => void): void {
     this.settledListeners.push(listener);
   }
@@ -127,6 +132,7 @@ export class SinkDriver {
     // Batches still inside a write at the deadline count as undelivered too.
     this.closed = true;
     this.counts.unflushed += this.buffer.length + this.inFlight;
+    this.buffer.close();
     await this.sink.stop();
     return this.counts.unflushed;
   }
@@ -139,9 +145,11 @@ export class SinkDriver {
     for (;;) {
       const batch = await this.nextBatch();
       if (batch === undefined) return;
-      await this.deliver(batch);
+      const givenUp = await this.deliver(batch);
       // Settled in the acks first: the listeners (checkpoints) read them.
       this.acks.settled(batch);
+      // A disk buffer keeps what was given up at shutdown, for the next start.
+      if (!givenUp) this.buffer.settled(batch);
       for (const listener of this.settledListeners) listener(batch);
     }
   }
@@ -171,9 +179,7 @@ export class SinkDriver {
       this.inFlight += batch.length;
       this.acks.taken(batch);
       this.pendingSince = this.buffer.length > 0 ? Date.now() : undefined;
-      if (this.buffer.policy === 'block' && this.buffer.length < this.buffer.maxRecords / 2 && this.buffer.bytes < this.buffer.maxBytes / 2) {
-        this.flow?.unblock(this);
-      }
+      if (this.buffer.policy === 'block' && this.buffer.drained) this.flow?.unblock(this);
       return batch;
     }
   }
@@ -207,9 +213,9 @@ export class SinkDriver {
   /**
    * Writes the batch until each of its records is delivered, rejected, or
    * given up at shutdown's deadline. What a sink names as failed (`partial`)
-   * is all that is written again.
+   * is all that is written again. Answers whether records were given up.
    */
-  private async deliver(batch: Envelope[]): Promise<void> {
+  private async deliver(batch: Envelope[]): Promise<boolean> {
     let pending: readonly Envelope[] = batch;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -217,7 +223,7 @@ export class SinkDriver {
         this.counts.sent += pending.length;
         this.inFlight -= pending.length;
         this.healthy();
-        return;
+        return false;
       } catch (err) {
         const e = err instanceof SinkError ? err : new SinkError((err as Error).message, 'io', true);
         this.lastError = e.message;
@@ -232,7 +238,7 @@ export class SinkDriver {
             e.partial === undefined ? 'sink rejected a batch; not retrying it' : 'sink rejected records of a batch; not retrying them',
           );
         }
-        if (retry.length === 0) return;
+        if (retry.length === 0) return false;
         pending = retry;
         this.unhealthy(e);
         // Shutting down: a failing sink gets no more time than its deadline allows.
@@ -240,7 +246,7 @@ export class SinkDriver {
         if (this.closing && Date.now() + wait >= this.deadline) {
           if (!this.closed) this.counts.unflushed += pending.length;
           this.inFlight -= pending.length;
-          return;
+          return true;
         }
         this.counts.retried += pending.length;
         await this.pause(wait);

@@ -7,7 +7,7 @@
 
 import type { Logger } from 'pino';
 import type { SinkEvents } from '../observe/events.js';
-import type { BufferOptions } from '../pipeline/buffer/memory.js';
+import type { BufferOptions } from '../pipeline/buffer/buffer.js';
 import type { Envelope } from '../core/record.js';
 import type { SinkRoute } from '../transforms/route.js';
 

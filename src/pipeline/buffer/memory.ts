@@ -12,26 +12,9 @@
 // Every drop is counted, and remembered per container as a gap: how many, and
 // the times of the first and last record lost.
 
-import type { ContainerMeta, Envelope, SidekickRecord } from '../../core/record.js';
-
-export const BUFFER_POLICIES = ['drop-oldest', 'drop-newest', 'block'] as const;
-export type BufferPolicy = (typeof BUFFER_POLICIES)[number];
-
-/** A sink's buffer as configured (?buffer=, ?policy=). */
-export interface BufferOptions {
-  readonly records: number;
-  readonly bytes: number;
-  readonly policy: BufferPolicy;
-}
-
-export const DEFAULT_BUFFER_RECORDS = 1_000_000;
-export const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
-
-export const DEFAULT_BUFFER: BufferOptions = {
-  records: DEFAULT_BUFFER_RECORDS,
-  bytes: DEFAULT_BUFFER_BYTES,
-  policy: 'drop-oldest',
-};
+import type { Envelope, SidekickRecord } from '../../core/record.js';
+import type { BufferPolicy, SinkBuffer } from './buffer.js';
+import { Gaps, type Gap } from './gaps.js';
 
 /** What one queued record costs beyond its strings: the record and envelope objects. */
 const RECORD_OVERHEAD = 160;
@@ -54,19 +37,6 @@ export function envelopeSize(e: Envelope): number {
 function laneKey(e: Envelope): string {
   const r = e.record;
   return r.position?.key(r) ?? r.container?.id ?? '';
-}
-
-/** Records lost from one container (or file) in one episode. */
-export interface Gap {
-  readonly container: ContainerMeta | undefined;
-  readonly host: string;
-  dropped: number;
-  /** Times of the earliest and latest record lost. */
-  from: string;
-  to: string;
-  /** Epoch ms of the first and of the latest drop. */
-  readonly startedAt: number;
-  lastAt: number;
 }
 
 /** A FIFO of one container's records: a growable ring. */
@@ -127,14 +97,14 @@ class Lane {
   }
 }
 
-export class RecordBuffer {
+export class RecordBuffer implements SinkBuffer {
   private readonly lanes = new Map<string, Lane>();
   /** Lanes with records, in round-robin order; `next` is whose turn it is. */
   private order: Lane[] = [];
   private next = 0;
   private count = 0;
   private size = 0;
-  private readonly gaps = new Map<string, Gap>();
+  private readonly gaps = new Gaps();
 
   constructor(
     readonly maxRecords: number,
@@ -155,6 +125,10 @@ export class RecordBuffer {
   /** At or over a limit: under `block`, the caller should pause its sources. */
   get full(): boolean {
     return this.count >= this.maxRecords || this.size >= this.maxBytes;
+  }
+
+  get drained(): boolean {
+    return this.count < this.maxRecords / 2 && this.size < this.maxBytes / 2;
   }
 
   /** Adds a record, making room by the policy; returns how many records were dropped. */
@@ -211,6 +185,12 @@ export class RecordBuffer {
     return out;
   }
 
+  oldestTime(): string | undefined {
+    let oldest: string | undefined;
+    for (const r of this.heads()) if (oldest === undefined || r.time < oldest) oldest = r.time;
+    return oldest;
+  }
+
   /** Each lane's oldest record (a lane's records wait in order). */
   *heads(): IterableIterator<SidekickRecord> {
     for (const lane of this.order) {
@@ -234,25 +214,22 @@ export class RecordBuffer {
     return out;
   }
 
-  /**
-   * Gaps whose episode is over: no drop for `quietMs`, or open for `maxAgeMs`
-   * (a flood that never stops still reports its losses at that pace).
-   */
   takeGaps(now: number, quietMs: number, maxAgeMs: number): Gap[] {
-    const out: Gap[] = [];
-    for (const [key, gap] of this.gaps) {
-      if (now - gap.lastAt >= quietMs || now - gap.startedAt >= maxAgeMs) {
-        this.gaps.delete(key);
-        out.push(gap);
-      }
-    }
-    return out;
+    return this.gaps.take(now, quietMs, maxAgeMs);
   }
 
-  /** Gaps not yet taken (for shutdown, when every episode ends). */
   get openGaps(): number {
     return this.gaps.size;
   }
+
+  /** Memory keeps nothing about a batch once it is taken. */
+  settled(): void {}
+
+  /** What memory holds is lost with the process: its sources keep it until delivered. */
+  onStored(): void {}
+
+  /** What is still here is counted unflushed by the driver, and goes with the process. */
+  close(): void {}
 
   private add(key: string, e: Envelope): void {
     let lane = this.lanes.get(key);
@@ -288,17 +265,6 @@ export class RecordBuffer {
   }
 
   private lost(key: string, e: Envelope, now: number): void {
-    const time = e.record.time;
-    const gap = this.gaps.get(key);
-    if (gap === undefined) {
-      const container = e.record.container;
-      const host = e.record.host;
-      this.gaps.set(key, { container, host, dropped: 1, from: time, to: time, startedAt: now, lastAt: now });
-      return;
-    }
-    gap.dropped++;
-    gap.lastAt = now;
-    if (time < gap.from) gap.from = time;
-    if (time > gap.to) gap.to = time;
+    this.gaps.lost(key, e.record, now);
   }
 }

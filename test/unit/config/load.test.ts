@@ -245,6 +245,25 @@ describe('loadConfig', () => {
     assert.equal(run([], { SIDEKICK_SINKS: `https://logs.example/?ca=${join(certDir, 'ca.pem')}` }).sinks[0]?.scheme, 'https');
   });
 
+  it('a disk buffer needs SIDEKICK_STATE_DIR, and one folder a destination', () => {
+    const off = configError([], { SIDEKICK_SINKS: 'stdout://,http://u:pw@siem:8080/in?buffer=disk', SIDEKICK_STATE_DIR: 'off' });
+    assert.equal(
+      off.message,
+      'SIDEKICK_STATE_DIR (--state-dir) = "off": set a folder: http://u:***@siem:8080/in?buffer=disk keeps its buffer there (buffer=disk)',
+    );
+    const twice = configError([], { SIDEKICK_SINKS: 'http://siem:8080/in?buffer=disk&types=log,http://siem:8080/in?buffer=disk&types=event' });
+    assert.equal(twice.variable, 'SIDEKICK_SINKS');
+    assert.match(twice.message, /send to one place: two disk buffers there would be one folder/);
+    const two = run([], { SIDEKICK_SINKS: 'http://siem:8080/in?buffer=disk,http://siem:8080/other?buffer=disk&disk=2GiB&policy=block' }).sinks;
+    assert.deepEqual(
+      two.map((s) => (s.buffer.kind === 'disk' ? [s.buffer.bytes, s.buffer.policy] : [])),
+      [
+        [1024 ** 3, 'drop-oldest'],
+        [2 * 1024 ** 3, 'block'],
+      ],
+    );
+  });
+
   it('reads a tcp DOCKER_HOST, without TLS', () => {
     assert.deepEqual(run([], { DOCKER_HOST: 'tcp://docker.internal:2375' }).docker, {
       host: 'docker.internal',

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PositionCodec } from '../../../src/core/position.js';
 import { envelope, type Envelope, type SidekickRecord } from '../../../src/core/record.js';
-import { Acks, type Waiting } from '../../../src/pipeline/acks.js';
+import { Acks } from '../../../src/pipeline/acks.js';
+import type { Waiting } from '../../../src/pipeline/buffer/buffer.js';
 
 interface Toy {
   readonly host: string;

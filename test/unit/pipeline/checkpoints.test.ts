@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { RecordBuffer } from '../../../src/pipeline/buffer/memory.js';
 import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { Checkpoints } from '../../../src/pipeline/checkpoints.js';
 import { Events } from '../../../src/observe/events.js';
@@ -129,7 +130,7 @@ describe('SinkDriver.done', () => {
   it('counts lines dropped by the policy as done', async () => {
     const sink = new MemorySink();
     sink.fail = new Error('down');
-    const ch = new SinkDriver(sink, log, undefined, { records: 2, bytes: 1 << 20, policy: 'drop-oldest' });
+    const ch = new SinkDriver(sink, log, undefined, new RecordBuffer(2, 1 << 20, 'drop-oldest'));
     await ch.start();
     for (let i = 1; i <= 5; i++) ch.push(line(a, T1, i));
     // Lines 1-3 were dropped or are failing in flight; the oldest not done is in flight or waiting.

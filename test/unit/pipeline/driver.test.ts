@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { envelopeSize } from '../../../src/pipeline/buffer/memory.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DiskBuffer } from '../../../src/pipeline/buffer/disk/disk-buffer.js';
+import { envelopeSize, RecordBuffer } from '../../../src/pipeline/buffer/memory.js';
 import { SinkDriver } from '../../../src/pipeline/driver.js';
 import { Flow } from '../../../src/pipeline/flow.js';
 import { containerMeta, envelope, type Envelope, type LogPosition, type LogRecord } from '../../../src/core/record.js';
@@ -85,7 +89,7 @@ describe('SinkDriver', () => {
     const sink = new MemorySink();
     const slow = gate();
     sink.delay = slow.promise;
-    const ch = new SinkDriver(sink, log, undefined, { records: 5, bytes: 1 << 30, policy: 'drop-oldest' });
+    const ch = new SinkDriver(sink, log, undefined, new RecordBuffer(5, 1 << 30, 'drop-oldest'));
     await ch.start();
     ch.push(rec(0));
     await waitFor('the first record in flight', () => ch.depth.records === 0);
@@ -120,7 +124,7 @@ describe('SinkDriver', () => {
     sink.delay = slow.promise;
     const small = rec(1);
     const bytes = 4 * (small.json.length + 400);
-    const ch = new SinkDriver(sink, log, undefined, { records: 1000, bytes, policy: 'drop-oldest' });
+    const ch = new SinkDriver(sink, log, undefined, new RecordBuffer(1000, bytes, 'drop-oldest'));
     await ch.start();
     ch.push(rec(0));
     await waitFor('the first record in flight', () => ch.depth.records === 0);
@@ -320,7 +324,7 @@ describe('SinkDriver', () => {
     const slow = gate();
     sink.delay = slow.promise;
     const flow = new Flow();
-    const ch = new SinkDriver(sink, log, flow, { records: 4, bytes: 1 << 30, policy: 'block' });
+    const ch = new SinkDriver(sink, log, flow, new RecordBuffer(4, 1 << 30, 'block'));
     await ch.start();
     for (let i = 0; i < 10; i++) ch.push(rec(i));
     assert.equal(flow.paused, true);
@@ -336,5 +340,37 @@ describe('SinkDriver', () => {
       Array.from({ length: 10 }, (_, i) => `m${i}`),
     );
     assert.equal(await ch.close(Date.now() + 1000), 0);
+  });
+
+  it('with a disk buffer: what is on disk is done with for its source while the sink is down, and delivered once it is back, also by the next process', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sk-driver-disk-'));
+    try {
+      const sink = new MemorySink();
+      sink.fail = new SinkError('down', 'io', true);
+      const disk = (): DiskBuffer => new DiskBuffer({ dir, maxBytes: 1 << 20, policy: 'block', corrupt: () => undefined });
+      let ch = new SinkDriver(sink, log, undefined, disk());
+      const settled: string[][] = [];
+      ch.onSettled((batch) => settled.push(messages(batch)));
+      await ch.start();
+      for (let i = 1; i <= 3; i++) ch.push(rec(i));
+      await waitFor('written to disk', () => settled.length === 1);
+      assert.deepEqual(settled, [['m1', 'm2', 'm3']]);
+      const done = ch.acks.doneWith(meta.id)?.at as LogPosition;
+      assert.ok(logPositions.same(done, logPositions.through(rec(3).record as LogRecord)), JSON.stringify(done));
+      await waitFor('a failed write', () => ch.counts.retried > 0);
+      assert.equal(await ch.close(Date.now() + 10), 3);
+      // The next process sends them once the sink is back.
+      sink.fail = undefined;
+      ch = new SinkDriver(sink, log, undefined, disk());
+      await ch.start();
+      await waitFor('delivered', () => sink.received.length === 3);
+      assert.deepEqual(messages(sink.received), ['m1', 'm2', 'm3']);
+      assert.equal(await ch.close(Date.now() + 1000), 0);
+      ch = new SinkDriver(sink, log, undefined, disk());
+      assert.equal(ch.depth.records, 0, 'acknowledged: not sent again');
+      await ch.close(Date.now());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

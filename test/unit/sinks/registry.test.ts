@@ -52,8 +52,30 @@ describe('configureSink', () => {
 
   it("takes every sink's options before the sink's own parse (stdout:// takes none of its own)", () => {
     const spec = configureSink('stdout://?buffer=2MiB&buffer_records=5&policy=block&types=log&include=name:web*&exclude=label:tier%3Dtest');
-    assert.deepEqual(spec.buffer, { bytes: 2 * 1024 * 1024, records: 5, policy: 'block' });
+    assert.deepEqual(spec.buffer, { kind: 'memory', bytes: 2 * 1024 * 1024, records: 5, policy: 'block' });
     assert.deepEqual(spec.route.types, new Set(['log']));
+  });
+
+  it('takes a disk buffer, in a folder named after where the sink sends (its own options), not its shared ones', () => {
+    const spec = configureSink('http://u:secret@siem:8080/in?buffer=disk&disk=2GiB&policy=drop-newest&types=log&gzip=true');
+    assert.equal(spec.buffer.kind, 'disk');
+    if (spec.buffer.kind !== 'disk') return;
+    assert.equal(spec.buffer.bytes, 2 * 1024 ** 3);
+    assert.equal(spec.buffer.policy, 'drop-newest');
+    assert.match(spec.buffer.key, /^u-siem-8080-in-gzip-true-[0-9a-f]{12}$/);
+    assert.doesNotMatch(spec.buffer.key, /secret/);
+    const again = configureSink('http://u:secret@siem:8080/in?gzip=true&buffer=disk&types=event');
+    assert.equal(again.buffer.kind === 'disk' && again.buffer.key, spec.buffer.key, 'the same folder with other shared options');
+    const other = configureSink('http://u:secret@siem:8080/in?buffer=disk');
+    assert.notEqual(other.buffer.kind === 'disk' && other.buffer.key, spec.buffer.key);
+    assert.equal((configureSink('stdout://?buffer=disk').buffer as { bytes: number }).bytes, 1024 ** 3, 'disk= defaults to 1GiB');
+  });
+
+  it('refuses disk options that do not fit', () => {
+    assert.match(uriError('stdout://?disk=1GiB').message, /disk=1GiB: only with buffer=disk/);
+    assert.match(uriError('stdout://?buffer=disk&disk=10KiB').message, /disk=10KiB: a size of at least 1MiB/);
+    assert.match(uriError('stdout://?buffer=disk&buffer_records=5').message, /buffer_records=5: only for a buffer in memory/);
+    assert.match(uriError('stdout://?buffer=dsk').message, /buffer=dsk: disk, or a size/);
   });
 
   it('refuses a host or path on stdout://', () => {

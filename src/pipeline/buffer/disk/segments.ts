@@ -187,18 +187,36 @@ export class SegmentLog {
 
   /**
    * Drops the oldest segment (not the one being written): its frames not
-   * acknowledged are lost. Answers how many, 0 when there is no such segment.
+   * acknowledged are lost. Answers how many (0 when there is no such
+   * segment), with the first and last of them, which tell what was lost.
    */
-  dropOldest(): number {
-    if (this.segments.length < 2) return 0;
+  dropOldest(): { readonly lost: number; readonly first?: Buffer; readonly last?: Buffer } {
+    if (this.segments.length < 2) return { lost: 0 };
     const oldest = this.segments[0]!;
+    const start = Math.max(this.acked, oldest.first);
     const end = oldest.first + oldest.frames;
-    const lost = end - Math.max(this.acked, oldest.first);
+    const lost = end - start;
+    const first = lost > 0 ? this.frame(start) : undefined;
+    const last = lost > 0 ? this.frame(end - 1) : undefined;
     this.acked = Math.max(this.acked, end);
     if (this.readAt < end) this.readAt = end;
     this.deleteOldest();
     this.saveCursor();
-    return lost;
+    return { lost, ...(first === undefined ? {} : { first }), ...(last === undefined ? {} : { last }) };
+  }
+
+  /** The frame at `index`, flushed or not, while it is kept (acknowledged frames may be gone). */
+  frame(index: number): Buffer | undefined {
+    if (index < 0 || index >= this.next) return undefined;
+    const firstPending = this.next - this.pending.length / 2;
+    if (index >= firstPending) return this.pending[(index - firstPending) * 2 + 1];
+    const segment = this.segmentOf(index);
+    return segment === undefined ? undefined : this.readFrames(segment, index - segment.first, 1, Infinity)[0];
+  }
+
+  /** The index of the oldest frame not acknowledged. */
+  get ackIndex(): number {
+    return this.acked;
   }
 
   close(): void {

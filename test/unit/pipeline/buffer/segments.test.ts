@@ -91,8 +91,10 @@ describe('SegmentLog', () => {
     for (let i = 0; i < 60; i++) log.append(frame(i));
     log.flush();
     const total = log.bytes;
-    const lost = log.dropOldest();
+    const { lost, first, last } = log.dropOldest();
     assert.ok(lost > 0);
+    assert.equal(first?.toString(), frame(0).toString());
+    assert.equal(last?.toString(), frame(lost - 1).toString());
     assert.ok(log.bytes < total);
     assert.equal(log.frames, 60 - lost);
     assert.equal(log.read(1000, Infinity)[0]?.toString(), frame(lost).toString());
