@@ -12,6 +12,11 @@
 // snapshot keeps it short. A restart resumes each container from its
 // position. A failing disk is said once, counted and retried; it never stops
 // collection.
+//
+// Each sink's own position per source is kept too (by the sink's name), so
+// that after a restart a sink that was further on than the least skips what
+// it had already done with, instead of getting it twice. Those journal lines
+// name the source `source`, not `key`: a sidekick before them skips them.
 
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,10 +39,19 @@ interface Saved {
 interface FileShape {
   readonly version: number;
   readonly positions: Record<string, Saved>;
+  /** Each sink's own positions, by its name. */
+  readonly sinks?: Record<string, Record<string, Saved>>;
 }
 
 /** One journal line: a source's position advanced, or a source forgotten. */
 type JournalEntry = { readonly key: string; readonly kind: string; readonly at: unknown } | { readonly key: string; readonly forget: true };
+/** One journal line of one sink's position. */
+interface SinkJournalEntry {
+  readonly sink: string;
+  readonly source: string;
+  readonly kind: string;
+  readonly at: unknown;
+}
 
 /**
  * Version 1 (sidekick before positions had codecs) kept containers' log
@@ -73,6 +87,10 @@ export class Checkpoints {
   private readonly positions = new Map<string, Held>();
   /** What the snapshot and journal on disk hold, to append only what moved. */
   private readonly onDisk = new Map<string, Held>();
+  /** Each sink's name in the files. */
+  private readonly names = new Map<SinkDriver, string>();
+  /** Each sink's own positions (by sink name, then source key), as last saved or journaled. */
+  private readonly sinks = new Map<string, Map<string, Held>>();
   private timer: NodeJS.Timeout | undefined;
   private journalFd: number | undefined;
   private written = '';
@@ -87,7 +105,15 @@ export class Checkpoints {
     codecs: readonly AnyPositionCodec[],
   ) {
     this.codecs = new Map(codecs.map((c) => [c.kind, c]));
-    for (const c of channels) c.onSettled((batch) => this.journal(batch));
+    // A sink is known by its name; a second sink of the same name by its place among them.
+    const seen = new Map<string, number>();
+    for (const c of channels) {
+      const n = (seen.get(c.sink.name) ?? 0) + 1;
+      seen.set(c.sink.name, n);
+      const name = n === 1 ? c.sink.name : `${c.sink.name}#${n}`;
+      this.names.set(c, name);
+      c.onSettled((batch) => this.journal(c, batch));
+    }
   }
 
   /** Reads what the last run left. Missing files are a first start; a broken snapshot is reported and ignored. */
@@ -110,6 +136,9 @@ export class Checkpoints {
           const held = this.decode(saved);
           if (held !== undefined) this.positions.set(key, held);
         }
+        for (const [sink, positions] of Object.entries((data as FileShape).sinks ?? {})) {
+          for (const [key, saved] of Object.entries(positions)) this.sinkMoved(sink, key, this.decode(saved));
+        }
         this.written = text;
       } catch (err) {
         this.events.checkpointsUnreadable(this.dir, err as Error);
@@ -117,6 +146,11 @@ export class Checkpoints {
     }
     this.replayJournal();
     this.markOnDisk();
+    // A sink skips what it had done with, up to its own position.
+    for (const c of this.channels) {
+      const had = this.sinks.get(this.names.get(c)!);
+      if (had !== undefined) c.hadBefore(had);
+    }
   }
 
   /** The position an earlier run left for a source, if its codec can read it. */
@@ -140,6 +174,7 @@ export class Checkpoints {
   /** A source that is gone (a container destroyed, a file removed): its position is of no more use. */
   forget(key: string): void {
     if (this.positions.delete(key)) this.moved = true;
+    for (const positions of this.sinks.values()) if (positions.delete(key)) this.moved = true;
     for (const c of this.channels) c.acks.forget(key);
     if (this.onDisk.delete(key)) this.append(`${JSON.stringify({ key, forget: true } satisfies JournalEntry)}\n`);
   }
@@ -150,7 +185,14 @@ export class Checkpoints {
     if (this.dir === undefined || (!this.moved && this.journalFd !== undefined)) return;
     const positions: Record<string, Saved> = {};
     for (const [key, held] of this.positions) positions[key] = { kind: held.codec.kind, at: held.codec.encode(held.at) };
-    const text = JSON.stringify({ version: VERSION, positions } satisfies FileShape);
+    const sinks: Record<string, Record<string, Saved>> = {};
+    for (const [sink, held] of this.sinks) {
+      if (held.size === 0) continue;
+      const saved: Record<string, Saved> = {};
+      for (const [key, p] of held) saved[key] = { kind: p.codec.kind, at: p.codec.encode(p.at) };
+      sinks[sink] = saved;
+    }
+    const text = JSON.stringify({ version: VERSION, positions, ...(Object.keys(sinks).length === 0 ? {} : { sinks }) } satisfies FileShape);
     if (text === this.written && this.journalFd !== undefined) return;
     const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
     try {
@@ -179,8 +221,8 @@ export class Checkpoints {
     this.journalFd = undefined;
   }
 
-  /** A sink is done with a batch: the positions it advanced go to the journal at once. */
-  private journal(batch: readonly Envelope[]): void {
+  /** A sink is done with a batch: the positions it advanced, its own and the least, go to the journal at once. */
+  private journal(channel: SinkDriver, batch: readonly Envelope[]): void {
     if (this.journalFd === undefined) return;
     let text = '';
     const keys = new Set<string>();
@@ -193,6 +235,11 @@ export class Checkpoints {
       const key = codec.key(r);
       if (keys.has(key)) continue;
       keys.add(key);
+      const own = channel.acks.doneWith(key);
+      const name = this.names.get(channel)!;
+      if (own !== undefined && this.sinkMoved(name, key, own)) {
+        text += `${JSON.stringify({ sink: name, source: key, kind: own.codec.kind, at: own.codec.encode(own.at) } satisfies SinkJournalEntry)}\n`;
+      }
       const least = this.least(key);
       if (least !== undefined) this.advance(key, least);
       const p = this.positions.get(key);
@@ -213,6 +260,22 @@ export class Checkpoints {
       least = least === undefined ? p : { codec: p.codec, at: p.codec.least(least.at, p.at) };
     }
     return least;
+  }
+
+  /** Moves one sink's position of a source on to `p` (its codec says how); whether it moved. */
+  private sinkMoved(sink: string, key: string, p: Held | undefined): boolean {
+    if (p === undefined) return false;
+    let held = this.sinks.get(sink);
+    if (held === undefined) {
+      held = new Map();
+      this.sinks.set(sink, held);
+    }
+    const old = held.get(key);
+    const at = old?.codec === p.codec ? p.codec.advance(old.at, p.at) : p.at;
+    if (old !== undefined && old.codec === p.codec && p.codec.same(at, old.at)) return false;
+    held.set(key, { codec: p.codec, at });
+    this.moved = true;
+    return true;
   }
 
   private markOnDisk(): void {
@@ -253,10 +316,15 @@ export class Checkpoints {
       } catch {
         return;
       }
+      if (typeof parsed['sink'] === 'string' && typeof parsed['source'] === 'string') {
+        this.sinkMoved(parsed['sink'], parsed['source'], this.decode(parsed as unknown as SinkJournalEntry));
+        continue;
+      }
       const entry = typeof parsed['key'] === 'string' ? (parsed as JournalEntry) : journalFromV1(parsed);
       if (entry === undefined) continue;
       if ('forget' in entry) {
         this.positions.delete(entry.key);
+        for (const positions of this.sinks.values()) positions.delete(entry.key);
         continue;
       }
       const held = this.decode(entry);
@@ -271,6 +339,7 @@ export class Checkpoints {
     const least = new Map<string, Held>();
     for (const channel of this.channels) {
       for (const [key, p] of channel.acks.done()) {
+        this.sinkMoved(this.names.get(channel)!, key, p);
         const seen = least.get(key);
         least.set(key, seen === undefined ? p : { codec: p.codec, at: p.codec.least(seen.at, p.at) });
       }

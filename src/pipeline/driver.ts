@@ -11,6 +11,7 @@
 import type { Logger } from 'pino';
 import { backoffDelay } from '../core/backoff.js';
 import { SinkError, type Batching, type Sink } from '../sinks/sink.js';
+import type { Held } from '../core/position.js';
 import { Acks } from './acks.js';
 import { DEFAULT_BUFFER_BYTES, DEFAULT_BUFFER_RECORDS, type SinkBuffer } from './buffer/buffer.js';
 import type { Gap } from './buffer/gaps.js';
@@ -60,6 +61,8 @@ export class SinkDriver {
   private pendingSince: number | undefined;
   private lastError: string | undefined;
   private readonly settledListeners: ((batch: readonly Envelope[]) => void)[] = [];
+  /** What this sink was done with before a restart, per source (hadBefore). */
+  private readonly had = new Map<string, Held>();
 
   constructor(
     readonly sink: Sink,
@@ -103,9 +106,19 @@ export class SinkDriver {
     this.settledListeners.push(listener);
   }
 
+  /**
+   * Where this sink was done with each source when sidekick last stopped:
+   * records up to there, read again because another sink was behind, are
+   * not sent again.
+   */
+  hadBefore(positions: ReadonlyMap<string, Held>): void {
+    for (const [key, held] of positions) this.had.set(key, held);
+  }
+
   push(e: Envelope): void {
     if (this.closing) return;
     this.acks.pushed(e.record);
+    if (this.had.size > 0 && this.hadAlready(e.record)) return;
     const dropped = this.buffer.push(e);
     if (dropped > 0) this.noteDrops(dropped);
     if (this.buffer.policy === 'block' && this.buffer.full) this.flow?.block(this);
@@ -135,6 +148,20 @@ export class SinkDriver {
     this.buffer.close();
     await this.sink.stop();
     return this.counts.unflushed;
+  }
+
+  /** Whether the sink was done with the record before the restart; a source it has passed is looked at no more. */
+  private hadAlready(r: SidekickRecord): boolean {
+    const codec = r.position;
+    if (codec === undefined) return false;
+    const key = codec.key(r);
+    const had = this.had.get(key);
+    if (had === undefined || had.codec !== codec) return false;
+    const through = codec.through(r);
+    if (codec.same(codec.least(through, had.at), through)) return true;
+    // Wholly past it (with multiline, one stream may pass before the other).
+    if (codec.same(codec.least(through, had.at), had.at)) this.had.delete(key);
+    return false;
   }
 
   private wakeOne(): void {

@@ -160,7 +160,19 @@ describe('Checkpoints', () => {
       await waitFor('the sink', () => fast.received.length === 2);
       cp.save();
       const saved = JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8')) as { version: number; positions: Record<string, unknown> };
-      assert.deepEqual(saved, { version: 2, positions: { [a.id]: { kind: 'log', at: { time: T1, count: 0 } } } }, 'the slow sink holds it back');
+      assert.deepEqual(
+        saved,
+        {
+          version: 2,
+          positions: { [a.id]: { kind: 'log', at: { time: T1, count: 0 } } },
+          // Each sink's own, the second of one name by its place.
+          sinks: {
+            'memory://': { [a.id]: { kind: 'log', at: { time: T2, count: 1 } } },
+            'memory://#2': { [a.id]: { kind: 'log', at: { time: T1, count: 0 } } },
+          },
+        },
+        'the slow sink holds it back',
+      );
       hold.open();
       slow.delay = undefined;
       await waitFor('the sink', () => slow.received.length === 2);
@@ -178,6 +190,51 @@ describe('Checkpoints', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  for (const how of ['stopped', 'killed'] as const) {
+    it(`after a restart (${how}), a sink further on than the least skips what it had; the one behind gets it`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
+      try {
+        const fast = new MemorySink();
+        const slow = new MemorySink();
+        slow.fail = new Error('down');
+        const channels = [new SinkDriver(fast, log, undefined), new SinkDriver(slow, log, undefined)];
+        for (const c of channels) await c.start();
+        const cp = new Checkpoints(dir, channels, events, CODECS);
+        cp.load();
+        cp.start();
+        for (let i = 1; i <= 3; i++) for (const c of channels) c.push(line(a, T1, i));
+        await waitFor('the fast sink', () => fast.received.length === 3);
+        // Killed: nothing more is written (the journal has each batch).
+        if (how === 'stopped') cp.stop();
+        // The next run reads the container again from the least (before line 1).
+        const fast2 = new MemorySink();
+        const slow2 = new MemorySink();
+        const next = [new SinkDriver(fast2, log, undefined), new SinkDriver(slow2, log, undefined)];
+        for (const c of next) await c.start();
+        const cp2 = new Checkpoints(dir, next, events, CODECS);
+        cp2.load();
+        assert.deepEqual(cp2.get(logPositions, a.id), { time: T1, count: 0 });
+        for (let i = 1; i <= 4; i++) for (const c of next) c.push(line(a, T1, i));
+        await waitFor('the slow sink', () => slow2.received.length === 4);
+        await waitFor('the fast sink', () => fast2.received.length === 1);
+        assert.deepEqual(
+          fast2.received.map((e) => e.record.type === 'log' && e.record.seq),
+          [4],
+          'only what it did not have',
+        );
+        assert.deepEqual(
+          slow2.received.map((e) => e.record.type === 'log' && e.record.seq),
+          [1, 2, 3, 4],
+        );
+        cp2.stop();
+        if (how === 'killed') cp.stop();
+        for (const c of [...channels, ...next]) await c.close(Date.now() + 10);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 
   it('never moves a position backwards', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
