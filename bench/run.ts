@@ -5,9 +5,10 @@
 //
 //   node dist/bench/run.js [--quick] [--only=ceiling,throughput,peers,logsource,latency,jobs,scale,stats]
 
-import { createReadStream, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { cpus, totalmem } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   Collector,
@@ -79,7 +80,7 @@ interface Run {
   duplicates: number;
 }
 
-type Sink = 'null' | 'udp' | 'http';
+type Sink = 'null' | 'udp' | 'udp-disk' | 'http';
 
 interface CollectorKind {
   readonly label: string;
@@ -93,10 +94,21 @@ const sidekickReading = (source: 'api' | 'files' | 'auto'): CollectorKind => ({
     // The benchmark itself reads stdout: block rather than drop when it reads slower than sidekick writes.
     let sinks = 'stdout://?policy=block';
     let closer: (() => unknown) | undefined;
-    if (sink === 'udp') {
+    let stateDir = 'off';
+    if (sink === 'udp' || sink === 'udp-disk') {
       const rx = await udpReceiver(onMessage);
       sinks = `syslog+udp://127.0.0.1:${rx.port}?max=4096`;
       closer = rx.close;
+      if (sink === 'udp-disk') {
+        // Every record through the disk buffer's segments, in a state folder of its own.
+        const dir = mkdtempSync(join(tmpdir(), 'skb-state-'));
+        sinks += '&buffer=disk';
+        stateDir = dir;
+        closer = () => {
+          rx.close();
+          rmSync(dir, { recursive: true, force: true });
+        };
+      }
     } else if (sink === 'http') {
       const rx = await httpReceiver((l) => onMessage(messageOf(l, 'message')));
       sinks = `http://127.0.0.1:${rx.port}/in`;
@@ -112,6 +124,7 @@ const sidekickReading = (source: 'api' | 'files' | 'auto'): CollectorKind => ({
         SIDEKICK_LOGS_SOURCE: source,
         SIDEKICK_METRICS_ADDR: 'off',
         SIDEKICK_LOG_LEVEL: 'info',
+        SIDEKICK_STATE_DIR: stateDir,
         NODE_OPTIONS: HEAP_LIMIT,
       },
       (l) => onMessage(messageOf(l, 'message')),
@@ -248,7 +261,7 @@ async function main(): Promise<void> {
     const plans: [CollectorKind, Sink, number][] = [];
     for (const k of kinds) {
       if (ours.includes(k)) {
-        for (const sink of ['null', 'udp', 'http'] as const) for (const n of [1, 10]) plans.push([k, sink, n]);
+        for (const sink of ['null', 'udp', 'udp-disk', 'http'] as const) for (const n of [1, 10]) plans.push([k, sink, n]);
       } else {
         plans.push([k, 'null', 1], [k, 'null', 10]);
       }
@@ -277,7 +290,7 @@ async function main(): Promise<void> {
       for (let r = 0; r < REPS; r++) runs.push(await throughput(k, sink, n));
       const s = (f: (x: Run) => number): Stat => stat(runs.map(f));
       const lps = s((x) => x.linesPerSec);
-      const label = sink === 'null' ? 'stdout' : sink === 'udp' ? 'syslog UDP' : 'HTTP ndjson';
+      const label = { null: 'stdout', udp: 'syslog UDP', 'udp-disk': 'syslog UDP, disk buffer', http: 'HTTP ndjson' }[sink];
       if (runs.every((x) => x.linesPerSec <= 0)) {
         // A collector that delivered nothing has no rate or cost per line to report.
         print(

@@ -8,6 +8,7 @@ import { ConfigError, helpText, loadConfig, type Config } from './config/load.js
 import { heapLimitFor } from './observe/heap.js';
 import { createLogger } from './observe/logger.js';
 import { endWithParent, heapLimitGiven, relaunchWithHeapLimit } from './relaunch.js';
+import { memoryOfBuffers } from './pipeline/buffer/buffer.js';
 
 /** Set by the single-file bundle (scripts/bundle.mjs), which has no package.json beside it. */
 declare const SIDEKICK_VERSION: string | undefined;
@@ -61,7 +62,7 @@ function main(): void {
     return;
   }
   if (!heapLimitGiven(process.execArgv, process.env['NODE_OPTIONS'])) {
-    relaunchWithHeapLimit(heapLimitFor(result.config.sinks.reduce((n, s) => n + s.buffer.bytes, 0)));
+    relaunchWithHeapLimit(heapLimitFor(memoryOfBuffers(result.config.sinks.map((s) => s.buffer))));
     return;
   }
   endWithParent();

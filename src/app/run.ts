@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { heapAdvice, heapLimitFor } from '../observe/heap.js';
 import { Topology } from './topology.js';
+import { memoryOfBuffers } from '../pipeline/buffer/buffer.js';
 
 const SHUTDOWN_MS = 10_000;
 
@@ -49,7 +50,7 @@ export async function run(config: Config, log: Logger): Promise<void> {
 
 /** Says once at start whether the V8 heap limit fits the buffers (see observe/heap.ts). */
 function adviseHeap(config: Config, log: Logger): void {
-  const buffers = config.sinks.reduce((n, s) => n + s.buffer.bytes, 0);
+  const buffers = memoryOfBuffers(config.sinks.map((s) => s.buffer));
   const advice = heapAdvice(buffers, getHeapStatistics().heap_size_limit);
   const hint = `NODE_OPTIONS=--max-old-space-size=${heapLimitFor(buffers)}`;
   if (advice.kind === 'too-small') {

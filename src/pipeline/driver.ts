@@ -82,7 +82,7 @@ export class SinkDriver {
   }
 
   get depth(): { readonly records: number; readonly bytes: number } {
-    return { records: this.buffer.length, bytes: this.buffer.bytes };
+    return { records: this.buffer.records, bytes: this.buffer.bytes };
   }
 
   /** The last delivery error, until a delivery works again. */

@@ -85,6 +85,8 @@ export interface Exit {
 /** A running sidekick process; its stdout parsed as records. */
 export class Sidekick {
   readonly records: Json[] = [];
+  /** When each record arrived (epoch ms), by its index in records. */
+  readonly arrivals: number[] = [];
   /** Lines on stdout that are not JSON: must stay empty while collecting. */
   readonly notJson: string[] = [];
   stderr = '';
@@ -105,9 +107,11 @@ export class Sidekick {
     this.child.stdout!.on('data', (text: string) => {
       const lines = (this.rest + text).split('\n');
       this.rest = lines.pop()!;
+      const now = Date.now();
       for (const line of lines) {
         try {
           this.records.push(JSON.parse(line) as Json);
+          this.arrivals.push(now);
         } catch {
           this.notJson.push(line);
         }

@@ -34,6 +34,17 @@ export const DEFAULT_BUFFER: BufferOptions = {
   policy: 'drop-oldest',
 };
 
+/**
+ * What a disk buffer holds in memory at most, near enough: what is staged
+ * until written (1 MiB at most) and batches read back and in flight.
+ */
+const DISK_BUFFER_MEMORY = 8 * 1024 * 1024;
+
+/** The memory the sinks' buffers may hold when full: what the heap limit is made for. */
+export function memoryOfBuffers(buffers: readonly BufferOptions[]): number {
+  return buffers.reduce((n, b) => n + (b.kind === 'memory' ? b.bytes : DISK_BUFFER_MEMORY), 0);
+}
+
 /** What acks ask of a sink's buffer about the records waiting in it (those whose source may not move past them yet). */
 export interface Waiting {
   /** For each source (position key), the oldest of its records waiting. */
@@ -48,6 +59,8 @@ export interface SinkBuffer extends Waiting {
   readonly policy: BufferPolicy;
   /** Records waiting to be taken. */
   readonly length: number;
+  /** Records it holds: those waiting, and (on disk) those taken until acknowledged. */
+  readonly records: number;
   /** What they take (memory, or disk). */
   readonly bytes: number;
   /** At or over its limit: under `block`, the sources pause. */

@@ -118,6 +118,10 @@ export class RecordBuffer implements SinkBuffer {
     return this.count;
   }
 
+  get records(): number {
+    return this.count;
+  }
+
   get bytes(): number {
     return this.size;
   }

@@ -108,18 +108,21 @@ export class DiskBuffer implements SinkBuffer {
     let dropped = 0;
     if (this.policy !== 'block') {
       while (this.log.bytes + cost > this.maxBytes) {
-        const freed = this.policy === 'drop-oldest' ? this.dropOldest(now) : 0;
-        // What is staged may fill segments that can then be dropped.
-        if (freed === 0 && this.policy === 'drop-oldest' && this.staged.length > 0) {
-          this.write();
-          continue;
+        if (this.policy === 'drop-oldest') {
+          const lost = this.dropOldest(now);
+          if (lost !== undefined) {
+            dropped += lost;
+            continue;
+          }
+          // What is staged may fill segments that can then be dropped.
+          if (this.staged.length > 0) {
+            this.write();
+            continue;
+          }
         }
         // drop-newest, or nothing older to drop (the segment being written is all there is).
-        if (freed === 0) {
-          this.gaps.lost(e.record.container?.id ?? '', e.record, now);
-          return dropped + 1;
-        }
-        dropped += freed;
+        this.gaps.lost(e.record.container?.id ?? '', e.record, now);
+        return dropped + 1;
       }
     }
     this.log.append(payload);
@@ -236,13 +239,15 @@ export class DiskBuffer implements SinkBuffer {
     if (end !== undefined) this.log.ack(end);
   }
 
-  /** Drops the oldest segment; how many records were lost (0: none could be). */
-  private dropOldest(now: number): number {
-    const { lost, first, last } = this.log.dropOldest();
-    if (lost === 0) return 0;
+  /** Drops the oldest segment; how many records were lost, undefined when there is none to drop. */
+  private dropOldest(now: number): number | undefined {
+    const dropped = this.log.dropOldest();
+    if (dropped === undefined) return undefined;
+    const { lost, first, last } = dropped;
     const from = first === undefined ? undefined : storedEnvelope(first.toString('utf8'))?.record;
     const to = last === undefined ? undefined : storedEnvelope(last.toString('utf8'))?.record;
-    if (from !== undefined) this.gaps.lost(SEGMENT_GAP, { time: from.time, host: from.host, container: undefined }, now, lost, to?.time ?? from.time);
+    if (lost > 0 && from !== undefined)
+      this.gaps.lost(SEGMENT_GAP, { time: from.time, host: from.host, container: undefined }, now, lost, to?.time ?? from.time);
     // Batches handed out from the dropped segment are acknowledged already.
     while (this.order[0] !== undefined && this.order[0].end <= this.log.ackIndex) this.order.shift();
     return lost;

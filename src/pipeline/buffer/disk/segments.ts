@@ -187,15 +187,17 @@ export class SegmentLog {
 
   /**
    * Drops the oldest segment (not the one being written): its frames not
-   * acknowledged are lost. Answers how many (0 when there is no such
-   * segment), with the first and last of them, which tell what was lost.
+   * handed out are lost (those handed out are the reader's to deliver; a
+   * kill before it does loses them too). Answers how many, with the first
+   * and last of them, which tell what was lost; undefined when there is no
+   * such segment.
    */
-  dropOldest(): { readonly lost: number; readonly first?: Buffer; readonly last?: Buffer } {
-    if (this.segments.length < 2) return { lost: 0 };
+  dropOldest(): { readonly lost: number; readonly first?: Buffer; readonly last?: Buffer } | undefined {
+    if (this.segments.length < 2) return undefined;
     const oldest = this.segments[0]!;
-    const start = Math.max(this.acked, oldest.first);
+    const start = Math.max(this.readAt, oldest.first);
     const end = oldest.first + oldest.frames;
-    const lost = end - start;
+    const lost = Math.max(0, end - start);
     const first = lost > 0 ? this.frame(start) : undefined;
     const last = lost > 0 ? this.frame(end - 1) : undefined;
     this.acked = Math.max(this.acked, end);

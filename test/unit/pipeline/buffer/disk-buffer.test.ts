@@ -158,6 +158,22 @@ describe('DiskBuffer', () => {
     );
   });
 
+  it('drop-oldest: records handed out and not yet acknowledged are not counted lost with their segment; they are delivered', () => {
+    const max = 512 * 1024;
+    const b = buffer('drop-oldest', max);
+    for (let i = 1; i <= 10; i++) b.push(rec(i, web, 400));
+    const inFlight = b.shift(10);
+    let dropped = 0;
+    for (let i = 11; i <= 4000; i++) dropped += b.push(rec(i, web, 400));
+    b.settled(inFlight);
+    const kept = drain(b, 1000);
+    assert.equal(inFlight.length + kept.length + dropped, 4000);
+    assert.equal(
+      b.takeGaps(Date.now(), 0, 0).reduce((n, g) => n + g.dropped, 0),
+      dropped,
+    );
+  });
+
   it('drop-newest: stays within its size, dropping new records, per container', () => {
     const max = 512 * 1024;
     const b = buffer('drop-newest', max);

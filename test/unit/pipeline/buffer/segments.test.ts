@@ -91,7 +91,7 @@ describe('SegmentLog', () => {
     for (let i = 0; i < 60; i++) log.append(frame(i));
     log.flush();
     const total = log.bytes;
-    const { lost, first, last } = log.dropOldest();
+    const { lost, first, last } = log.dropOldest()!;
     assert.ok(lost > 0);
     assert.equal(first?.toString(), frame(0).toString());
     assert.equal(last?.toString(), frame(lost - 1).toString());
