@@ -132,15 +132,18 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loa
   if (config.files !== undefined && !config.types.has('file')) {
     throw new ConfigError(SETTINGS.types.env, given.types, 'add "file": SIDEKICK_FILES is set, and its records would all be dropped');
   }
-  const disks = config.sinks.filter((s) => s.buffer.kind === 'disk');
-  if (disks.length > 0 && config.stateDir === undefined) {
-    throw new ConfigError(SETTINGS.stateDir.env, 'off', `set a folder: ${disks[0]!.name} keeps its buffer there (buffer=disk)`);
-  }
-  for (const [i, a] of disks.entries()) {
-    const b = disks.slice(i + 1).find((s) => s.buffer.kind === 'disk' && a.buffer.kind === 'disk' && s.buffer.key === a.buffer.key);
-    if (b !== undefined) {
-      throw new ConfigError(SETTINGS.sinks.env, `${a.name},${b.name}`, `${a.name} and ${b.name} send to one place: two disk buffers there would be one folder`);
+  // Each disk buffer's folder, named by its destination: two sinks to one place would share it.
+  const diskOwners = new Map<string, string>();
+  for (const s of config.sinks) {
+    if (s.buffer.kind !== 'disk') continue;
+    if (config.stateDir === undefined) {
+      throw new ConfigError(SETTINGS.stateDir.env, 'off', `set a folder: ${s.name} keeps its buffer there (buffer=disk)`);
     }
+    const other = diskOwners.get(s.buffer.key);
+    if (other !== undefined) {
+      throw new ConfigError(SETTINGS.sinks.env, `${other},${s.name}`, `${other} and ${s.name} send to one place: two disk buffers there would be one folder`);
+    }
+    diskOwners.set(s.buffer.key, s.name);
   }
   if (parsed.values['healthcheck'] === true) return { kind: 'healthcheck', config };
   return { kind: 'run', config };

@@ -103,8 +103,8 @@ export class DiskBuffer implements SinkBuffer {
   }
 
   push(e: Envelope, now = Date.now()): number {
-    const payload = Buffer.from(e.json, 'utf8');
-    const cost = SegmentLog.cost(payload.length);
+    const length = Buffer.byteLength(e.json);
+    const cost = SegmentLog.cost(length);
     let dropped = 0;
     if (this.policy !== 'block') {
       while (this.log.bytes + cost > this.maxBytes) {
@@ -125,9 +125,9 @@ export class DiskBuffer implements SinkBuffer {
         return dropped + 1;
       }
     }
-    this.log.append(payload);
+    this.log.append(e.json, length);
     this.staged.push(e);
-    this.stagedBytes += payload.length;
+    this.stagedBytes += length;
     if (this.stagedBytes >= this.stageBytes) this.write();
     else if (!this.writeScheduled) {
       this.writeScheduled = true;

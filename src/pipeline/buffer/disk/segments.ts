@@ -27,6 +27,9 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
 /** A segment file starts with this: a file of another kind (or version) is not read. */
+/** The stage of frames not flushed yet: its first size, and the most kept after a flush. */
+const STAGE_START = 64 * 1024;
+const STAGE_KEPT = 4 * 1024 * 1024;
 const MAGIC = Buffer.from('SKBUF\u0000\u0000\u0001', 'latin1');
 const FRAME_HEADER = 8;
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
@@ -66,9 +69,13 @@ export interface SegmentLogOptions {
 export class SegmentLog {
   private readonly segments: Segment[] = [];
   private fd: number | undefined;
-  /** Frames appended and not yet flushed to the file. */
-  private pending: Buffer[] = [];
+  /**
+   * Frames appended and not yet flushed to the file, each header and payload
+   * encoded in place (no Buffer a record), and where each begins in it.
+   */
+  private stage = Buffer.allocUnsafe(STAGE_START);
   private pendingBytes = 0;
+  private pendingAt: number[] = [];
   /** The index of the next frame appended. */
   private next = 0;
   /** Frames before this index are acknowledged. */
@@ -111,36 +118,58 @@ export class SegmentLog {
     return FRAME_HEADER + length;
   }
 
-  append(payload: Buffer): void {
-    const header = Buffer.allocUnsafe(FRAME_HEADER);
-    header.writeUInt32LE(payload.length, 0);
-    header.writeUInt32LE(crc32(payload), 4);
-    this.pending.push(header, payload);
-    this.pendingBytes += FRAME_HEADER + payload.length;
+  /** Appends a frame of `text` (whose UTF-8 length the caller knows: it weighed it against the size). */
+  append(text: string, length = Buffer.byteLength(text)): void {
+    const at = this.pendingBytes;
+    const end = at + FRAME_HEADER + length;
+    if (end > this.stage.length) this.growStage(end);
+    const stage = this.stage;
+    stage.write(text, at + FRAME_HEADER, length, 'utf8');
+    stage.writeUInt32LE(length, at);
+    stage.writeUInt32LE(crc32(stage.subarray(at + FRAME_HEADER, end)), at + 4);
+    this.pendingAt.push(at);
+    this.pendingBytes = end;
     this.next++;
   }
 
   /** Writes what was appended to the file system (not yet to the disk: see sync). */
   flush(): void {
-    if (this.pending.length === 0) return;
+    const starts = this.pendingAt;
+    if (starts.length === 0) return;
     // The index of the first frame pending: a segment begun for it starts there.
-    let index = this.next - this.pending.length / 2;
+    let index = this.next - starts.length;
     let segment = this.segments.at(-1);
-    for (let i = 0; i < this.pending.length; i += 2, index++) {
-      const header = this.pending[i]!;
-      const payload = this.pending[i + 1]!;
+    // Frames that go to one segment are written in one call.
+    for (let i = 0; i < starts.length; ) {
       // Segments found at start are not written to: frames go to a new one.
       if (segment === undefined || this.fd === undefined || segment.size >= this.options.segmentBytes) segment = this.startSegment(index);
-      segment.offsets.push(segment.size);
-      writeAll(this.fd!, header, segment.size);
-      writeAll(this.fd!, payload, segment.size + FRAME_HEADER);
-      const size = FRAME_HEADER + payload.length;
-      segment.size += size;
-      segment.frames++;
-      this.bytesOnDisk += size;
+      const from = starts[i]!;
+      let to = from;
+      const at = segment.size;
+      while (i < starts.length && (to === from || segment.size < this.options.segmentBytes)) {
+        const size = FRAME_HEADER + this.stage.readUInt32LE(starts[i]!);
+        segment.offsets.push(segment.size);
+        segment.size += size;
+        segment.frames++;
+        to += size;
+        i++;
+        index++;
+      }
+      writeAll(this.fd!, this.stage.subarray(from, to), at);
+      this.bytesOnDisk += to - from;
     }
-    this.pending = [];
+    this.pendingAt = [];
     this.pendingBytes = 0;
+    // One burst must not keep a large stage for good.
+    if (this.stage.length > STAGE_KEPT) this.stage = Buffer.allocUnsafe(STAGE_START);
+  }
+
+  private growStage(needed: number): void {
+    let size = this.stage.length * 2;
+    while (size < needed) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.stage.copy(grown, 0, 0, this.pendingBytes);
+    this.stage = grown;
   }
 
   /** Makes what was flushed durable (fsync of the open segment). */
@@ -210,8 +239,11 @@ export class SegmentLog {
   /** The frame at `index`, flushed or not, while it is kept (acknowledged frames may be gone). */
   frame(index: number): Buffer | undefined {
     if (index < 0 || index >= this.next) return undefined;
-    const firstPending = this.next - this.pending.length / 2;
-    if (index >= firstPending) return this.pending[(index - firstPending) * 2 + 1];
+    const firstPending = this.next - this.pendingAt.length;
+    if (index >= firstPending) {
+      const at = this.pendingAt[index - firstPending]! + FRAME_HEADER;
+      return Buffer.from(this.stage.subarray(at, at + this.stage.readUInt32LE(at - FRAME_HEADER)));
+    }
     const segment = this.segmentOf(index);
     return segment === undefined ? undefined : this.readFrames(segment, index - segment.first, 1, Infinity)[0];
   }

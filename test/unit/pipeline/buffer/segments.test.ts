@@ -27,9 +27,29 @@ const text = (frames: Buffer[]): string[] => frames.map((f) => f.toString());
 const segmentFiles = (): string[] => readdirSync(dir).filter((n) => n.endsWith('.seg'));
 
 describe('SegmentLog', () => {
+  it('keeps text of any UTF-8 length whole, read back staged, flushed and after a reopen', () => {
+    const log = open(64);
+    const texts = ['é', '日本語のログ', '\u{1F600} emoji', 'x'.repeat(300), 'y'.repeat(100_000), ''];
+    for (const t of texts) log.append(t);
+    assert.deepEqual(
+      texts.map((_, i) => log.frame(i)?.toString()),
+      texts,
+      'staged frames',
+    );
+    log.flush();
+    assert.deepEqual(
+      texts.map((_, i) => log.frame(i)?.toString()),
+      texts,
+      'flushed frames',
+    );
+    log.close();
+    assert.deepEqual(text(open(64).read(100, Infinity)), texts, 'after a reopen');
+    assert.deepEqual(corrupt, []);
+  });
+
   it('hands out what was appended, in order, once, across segments', () => {
     const log = open(256);
-    for (let i = 0; i < 100; i++) log.append(frame(i));
+    for (let i = 0; i < 100; i++) log.append(frame(i).toString());
     assert.equal(log.frames, 100);
     const got: string[] = [];
     for (let b = log.read(7, Infinity); b.length > 0; b = log.read(7, Infinity)) got.push(...text(b));
@@ -41,14 +61,14 @@ describe('SegmentLog', () => {
 
   it('stops a read at about maxBytes, with at least one frame', () => {
     const log = open();
-    for (let i = 0; i < 10; i++) log.append(Buffer.alloc(100, 97));
+    for (let i = 0; i < 10; i++) log.append('a'.repeat(100));
     assert.equal(log.read(100, 250).length, 3);
     assert.equal(log.read(100, 1).length, 1);
   });
 
   it('deletes segments once acknowledged whole, and resumes after a stop at the acknowledged frame', () => {
     let log = open(256);
-    for (let i = 0; i < 60; i++) log.append(frame(i));
+    for (let i = 0; i < 60; i++) log.append(frame(i).toString());
     log.read(25, Infinity);
     const before = segmentFiles().length;
     log.ack(25);
@@ -62,10 +82,10 @@ describe('SegmentLog', () => {
 
   it('after a kill (no close), sends again what was read but not acknowledged, and nothing acknowledged', () => {
     const log = open(256);
-    for (let i = 0; i < 40; i++) log.append(frame(i));
+    for (let i = 0; i < 40; i++) log.append(frame(i).toString());
     log.read(30, Infinity);
     log.ack(10);
-    log.append(frame(40));
+    log.append(frame(40).toString());
     log.flush();
     // No close: the process is gone.
     const again = open(256);
@@ -74,13 +94,13 @@ describe('SegmentLog', () => {
 
   it('never deletes a new segment on the word of an old cursor', () => {
     let log = open(128);
-    for (let i = 0; i < 30; i++) log.append(frame(i));
+    for (let i = 0; i < 30; i++) log.append(frame(i).toString());
     log.read(30, Infinity);
     log.ack(30);
     log.close();
     log = open(128);
     assert.equal(log.frames, 0);
-    log.append(frame(99));
+    log.append(frame(99).toString());
     log.flush();
     log = open(128);
     assert.deepEqual(text(log.read(10, Infinity)), [frame(99).toString()]);
@@ -88,7 +108,7 @@ describe('SegmentLog', () => {
 
   it('drops its oldest segment: the frames not acknowledged are counted lost, the others read on', () => {
     const log = open(256);
-    for (let i = 0; i < 60; i++) log.append(frame(i));
+    for (let i = 0; i < 60; i++) log.append(frame(i).toString());
     log.flush();
     const total = log.bytes;
     const { lost, first, last } = log.dropOldest()!;
@@ -102,7 +122,7 @@ describe('SegmentLog', () => {
 
   it('skips a torn tail and reads the next segment on, telling where and why', () => {
     let log = open(256);
-    for (let i = 0; i < 40; i++) log.append(frame(i));
+    for (let i = 0; i < 40; i++) log.append(frame(i).toString());
     log.close();
     const [first] = segmentFiles().sort();
     const path = join(dir, first!);
@@ -123,7 +143,7 @@ describe('SegmentLog', () => {
 
   it('skips the rest of a segment from a frame whose bytes were flipped', () => {
     let log = open(4096);
-    for (let i = 0; i < 20; i++) log.append(frame(i));
+    for (let i = 0; i < 20; i++) log.append(frame(i).toString());
     log.close();
     const path = join(dir, segmentFiles()[0]!);
     const bytes = readFileSync(path);
@@ -135,7 +155,7 @@ describe('SegmentLog', () => {
     assert.match(corrupt[0]!.why, /checksum/);
     assert.deepEqual(text(log.read(1000, Infinity)), text(Array.from({ length: 10 }, (_, i) => frame(i))));
     // What comes after is written to a new segment and read after the good frames.
-    log.append(frame(77));
+    log.append(frame(77).toString());
     assert.deepEqual(text(log.read(10, Infinity)), [frame(77).toString()]);
   });
 
@@ -145,7 +165,7 @@ describe('SegmentLog', () => {
     const log = open();
     assert.equal(corrupt.length, 1);
     assert.equal(log.frames, 0);
-    log.append(frame(1));
+    log.append(frame(1).toString());
     assert.deepEqual(text(log.read(10, Infinity)), [frame(1).toString()]);
   });
 });
