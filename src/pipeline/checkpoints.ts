@@ -175,7 +175,7 @@ export class Checkpoints {
   forget(key: string): void {
     if (this.positions.delete(key)) this.moved = true;
     for (const positions of this.sinks.values()) if (positions.delete(key)) this.moved = true;
-    for (const c of this.channels) c.acks.forget(key);
+    for (const c of this.channels) c.forget(key);
     if (this.onDisk.delete(key)) this.append(`${JSON.stringify({ key, forget: true } satisfies JournalEntry)}\n`);
   }
 

@@ -115,6 +115,12 @@ export class SinkDriver {
     for (const [key, held] of positions) this.had.set(key, held);
   }
 
+  /** The source at `key` is gone (a container destroyed, a file removed): nothing of it is kept. */
+  forget(key: string): void {
+    this.acks.forget(key);
+    this.had.delete(key);
+  }
+
   push(e: Envelope): void {
     if (this.closing) return;
     this.acks.pushed(e.record);
@@ -158,9 +164,10 @@ export class SinkDriver {
     const had = this.had.get(key);
     if (had === undefined || had.codec !== codec) return false;
     const through = codec.through(r);
-    if (codec.same(codec.least(through, had.at), through)) return true;
+    const least = codec.least(through, had.at);
+    if (codec.same(least, through)) return true;
     // Wholly past it (with multiline, one stream may pass before the other).
-    if (codec.same(codec.least(through, had.at), had.at)) this.had.delete(key);
+    if (codec.same(least, had.at)) this.had.delete(key);
     return false;
   }
 

@@ -236,6 +236,35 @@ describe('Checkpoints', () => {
     });
   }
 
+  it('drops what a sink had of a source once the source is forgotten', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
+    try {
+      const sink = new MemorySink();
+      const first = new SinkDriver(sink, log, undefined);
+      await first.start();
+      const cp = new Checkpoints(dir, [first], events, CODECS);
+      cp.load();
+      cp.start();
+      for (let i = 1; i <= 3; i++) first.push(line(a, T1, i));
+      await waitFor('the sink', () => sink.received.length === 3);
+      cp.stop();
+      await first.close(Date.now() + 10);
+      const again = new MemorySink();
+      const next = new SinkDriver(again, log, undefined);
+      await next.start();
+      const cp2 = new Checkpoints(dir, [next], events, CODECS);
+      cp2.load();
+      // Destroyed while sidekick was down: whatever reads under its key next starts anew.
+      cp2.forget(a.id);
+      for (let i = 1; i <= 2; i++) next.push(line(a, T1, i));
+      await waitFor('the sink', () => again.received.length === 2);
+      cp2.stop();
+      await next.close(Date.now() + 10);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('never moves a position backwards', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
     try {
