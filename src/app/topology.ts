@@ -19,9 +19,9 @@ import { createRegistry, healthGauge, observePipeline, statsCallTimer } from '..
 import { startServer, type Readiness } from '../observe/server.js';
 import { Taps } from '../observe/tap.js';
 import { createBuffer } from '../pipeline/buffer/create.js';
-import { SinkDriver } from '../pipeline/driver.js';
+import { SinkDriver, type ReadAgainFor } from '../pipeline/driver.js';
+import type { AnyPositionCodec } from '../core/position.js';
 import { Checkpoints } from '../pipeline/checkpoints.js';
-import { Flow } from '../pipeline/flow.js';
 import { ContainerPolicy } from '../transforms/policy.js';
 import { Router } from '../pipeline/router.js';
 import { routeFromQuery, Selection } from '../transforms/route.js';
@@ -45,7 +45,6 @@ export class Topology {
   private readonly registry = createRegistry();
   private readonly events: Events;
   private readonly api: DockerApi;
-  private readonly flow = new Flow();
   private readonly channels: SinkDriver[];
   private readonly router: Router;
   private readonly taps: Taps | undefined;
@@ -53,6 +52,8 @@ export class Topology {
   private readonly health: HealthMonitor;
   /** Created once the Docker facts are known; in registry order. */
   private readonly sources: Source[] = [];
+  /** The source that reads records of each position codec again, for a sink that fell behind. */
+  private readonly readers = new Map<AnyPositionCodec, Source>();
   private server: Server | undefined;
   private hostName: string;
   private readiness: Readiness = { ready: false, reason: 'waiting for the Docker daemon' };
@@ -69,7 +70,7 @@ export class Topology {
         new SinkDriver(
           spec.create({ log, events: this.events.forSink(spec.name) }),
           log,
-          this.flow,
+          this.readAgain,
           createBuffer(spec.buffer, { stateDir: config.stateDir, corrupt: () => this.events.forDiskBuffer(spec.name) }),
           spec.route,
         ),
@@ -92,7 +93,6 @@ export class Topology {
     this.checkpoints.load();
     const health: HealthMonitor = new HealthMonitor({
       api: this.api,
-      flow: this.flow,
       containers: () => this.containers(NOTHING_UNDELIVERED),
       log,
       events: this.events.forHealth(HEALTH_CAUSES),
@@ -167,8 +167,13 @@ export class Topology {
       (meta, facts) => policy.meta(meta, facts),
     );
     const docker: DockerFacts = { api, host, engine, selfId, policy, owners };
-    const ctx = { config, log, emit: this.router.emit, flow: this.flow, positions: this.checkpoints, docker, signals: this.signals(), events: this.events };
-    for (const factory of SOURCES) if (factory.enabled(config)) this.sources.push(factory.create(ctx));
+    const ctx = { config, log, emit: this.router.emit, positions: this.checkpoints, docker, signals: this.signals(), events: this.events };
+    for (const factory of SOURCES) {
+      if (!factory.enabled(config)) continue;
+      const source = factory.create(ctx);
+      this.sources.push(source);
+      for (const codec of factory.codecs) this.readers.set(codec, source);
+    }
     for (const source of this.sources) {
       if (this.stopping) return undefined;
       await source.start();
@@ -256,6 +261,13 @@ export class Topology {
       return undefined; // stopped while waiting for the daemon
     }
   }
+
+  /** A source read again for one sink that fell behind, by the codec of where it starts; its records as the router sends them. */
+  private readonly readAgain: ReadAgainFor = async (key, from, into) => {
+    const source = this.readers.get(from.codec);
+    if (source?.readAgain === undefined) return false;
+    return source.readAgain(key, from, { ...into, emit: (r) => into.emit(this.router.prepared(r)) });
+  };
 
   /** Where what sources signal goes: health and readiness (what they raise goes to the events). */
   private signals(): SourceSignals {

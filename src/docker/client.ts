@@ -42,6 +42,12 @@ export interface LogsOptions {
   readonly since?: string;
   /** Only the last this many lines (and what follows). */
   readonly tail?: number;
+  /**
+   * `seconds.nanoseconds`: the stream ends at this time (else it follows until
+   * the container stops). A follow, not a one-off read: dockerode would hold
+   * a one-off answer whole in memory.
+   */
+  readonly until?: string;
 }
 
 export class DockerApi {
@@ -125,6 +131,7 @@ export class DockerApi {
     };
     if (options.since !== undefined) (query as { since?: string }).since = options.since;
     if (options.tail !== undefined) query.tail = options.tail;
+    if (options.until !== undefined) (query as { until?: string }).until = options.until;
     return this.call(() => this.docker.getContainer(id).logs(query) as unknown as Promise<IncomingMessage>);
   }
 

@@ -150,20 +150,20 @@ export interface Reading {
 /**
  * logs-stalled: a followed container has a line Docker gave LOGS_GRACE_MS ago
  * or more, still unread, and nothing of it was read for LOGS_STALL_MS while
- * the daemon answered and no sink blocked the reading (`flowBusyAt`: when a
- * sink under policy=block was last seen holding it).
+ * the daemon answered (no sink holds the reading: one that is full falls
+ * behind and has the log read again for it).
  */
-export function logsCheck(readings: Iterable<Reading>, daemonSince: number | undefined, flowBusyAt: number | undefined, now: number): Health {
+export function logsCheck(readings: Iterable<Reading>, daemonSince: number | undefined, now: number): Health {
   if (daemonSince === undefined) return HEALTHY;
   for (const r of readings) {
     const p = r.pending;
     if (p === undefined || now - p.seenAt < LOGS_GRACE_MS) continue;
-    const still = now - Math.max(r.changedAt, daemonSince, flowBusyAt ?? -Infinity);
+    const still = now - Math.max(r.changedAt, daemonSince);
     if (still < LOGS_STALL_MS) continue;
     return {
       healthy: false,
       cause: 'logs-stalled',
-      detail: `container ${r.name} (${r.id.slice(0, 12)}): Docker has a line of ${p.time}, but sidekick has read up to ${r.cursor ?? 'none'} and nothing more for ${seconds(still)}, with no sink blocking`,
+      detail: `container ${r.name} (${r.id.slice(0, 12)}): Docker has a line of ${p.time}, but sidekick has read up to ${r.cursor ?? 'none'} and nothing more for ${seconds(still)}`,
     };
   }
   return HEALTHY;
@@ -201,8 +201,6 @@ export class LoopMonitor {
 
 export interface HealthDeps {
   readonly api: Pick<DockerApi, 'ping' | 'eventsBetween' | 'newestLogTime'>;
-  /** Paused while a sink under policy=block is full. */
-  readonly flow: { readonly paused: boolean };
   /** Every known container, with how it is read (the collector's /status). */
   readonly containers: () => Iterable<ContainerStatus>;
   readonly log: Logger;
@@ -244,7 +242,6 @@ export class HealthMonitor {
   private missedSince: number | undefined;
   private missed: DockerEvent | undefined;
   private readonly readings = new Map<string, ReadingState>();
-  private flowBusyAt: number | undefined;
 
   constructor(private readonly deps: HealthDeps) {
     this.now = deps.now ?? Date.now;
@@ -308,7 +305,7 @@ export class HealthMonitor {
         now,
       );
     }
-    if (health.healthy) health = logsCheck(this.readings.values(), this.daemonSince, this.flowBusyAt, now);
+    if (health.healthy) health = logsCheck(this.readings.values(), this.daemonSince, now);
     this.deps.events.healthChecked(health);
     return health;
   }
@@ -381,9 +378,8 @@ export class HealthMonitor {
     }
   }
 
-  /** Notes where each followed container's reading is, and whether a sink under policy=block holds it. */
+  /** Notes where each followed container's reading is. */
   private observeReading(now: number): void {
-    if (this.deps.flow.paused) this.flowBusyAt = now;
     const following = new Set<string>();
     for (const s of this.deps.containers()) {
       if (s.state !== 'following') continue;
@@ -404,15 +400,11 @@ export class HealthMonitor {
   /**
    * Asks Docker for the newest line of each followed container whose cursor
    * has stood still for LOGS_GRACE_MS (a still container again every
-   * LOGS_STALL_MS), one at a time; not while a sink blocks the reading.
+   * LOGS_STALL_MS), one at a time.
    */
   private async probeLogs(): Promise<void> {
     for (const r of [...this.readings.values()]) {
       const now = this.now();
-      if (this.deps.flow.paused) {
-        this.flowBusyAt = now;
-        return;
-      }
       if (this.stopped || r.pending !== undefined || now - r.changedAt < LOGS_GRACE_MS) continue;
       if (r.askedAt !== undefined && now - r.askedAt < LOGS_STALL_MS) continue;
       r.askedAt = now;

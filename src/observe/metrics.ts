@@ -84,6 +84,11 @@ export function observePipeline(registry: Registry, o: Observed): void {
   for (const [name, help, read] of [
     ['sidekick_sink_buffer_records', 'Records waiting in a sink buffer', (c: SinkDriver) => c.depth.records],
     ['sidekick_sink_buffer_bytes', 'Bytes held by a sink buffer', (c: SinkDriver) => c.depth.bytes],
+    [
+      'sidekick_sink_behind_sources',
+      'Sources (container logs, files) a full block sink fell behind on, to be read again for it',
+      (c: SinkDriver) => c.behindSources,
+    ],
   ] as const) {
     new Gauge({
       name,

@@ -17,6 +17,8 @@ export class Acks {
   private readonly last = new Map<string, SidekickRecord>();
   /** The batches taken from the buffer and not settled yet. */
   private readonly inFlight = new Set<readonly Envelope[]>();
+  /** Per source the sink fell behind on before any record of it was pushed: the first record it left. */
+  private readonly floors = new Map<string, SidekickRecord>();
 
   constructor(private readonly waiting: Waiting) {}
 
@@ -24,6 +26,21 @@ export class Acks {
   pushed(record: SidekickRecord): void {
     const codec = record.position;
     if (codec !== undefined) this.last.set(codec.key(record), record);
+  }
+
+  /**
+   * A record the sink left to read again later (it fell behind on its
+   * source): if none of that source was pushed yet, the sink is done with it
+   * only up to before this record.
+   */
+  left(record: SidekickRecord): void {
+    const key = record.position!.key(record);
+    if (!this.last.has(key) && !this.floors.has(key)) this.floors.set(key, record);
+  }
+
+  /** The sink no longer means to read the source again from its floor (it caught up, or gave it up). */
+  unleft(key: string): void {
+    this.floors.delete(key);
   }
 
   /** A batch left the buffer to be written: its records are in flight. */
@@ -50,6 +67,7 @@ export class Acks {
     }
     const done = new Map<string, Held>();
     for (const [key, last] of this.last) done.set(key, positionOf(last, oldest.get(key)));
+    for (const [key, first] of this.floors) if (!done.has(key)) done.set(key, floorOf(first));
     return done;
   }
 
@@ -60,7 +78,10 @@ export class Acks {
   doneWith(key: string): Held | undefined {
     const last = this.last.get(key);
     const codec = last?.position;
-    if (codec === undefined) return undefined;
+    if (codec === undefined) {
+      const first = this.floors.get(key);
+      return first === undefined ? undefined : floorOf(first);
+    }
     let oldest = this.waiting.firstPositioned(key);
     for (const batch of this.inFlight) {
       for (const { record: r } of batch) {
@@ -73,6 +94,7 @@ export class Acks {
   /** The source is gone (a container destroyed, a file deleted): its position is tracked no more. */
   forget(key: string): void {
     this.last.delete(key);
+    this.floors.delete(key);
   }
 
   /**
@@ -90,6 +112,12 @@ export class Acks {
     for (const r of this.waiting.heads()) note(r);
     for (const batch of this.inFlight) for (const { record } of batch) note(record);
   }
+}
+
+/** Where a source is done with when its first record went to no sink's buffer: just before it. */
+function floorOf(first: SidekickRecord): Held {
+  const codec = first.position!;
+  return { codec, at: codec.from(first) };
 }
 
 /** Where a source's records are done with: just before the oldest still waiting or in flight, else after the last pushed. */

@@ -2,21 +2,26 @@
 // take batches from the buffer and await the sink, retrying what failed with
 // backoff (and the receiver's Retry-After) until it is delivered, rejected
 // for good, or shutdown's deadline passes. A slow or dead sink only fills its
-// own buffer, never another sink's and never the sources; under `block` it
-// pauses the sources through Flow instead of dropping. Each record pushed,
-// batch taken and batch settled (delivered, rejected or given up) is told to
-// the sink's acks (acks.ts), which say how far the sink is done with each
-// source, then each batch settled to onSettled's listeners.
+// own buffer, never another sink's and never the sources. Under `block` a
+// full sink falls behind instead of dropping: it leaves the records of each
+// source that can be read again (a container's log, a tailed file) where they
+// are, and once it has drained it has those sources read again for it alone,
+// from where it is done with them, until it has caught up with what they
+// send live; what cannot be read again (events, stats, inspect) is dropped
+// and counted as under drop-newest. Each record pushed, batch taken and batch
+// settled (delivered, rejected or given up) is told to the sink's acks
+// (acks.ts), which say how far the sink is done with each source, then each
+// batch settled to onSettled's listeners.
 
 import type { Logger } from 'pino';
 import { backoffDelay } from '../core/backoff.js';
 import { SinkError, type Batching, type Sink } from '../sinks/sink.js';
-import type { Held } from '../core/position.js';
+import type { AnyPositionCodec, Held } from '../core/position.js';
 import { Acks } from './acks.js';
 import { DEFAULT_BUFFER_BYTES, DEFAULT_BUFFER_RECORDS, type SinkBuffer } from './buffer/buffer.js';
 import type { Gap } from './buffer/gaps.js';
 import { RecordBuffer } from './buffer/memory.js';
-import type { Flow } from './flow.js';
+import { Flow, type ReadAgain } from '../core/flow.js';
 import { envelope, nowTime, type Envelope, type GapRecord, type SidekickRecord } from '../core/record.js';
 import { routeTakes, type SinkRoute } from '../transforms/route.js';
 
@@ -26,6 +31,31 @@ const GAP_QUIET_MS = 1000;
 const GAP_MAX_MS = 10_000;
 const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 10_000;
+/** A read again that brings nothing new while the source sends more live is tried again after this long, this many times at most. */
+const READ_AGAIN_IDLE_MS = 200;
+const READ_AGAIN_IDLE_TRIES = 25;
+
+/**
+ * How a sink has a source read again for it alone (the topology asks the
+ * source whose codec `from` has); false if the source no longer can.
+ */
+export type ReadAgainFor = (key: string, from: Held, into: ReadAgain) => Promise<boolean>;
+
+/** A source this sink fell behind on: its live records are left until it is read again up to them. */
+interface Behind {
+  readonly codec: AnyPositionCodec;
+  /** Where the sink is done with it: the read again starts here. */
+  from: unknown;
+  /** Its newest record sent live and left. */
+  last: SidekickRecord;
+  /** Records left, and records read again, since it fell behind. */
+  left: number;
+  again: number;
+  /** The time of the first record left, then of the last read again: where what cannot be read again would start. */
+  since: string;
+  /** Being read again now. */
+  reading: boolean;
+}
 
 /** Per-sink counts of records. */
 export interface DriverCounts {
@@ -61,13 +91,21 @@ export class SinkDriver {
   private pendingSince: number | undefined;
   private lastError: string | undefined;
   private readonly settledListeners: ((batch: readonly Envelope[]) => void)[] = [];
-  /** What this sink was done with before a restart, per source (hadBefore). */
+  /** What this sink was done with before a restart, or read again ahead of its live records, per source (hadAlready). */
   private readonly had = new Map<string, Held>();
+  /** The sources it fell behind on, in the order it did. */
+  private readonly behind = new Map<string, Behind>();
+  /** What reads again for this sink waits on: paused while its buffer is full. */
+  private readonly flow = new Flow();
+  private catchingUp: Promise<void> | undefined;
+  /** Aborts the reads again at close. */
+  private readonly stopReading = new AbortController();
 
   constructor(
     readonly sink: Sink,
     private readonly log: Logger,
-    private readonly flow: Flow | undefined,
+    /** How a source is read again for this sink; undefined: what it leaves behind is lost (counted). */
+    private readonly readAgain: ReadAgainFor | undefined,
     /** Made by createBuffer from the sink's options; by default, memory's. */
     readonly buffer: SinkBuffer = new RecordBuffer(DEFAULT_BUFFER_RECORDS, DEFAULT_BUFFER_BYTES),
     /** Which records this sink takes; undefined: all. */
@@ -79,6 +117,11 @@ export class SinkDriver {
       for (const listener of this.settledListeners) listener(batch);
     });
     this.batching = { ...DEFAULT_BATCHING, ...sink.batching };
+  }
+
+  /** The sources it fell behind on (under `block`), not caught up yet. */
+  get behindSources(): number {
+    return this.behind.size;
   }
 
   get depth(): { readonly records: number; readonly bytes: number } {
@@ -119,17 +162,136 @@ export class SinkDriver {
   forget(key: string): void {
     this.acks.forget(key);
     this.had.delete(key);
+    const b = this.behind.get(key);
+    // One being read again ends by itself (the source can no longer read it).
+    if (b !== undefined && !b.reading) this.giveUp(key, b);
   }
 
   push(e: Envelope): void {
     if (this.closing) return;
+    const r = e.record;
+    const codec = r.position;
+    if (codec === undefined) {
+      if (this.blocked()) {
+        this.buffer.lost(r, 1, r.time, Date.now());
+        this.noteDrops(1);
+        return;
+      }
+    } else if (this.behind.size > 0 || this.had.size > 0 || this.blocked()) {
+      const key = codec.key(r);
+      if (this.leftBehind(r, codec, key)) return;
+      if (this.had.size > 0 && this.hadAlready(r, codec, key)) return;
+    }
+    this.add(e);
+  }
+
+  /** Whether this sink, under `block`, is full: what comes now is left behind. */
+  private blocked(): boolean {
+    return this.buffer.policy === 'block' && this.buffer.full;
+  }
+
+  private add(e: Envelope): void {
     this.acks.pushed(e.record);
-    if (this.had.size > 0 && this.hadAlready(e.record)) return;
     const dropped = this.buffer.push(e);
     if (dropped > 0) this.noteDrops(dropped);
-    if (this.buffer.policy === 'block' && this.buffer.full) this.flow?.block(this);
+    if (this.blocked()) this.flow.block(this);
     this.pendingSince ??= Date.now();
     this.wakeOne();
+  }
+
+  /** Whether the record is left to be read again: its source is behind, or falls behind now (the sink is full). */
+  private leftBehind(r: SidekickRecord, codec: AnyPositionCodec, key: string): boolean {
+    let b = this.behind.get(key);
+    if (b === undefined) {
+      if (!this.blocked()) return false;
+      b = { codec, from: codec.from(r), last: r, left: 0, again: 0, since: r.time, reading: false };
+      this.behind.set(key, b);
+      this.acks.left(r);
+      if (this.behind.size === 1)
+        this.log.warn({ sink: this.sink.name }, 'sink buffer full (block): falling behind; what it misses is read again once it has room');
+      this.catchingUp ??= this.catchUp();
+    }
+    b.last = r;
+    b.left++;
+    return true;
+  }
+
+  /** Reads again, one source at a time, each source this sink fell behind on, whenever it has room. */
+  private async catchUp(): Promise<void> {
+    const signal = this.stopReading.signal;
+    try {
+      while (this.behind.size > 0 && !signal.aborted) {
+        await this.flow.ready(signal);
+        const next = this.behind.entries().next();
+        if (next.done === true || signal.aborted) break;
+        const [key, b] = next.value;
+        b.reading = true;
+        try {
+          await this.catchUpWith(key, b, signal);
+        } finally {
+          b.reading = false;
+        }
+      }
+    } finally {
+      this.catchingUp = undefined;
+    }
+    if (this.behind.size === 0 && !signal.aborted) this.log.info({ sink: this.sink.name }, 'sink caught up');
+  }
+
+  /** Reads one source again until what it read reaches what the source has sent live since. */
+  private async catchUpWith(key: string, b: Behind, signal: AbortSignal): Promise<void> {
+    const codec = b.codec;
+    for (let idle = 0; ; ) {
+      let through: unknown;
+      const emit = (r: SidekickRecord): void => {
+        if (r.position !== codec || codec.key(r) !== key) return;
+        through = codec.through(r);
+        b.again++;
+        b.since = r.time;
+        if (this.closing || !this.takes(r) || (this.had.size > 0 && this.hadAlready(r, codec, key))) return;
+        this.add(envelope(r));
+      };
+      const read = this.readAgain !== undefined && (await this.readAgain(key, { codec, at: b.from }, { emit, flow: this.flow, signal }));
+      if (signal.aborted) return;
+      if (!read || this.behind.get(key) !== b) {
+        this.giveUp(key, b);
+        return;
+      }
+      if (through !== undefined) {
+        b.from = through;
+        idle = 0;
+      } else if (++idle > READ_AGAIN_IDLE_TRIES) {
+        this.giveUp(key, b);
+        return;
+      }
+      const live = codec.through(b.last);
+      if (codec.same(codec.least(live, b.from), live)) {
+        // Caught up: what is sent live from now on is past what was read again, or skipped up to it.
+        this.behind.delete(key);
+        this.acks.unleft(key);
+        this.hadUpTo(key, codec, b.from);
+        return;
+      }
+      if (through === undefined) await new Promise((resolve) => setTimeout(resolve, READ_AGAIN_IDLE_MS));
+    }
+  }
+
+  /** Live records of the source up to `at` are skipped: the sink has them. */
+  private hadUpTo(key: string, codec: AnyPositionCodec, at: unknown): void {
+    const had = this.had.get(key);
+    const further = had !== undefined && had.codec === codec && codec.same(codec.least(had.at, at), at) ? had.at : at;
+    this.had.set(key, { codec, at: further });
+  }
+
+  /** The source can no longer be read again (gone): what the sink left of it is lost, counted and told in a gap. */
+  private giveUp(key: string, b: Behind): void {
+    if (this.behind.get(key) === b) this.behind.delete(key);
+    this.acks.unleft(key);
+    const lost = Math.max(0, b.left - b.again);
+    if (lost === 0) return;
+    this.buffer.lost({ ...b.last, time: b.since }, lost, b.last.time, Date.now());
+    this.noteDrops(lost);
+    this.log.warn({ sink: this.sink.name, source: key, lost }, 'sink fell behind on a source that can no longer be read again: its records left are lost');
   }
 
   /**
@@ -139,7 +301,9 @@ export class SinkDriver {
   async close(deadline: number): Promise<number> {
     this.closing = true;
     this.deadline = deadline;
-    this.flow?.unblock(this);
+    this.stopReading.abort();
+    await this.catchingUp;
+    this.flow.unblock(this);
     for (const wake of this.wake.splice(0)) wake();
     for (const cut of [...this.retryWaits]) cut();
     let timer: NodeJS.Timeout | undefined;
@@ -157,10 +321,7 @@ export class SinkDriver {
   }
 
   /** Whether the sink was done with the record before the restart; a source it has passed is looked at no more. */
-  private hadAlready(r: SidekickRecord): boolean {
-    const codec = r.position;
-    if (codec === undefined) return false;
-    const key = codec.key(r);
+  private hadAlready(r: SidekickRecord, codec: AnyPositionCodec, key: string): boolean {
     const had = this.had.get(key);
     if (had === undefined || had.codec !== codec) return false;
     const through = codec.through(r);
@@ -213,7 +374,7 @@ export class SinkDriver {
       this.inFlight += batch.length;
       this.acks.taken(batch);
       this.pendingSince = this.buffer.length > 0 ? Date.now() : undefined;
-      if (this.buffer.policy === 'block' && this.buffer.drained) this.flow?.unblock(this);
+      if (this.buffer.policy === 'block' && this.buffer.drained) this.flow.unblock(this);
       return batch;
     }
   }

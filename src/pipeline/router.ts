@@ -22,9 +22,14 @@ export class Router {
   ) {}
 
   readonly emit = (record: SidekickRecord): void => {
-    const fields = this.staticFields;
-    const e = envelope(fields !== undefined && record.container === undefined ? { ...record, fields } : record);
+    const e = envelope(this.prepared(record));
     this.routed.set(record.type, (this.routed.get(record.type) ?? 0) + 1);
     for (const output of this.outputs) if (output.takes(record)) output.push(e);
   };
+
+  /** The record as every output gets it: one of no container has the static fields. */
+  prepared(record: SidekickRecord): SidekickRecord {
+    const fields = this.staticFields;
+    return fields !== undefined && record.container === undefined ? { ...record, fields } : record;
+  }
 }

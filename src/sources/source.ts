@@ -11,9 +11,9 @@ import type { ContainerStatus } from './docker/collector.js';
 import type { Config } from '../config/load.js';
 import type { DockerApi, EngineInfo } from '../docker/client.js';
 import type { VolumeOwners } from './docker/owners.js';
-import type { Flow } from '../pipeline/flow.js';
+import type { ReadAgain } from '../core/flow.js';
 import type { ContainerPolicy } from '../transforms/policy.js';
-import type { AnyPositionCodec, PositionCodec } from '../core/position.js';
+import type { AnyPositionCodec, Held, PositionCodec } from '../core/position.js';
 import type { SidekickRecord } from '../core/record.js';
 
 export interface Source {
@@ -29,6 +29,13 @@ export interface Source {
   containers?(undelivered: ReadonlyMap<string, number>): ContainerStatus[];
   /** What it reads now, for the metrics, /status and the logs. */
   counts?(): SourceCounts;
+  /**
+   * For a sink that fell behind: reads the source at `key` again, from `from`
+   * (a position of one of its codecs) to what it holds now, into `into`;
+   * false if it no longer can (the source is gone). A source whose records
+   * carry positions has it.
+   */
+  readAgain?(key: string, from: Held, into: ReadAgain): Promise<boolean>;
 }
 
 export interface SourceCounts {
@@ -83,8 +90,6 @@ export interface SourceContext {
   readonly config: Config;
   readonly log: Logger;
   readonly emit: (record: SidekickRecord) => void;
-  /** Paused while a sink under policy=block is full. */
-  readonly flow: Flow;
   readonly positions: Positions;
   readonly docker: DockerFacts;
   readonly signals: SourceSignals;

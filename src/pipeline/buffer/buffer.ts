@@ -81,6 +81,12 @@ export interface SinkBuffer extends Waiting {
    * memory buffer never.
    */
   onStored(listener: (batch: readonly Envelope[]) => void): void;
+  /**
+   * Records of one source the driver did not keep, `record` the first of them
+   * (full under `block`: what cannot be read again; or what a sink that fell
+   * behind can no longer read again): counted in a gap like its own drops.
+   */
+  lost(record: SidekickRecord, count: number, latest: string, now: number): void;
   /** Drop episodes that are over (see Gaps.take). */
   takeGaps(now: number, quietMs: number, maxAgeMs: number): Gap[];
   /** Drop episodes not yet taken. */

@@ -144,7 +144,7 @@ export class RecordBuffer implements SinkBuffer {
       return 0;
     }
     if (cost > this.maxBytes) {
-      this.lost(key, e, now);
+      this.dropped(key, e, now);
       return 1;
     }
     let dropped = 0;
@@ -153,7 +153,7 @@ export class RecordBuffer implements SinkBuffer {
       if (this.policy === 'drop-newest') {
         const own = this.lanes.get(key);
         if (own !== undefined && own.bytes >= fullest.bytes) {
-          this.lost(key, e, now);
+          this.dropped(key, e, now);
           return dropped + 1;
         }
         this.evict(fullest, fullest.pop(), now);
@@ -226,6 +226,10 @@ export class RecordBuffer implements SinkBuffer {
     return this.gaps.size;
   }
 
+  lost(record: SidekickRecord, count: number, latest: string, now: number): void {
+    this.gaps.lost(record.position?.key(record) ?? record.container?.id ?? '', record, now, count, latest);
+  }
+
   /** Memory keeps nothing about a batch once it is taken. */
   settled(): void {}
 
@@ -257,7 +261,7 @@ export class RecordBuffer implements SinkBuffer {
     this.count--;
     this.size -= envelopeSize(e);
     if (lane.count === 0) this.retire(lane);
-    this.lost(lane.key, e, now);
+    this.dropped(lane.key, e, now);
   }
 
   /** An empty lane leaves the rotation and the map (containers come and go). */
@@ -268,7 +272,7 @@ export class RecordBuffer implements SinkBuffer {
     this.lanes.delete(lane.key);
   }
 
-  private lost(key: string, e: Envelope, now: number): void {
+  private dropped(key: string, e: Envelope, now: number): void {
     this.gaps.lost(key, e.record, now);
   }
 }

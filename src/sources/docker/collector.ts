@@ -10,8 +10,8 @@ import { removed, type DockerEvent } from '../../docker/events.js';
 import type { VolumeOwners } from './owners.js';
 import type { Backlog } from '../../config/parse.js';
 import type { LogsSource } from '../../config/settings.js';
+import type { ReadAgain } from '../../core/flow.js';
 import type { LogPosition } from '../../core/record.js';
-import type { Flow } from '../../pipeline/flow.js';
 import type { ContainerPolicy } from '../../transforms/policy.js';
 import type { ContainerMeta, RecordType, SidekickRecord } from '../../core/record.js';
 import type { EnvRedaction } from '../../transforms/redact.js';
@@ -19,7 +19,7 @@ import { eventRecord, metaFromEvent } from './events.js';
 import { inspectRecord, metaFromInspect } from './inspect.js';
 import type { LogsTarget } from './log-intake.js';
 import { followLogFile } from './logs-file.js';
-import { followLogs } from './logs-api.js';
+import { followLogs, readLogsAgain } from './logs-api.js';
 import { backlogStart } from './backlog.js';
 import { multilineOf } from './labels.js';
 import { LogFileChoice } from './log-file-choice.js';
@@ -39,7 +39,6 @@ export interface CollectorOptions {
   readonly malformed: (source: 'logs' | 'stats') => void;
   /** sidekick's own container id (full or 12-character prefix), never collected. */
   readonly selfId: string | undefined;
-  readonly flow: Flow;
   /** Stats sampling interval; 0: no stats. */
   readonly statsIntervalMs: number;
   /** What to read of a container already running when sidekick first sees it, without a checkpoint. */
@@ -348,6 +347,7 @@ export class Collector {
           w.following = target;
           const logPath = await this.logFiles.pathOf(info, meta);
           w.source = logPath === undefined ? 'api' : 'file';
+          w.logs = { target, path: logPath };
           let read: boolean;
           if (logPath === undefined) {
             w.logFile = undefined;
@@ -380,6 +380,31 @@ export class Collector {
     this.options.missed({ container: w.meta?.name, id, why });
   }
 
+  /**
+   * Reads a container's log again from `from` to what is written now, for a
+   * sink that fell behind, the way its logs were last read; false if that can
+   * no longer be done (the container is gone, its file removed).
+   */
+  async readAgain(id: string, from: LogPosition, into: ReadAgain): Promise<boolean> {
+    const w = this.watches.get(id);
+    const logs = w?.logs;
+    if (w === undefined || logs === undefined || w.destroyed) return false;
+    // Its own cursor: the live read's moves on meanwhile.
+    const target: LogsTarget = { ...logs.target, since: undefined, tail: undefined, cursor: { ...from } };
+    const signal = AbortSignal.any([this.abort.signal, into.signal]);
+    const ctx = {
+      ...this.logsContext(),
+      emit: into.emit,
+      signal,
+      flow: into.flow,
+      // The live read is over once no read of the container follows its log.
+      rereading: { liveOver: () => w.following === undefined },
+    };
+    if (logs.path === undefined) return readLogsAgain(target, ctx);
+    const end = await followLogFile(target, { path: logs.path, exited: Promise.resolve(), from: undefined }, ctx);
+    return end.found && !signal.aborted;
+  }
+
   private logsContext() {
     return {
       api: this.api,
@@ -387,7 +412,6 @@ export class Collector {
       log: this.log,
       emit: this.emit,
       signal: this.abort.signal,
-      flow: this.options.flow,
       maxLine: this.options.maxLine,
       multilineFlushMs: this.options.multilineFlushMs,
       redact: this.options.redactPatterns,

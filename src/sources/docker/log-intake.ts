@@ -27,6 +27,28 @@ export interface LogsTarget {
   cursor: LogCursor | undefined;
 }
 
+/**
+ * A read of a container's log again, for one sink that fell behind, from
+ * where that sink is done with to the end of what is written now.
+ */
+export interface Rereading {
+  /**
+   * Whether the container's own read is over. If not, a line or a multiline
+   * record still open at the end is left to it (the live read sends it once
+   * whole); if it is, the read again sends it as the live read did.
+   */
+  readonly liveOver: () => boolean;
+}
+
+/**
+ * Whether a read that ends now leaves what is still open (a line cut short, a
+ * multiline record) unsent: sidekick is stopping (it is read again on
+ * restart), or a read again ends before the live read has.
+ */
+export function endsCut(ctx: { readonly signal: AbortSignal; readonly rereading?: Rereading | undefined }): boolean {
+  return ctx.signal.aborted || (ctx.rereading !== undefined && !ctx.rereading.liveOver());
+}
+
 export interface IntakeContext {
   readonly host: string;
   readonly emit: (record: LogRecord) => void;

@@ -11,16 +11,18 @@ import type { Logger } from 'pino';
 import { retryForever } from '../../core/backoff.js';
 import { errorKind, statusOf, type DockerApi } from '../../docker/client.js';
 import { LogLineParser, type LogLine } from '../../docker/log-lines.js';
-import type { Flow } from '../../pipeline/flow.js';
-import { timeToSince } from '../../core/record.js';
-import { LogIntake, type IntakeContext, type LogsTarget } from './log-intake.js';
+import type { Flow } from '../../core/flow.js';
+import { nowTime, timeToSince } from '../../core/record.js';
+import { endsCut, LogIntake, type IntakeContext, type LogsTarget, type Rereading } from './log-intake.js';
 
 export interface LogsContext extends IntakeContext {
   readonly api: DockerApi;
   readonly log: Logger;
   readonly signal: AbortSignal;
-  /** Paused while a sink under the `block` policy is full. */
-  readonly flow: Flow;
+  /** A read again for one sink that fell behind: paused while that sink is full (a live read never is). */
+  readonly flow?: Flow;
+  /** Set for a read again: one read of what is written now (see Rereading). */
+  readonly rereading?: Rereading;
   /** Counts a frame that could not be read (skipped). */
   readonly malformed?: () => void;
 }
@@ -100,6 +102,25 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<
   return 'read';
 }
 
+/**
+ * Reads the log again from the target's cursor to what is written now, for
+ * one sink that fell behind (ctx.rereading); false if the container is gone.
+ */
+export async function readLogsAgain(target: LogsTarget, ctx: LogsContext): Promise<boolean> {
+  let stream: IncomingMessage;
+  try {
+    const until = timeToSince(nowTime());
+    stream = await retryForever(() => ctx.api.logs(target.meta.id, { ...startOf(target), until }), {
+      signal: ctx.signal,
+      retryable: (err) => !isPermanent(err),
+    });
+  } catch {
+    return false;
+  }
+  const end = await readStream(stream, target, ctx);
+  return end.ok && !end.systemerr;
+}
+
 function isPermanent(err: Error): boolean {
   const status = statusOf(err);
   return status === 404 || status === 501 || status === 400;
@@ -146,14 +167,15 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
       done = true;
       ctx.signal.removeEventListener('abort', abort);
       // A line cut off by a stop or a broken connection is read again on resume.
-      if (end.ok) parser.end();
-      intake.end(ctx.signal.aborted);
+      const cut = endsCut(ctx);
+      if (end.ok && !cut) parser.end();
+      intake.end(cut);
       resolve({ ...end, lines, systemerr });
     };
     const flow = ctx.flow;
     stream.on('data', (chunk: Buffer) => {
       parser.push(chunk);
-      flow.hold(stream);
+      flow?.hold(stream);
     });
     stream.on('end', () => finish({ ok: true }));
     stream.on('error', (error) => finish({ ok: false, error }));

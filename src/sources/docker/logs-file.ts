@@ -23,10 +23,10 @@ import { JsonFileParser } from '../../docker/json-file.js';
 import { normalizeTime } from '../../docker/time.js';
 import type { FilePosition } from '../../core/record.js';
 import type { TailedFile } from '../../core/record.js';
-import type { Flow } from '../../pipeline/flow.js';
+import type { Flow } from '../../core/flow.js';
 import { sinceToTime } from '../../core/record.js';
 import { fingerprintOf, fingerprintOfStart, FileTail, type NextFile } from '../files/file-tail.js';
-import { LogIntake, type IntakeContext, type LogCursor, type LogsTarget } from './log-intake.js';
+import { endsCut, LogIntake, type IntakeContext, type LogCursor, type LogsTarget, type Rereading } from './log-intake.js';
 
 /** An entry is at most a 16 KiB message, escaped, and its fields. */
 const MAX_ENTRY = 256 * 1024;
@@ -44,8 +44,10 @@ const COMPRESSING_TRIES = 50;
 export interface LogFileContext extends IntakeContext {
   readonly log: Logger;
   readonly signal: AbortSignal;
-  /** Paused while a sink under the `block` policy is full. */
-  readonly flow: Flow;
+  /** A read again for one sink that fell behind: paused while that sink is full (a live read never is). */
+  readonly flow?: Flow;
+  /** Set for a read again: it ends at the end of what is written (see Rereading). */
+  readonly rereading?: Rereading;
   /** Counts an entry that could not be read (skipped). */
   readonly malformed?: () => void;
 }
@@ -149,7 +151,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
     /** The read error last said (undefined: none). */
     const readError = new Latch<string | undefined>(undefined);
     while (!ctx.signal.aborted) {
-      await ctx.flow.ready(ctx.signal);
+      await ctx.flow?.ready(ctx.signal);
       const finishing = exited;
       const result = await tail.poll();
       const error = tail.error;
@@ -163,8 +165,9 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
       // what it writes meanwhile is read in one go, not a read per change.
       await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
     }
-    if (!ctx.signal.aborted) parser.end();
-    intake?.end(ctx.signal.aborted);
+    const cut = endsCut(ctx);
+    if (!cut) parser.end();
+    intake?.end(cut);
     return { position: tail.position(), found: found || tail.opened };
   } finally {
     wake.close();
@@ -395,7 +398,7 @@ async function readOnce(r: Rotated, parser: JsonFileParser, ctx: LogFileContext,
       }
       buf = buf.subarray(at);
       rest = buf.length === 0 ? undefined : Buffer.from(buf);
-      await ctx.flow.ready(ctx.signal);
+      await ctx.flow?.ready(ctx.signal);
     }
     return true;
   } catch (err) {

@@ -4,6 +4,7 @@
 import { Collector } from './collector.js';
 import { Discovery } from './discovery.js';
 import { logPositions } from './log-position.js';
+import type { LogPosition } from '../../core/record.js';
 import type { Source, SourceContext, SourceFactory } from '../source.js';
 
 export const dockerSource: SourceFactory = {
@@ -23,7 +24,6 @@ function createDockerSource(ctx: SourceContext): Source {
       host: docker.host,
       types: config.types,
       selfId: docker.selfId,
-      flow: ctx.flow,
       statsIntervalMs: config.statsIntervalMs,
       backlog: config.backlog,
       checkpoints: { get: (id) => positions.get(logPositions, id), forget: (id) => positions.forget(id) },
@@ -68,5 +68,6 @@ function createDockerSource(ctx: SourceContext): Source {
     allStarted: () => void collector.finishStopped(positions.keys(logPositions)),
     containers: (undelivered) => collector.status(undelivered),
     counts: () => ({ containers: collector.activeCount, logStreams: collector.logStreams() }),
+    readAgain: async (key, from, into) => from.codec === logPositions && collector.readAgain(key, from.at as LogPosition, into),
   };
 }

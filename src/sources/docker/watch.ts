@@ -25,6 +25,8 @@ export interface Watch {
   logFile: FilePosition | undefined;
   /** How its logs are read now. */
   source: 'api' | 'file' | undefined;
+  /** How its logs were last read (its json-file, or the API when undefined): how a sink that fell behind reads them again. */
+  logs: { readonly target: LogsTarget; readonly path: string | undefined } | undefined;
   /**
    * An inspect made when its create (or start) event arrived, not yet used
    * by a run: a start reads its logs at once, without asking again, so a
@@ -50,6 +52,7 @@ export function newWatch(saved: LogPosition | undefined): Watch {
     following: undefined,
     logFile: undefined,
     source: undefined,
+    logs: undefined,
     inspected: undefined,
     running: false,
     inspecting: undefined,

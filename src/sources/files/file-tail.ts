@@ -206,6 +206,15 @@ export class FileTail {
     }
   }
 
+  /**
+   * Reads on in the file open now, never looking at its path (what a read
+   * again for a sink does: a rotation is the live read's); whether the read
+   * budget ran out with more to read.
+   */
+  async readOn(): Promise<boolean> {
+    return (await this.read()) >= READ_BUDGET;
+  }
+
   /** Where the next run goes on from: after the last line sent (undefined until the file has a line). */
   position(): FilePosition | undefined {
     return this.file === undefined ? undefined : { ...this.file, offset: this.lineStart };
@@ -253,7 +262,9 @@ export class FileTail {
       return false;
     }
     this.take(fh, st.dev, st.ino, st.size < saved.offset ? 0 : saved.offset);
-    this.file = { path: this.path, dev: st.dev, ino: st.ino, fingerprint: saved.fingerprint, generation: ++generations };
+    // A position of this run (a read again for a sink) keeps its file's generation: its lines compare with the live read's.
+    const generation = saved.generation >= 0 ? saved.generation : ++generations;
+    this.file = { path: this.path, dev: st.dev, ino: st.ino, fingerprint: saved.fingerprint, generation };
     return true;
   }
 

@@ -14,8 +14,8 @@ import { glob } from 'tinyglobby';
 import type { FilesConfig } from '../../config/load.js';
 import type { VolumeOwners } from '../docker/owners.js';
 import type { FileEvents, TailedFileEvents } from '../../observe/events.js';
-import type { Flow } from '../../pipeline/flow.js';
 import { isJsonObject, type ContainerPolicy } from '../../transforms/policy.js';
+import type { ReadAgain } from '../../core/flow.js';
 import { nowTime, type ContainerMeta, type FilePosition, type FileRecord, type Mutable } from '../../core/record.js';
 import { redactText } from '../../transforms/redact.js';
 import { fileKey, filePositions } from './position.js';
@@ -36,7 +36,6 @@ export interface FileSourceContext {
   readonly log: Logger;
   readonly events: FileEvents;
   readonly emit: (record: FileRecord) => void;
-  readonly flow: Flow;
   readonly maxLine: number;
   readonly owners: VolumeOwners;
   /** Where an earlier run left each path, and forgetting a path that is gone. */
@@ -198,11 +197,6 @@ export class FileSource {
   private async pollLoop(t: Tailing): Promise<void> {
     do {
       t.again = false;
-      if (this.ctx.flow.paused) {
-        // A sink under `block` is full: the file keeps what is not read yet.
-        await this.ctx.flow.ready();
-        if (this.stopped) return;
-      }
       const result = await t.tail.poll();
       const err = t.tail.error;
       if (err === undefined) t.events.readable();
@@ -224,11 +218,47 @@ export class FileSource {
     t.parseJson = this.ctx.policy.parsesJson(owner);
   }
 
+  /**
+   * Reads the file at `from.path` again from `from` to its end, for a sink
+   * that fell behind: only the file that position is in (once the path holds
+   * another file, false: the live read followed the rotation).
+   */
+  async readAgain(from: FilePosition, into: ReadAgain): Promise<boolean> {
+    const t = this.tails.get(from.path);
+    if (t === undefined || this.stopped) return false;
+    const again = new FileTail(from.path, {
+      maxLine: this.ctx.maxLine,
+      // A last line without "\n" is the live read's to send.
+      idleMs: Infinity,
+      goneMs: GONE_MS,
+      line: (l) => {
+        const r = this.record(t, l);
+        if (r !== undefined) into.emit(r);
+      },
+    });
+    try {
+      if (!(await again.resume(from))) return false;
+      while (!into.signal.aborted && (await again.readOn())) await into.flow.ready(into.signal);
+      return again.error === undefined;
+    } catch {
+      return false;
+    } finally {
+      await again.close();
+    }
+  }
+
   private line(t: Tailing, l: TailLine): void {
+    const r = this.record(t, l);
+    if (r === undefined) return;
+    this.lines++;
+    this.ctx.emit(r);
+  }
+
+  /** The record of a line; undefined if its owner's file lines are not collected. */
+  private record(t: Tailing, l: TailLine): FileRecord | undefined {
     if (t.ownerVersion !== this.ctx.owners.version) this.own(t, this.ctx.owners.ownerOf(t.tail.path));
     // Read all the same: the position moves on, and an excluded owner's lines go nowhere.
-    if (!t.collected) return;
-    this.lines++;
+    if (!t.collected) return undefined;
     const message = redactText(l.message, this.ctx.redact);
     const r: Mutable<FileRecord> = {
       type: 'file',
@@ -244,7 +274,7 @@ export class FileSource {
     if (t.owner !== undefined) r.container = t.owner;
     if (l.truncated) r.truncated = true;
     if (t.parseJson && isJsonObject(message)) r.json = true;
-    this.ctx.emit(r);
+    return r;
   }
 
   private watchDir(dir: string): void {
@@ -297,7 +327,6 @@ function createFilesSource(ctx: SourceContext): Source {
     log: ctx.log,
     events: ctx.events,
     emit: ctx.emit,
-    flow: ctx.flow,
     maxLine: config.maxLine,
     owners: docker.owners,
     positions: { file: (path) => positions.get(filePositions, fileKey(path)), forgetFile: (path) => positions.forget(fileKey(path)) },
@@ -313,6 +342,7 @@ function createFilesSource(ctx: SourceContext): Source {
     },
     stop: () => files.stop(),
     rescan: () => files.rescan(),
+    readAgain: async (_key, from, into) => from.codec === filePositions && files.readAgain(from.at as FilePosition, into),
     counts: () => ({ files: files.count }),
   };
 }

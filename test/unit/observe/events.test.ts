@@ -256,6 +256,8 @@ const SINCE: readonly (readonly [string, string, string])[] = [
   ['sidekick_sink_buffer_oldest_age_seconds', 'gauge', 'Age of the oldest record a sink buffer holds (by its time), 0 when empty'],
   ['sidekick_sink_disk_corrupt_total', 'counter', "Torn or corrupt frames found in a sink's disk buffer, each skipped with the rest of its segment"],
   ['sidekick_sink_disk_corrupt_bytes_total', 'counter', "Bytes of a sink's disk buffer skipped as torn or corrupt"],
+  // Issue 17: block never stalls another sink.
+  ['sidekick_sink_behind_sources', 'gauge', 'Sources (container logs, files) a full block sink fell behind on, to be read again for it'],
 ];
 
 const AT_START_BEFORE = [

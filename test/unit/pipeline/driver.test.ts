@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskBuffer } from '../../../src/pipeline/buffer/disk/disk-buffer.js';
 import { envelopeSize, RecordBuffer } from '../../../src/pipeline/buffer/memory.js';
-import { SinkDriver } from '../../../src/pipeline/driver.js';
-import { Flow } from '../../../src/pipeline/flow.js';
+import { SinkDriver, type ReadAgainFor } from '../../../src/pipeline/driver.js';
 import { containerMeta, envelope, type Envelope, type LogPosition, type LogRecord } from '../../../src/core/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { SinkError, type Sink } from '../../../src/sinks/sink.js';
@@ -27,6 +26,33 @@ function rec(i: number): Envelope {
 
 function messages(es: readonly Envelope[]): string[] {
   return es.map((e) => (e.record.type === 'log' ? e.record.message : e.record.type));
+}
+
+/** A container's log as a source that can read it again: what was written, read from a position on. */
+class LogSource {
+  private readonly written: Envelope[] = [];
+  reads = 0;
+  gone = false;
+
+  write(i: number): Envelope {
+    const e = rec(i);
+    this.written.push(e);
+    return e;
+  }
+
+  readonly readAgain: ReadAgainFor = async (key, from, into) => {
+    if (this.gone) return false;
+    this.reads++;
+    const codec = from.codec;
+    for (const { record } of [...this.written]) {
+      const through = codec.through(record);
+      if (codec.key(record) !== key || codec.same(codec.least(through, from.at), through)) continue;
+      await into.flow.ready(into.signal);
+      if (into.signal.aborted) return true;
+      into.emit(record);
+    }
+    return true;
+  };
 }
 
 describe('SinkDriver', () => {
@@ -319,27 +345,82 @@ describe('SinkDriver', () => {
     assert.equal(sink.stopped, 1);
   });
 
-  it('under the block policy pauses the sources instead of dropping, and resumes them once drained', async () => {
+  it('under the block policy falls behind when full, never holding the sources, and catches up by reading again', async () => {
     const sink = new MemorySink();
     const slow = gate();
     sink.delay = slow.promise;
-    const flow = new Flow();
-    const ch = new SinkDriver(sink, log, flow, new RecordBuffer(4, 1 << 30, 'block'));
+    const source = new LogSource();
+    const ch = new SinkDriver(sink, log, source.readAgain, new RecordBuffer(4, 1 << 30, 'block'));
     await ch.start();
-    for (let i = 0; i < 10; i++) ch.push(rec(i));
-    assert.equal(flow.paused, true);
+    // The sink is stuck: past its 4 records (and the batch being written), the rest is left behind, not dropped.
+    for (let i = 0; i < 100; i++) ch.push(source.write(i));
+    assert.ok(ch.depth.records <= 4, `${ch.depth.records} records held`);
     assert.equal(ch.counts.dropped, 0);
-    const resumed = flow.ready();
+    assert.equal(source.reads, 0, 'not read again while full');
+    // What cannot be read again is dropped while full, counted, and told in a gap.
+    ch.push(envelope({ type: 'event', time: time(100), host: 'h', container: meta, action: 'start', attributes: {} } as never));
+    assert.equal(ch.counts.dropped, 1);
+    // Back: it reads the log again from where it is done, while live lines keep coming.
     sink.delay = undefined;
     slow.open();
-    await waitFor('all delivered', () => sink.received.length === 10);
-    await resumed;
-    assert.equal(flow.paused, false);
+    for (let i = 100; i < 200; i++) {
+      ch.push(source.write(i));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor('every line', () => sink.received.filter((e) => e.record.type === 'log').length >= 200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const lines = sink.received.filter((e) => e.record.type === 'log');
     assert.deepEqual(
-      messages(sink.received),
-      Array.from({ length: 10 }, (_, i) => `m${i}`),
+      messages(lines),
+      Array.from({ length: 200 }, (_, i) => `m${i}`),
+      'each line once, in order',
     );
+    assert.ok(source.reads >= 1);
+    await waitFor('the gap', () => sink.received.some((e) => e.record.type === 'gap'));
+    assert.deepEqual(
+      sink.received.filter((e) => e.record.type === 'gap').map((e) => e.record.type === 'gap' && e.record.dropped),
+      [1],
+    );
+    // Caught up: live lines go straight in again.
+    ch.push(source.write(200));
+    await waitFor('the next line', () => sink.received.filter((e) => e.record.type === 'log').length === 201);
     assert.equal(await ch.close(Date.now() + 1000), 0);
+  });
+
+  it('under the block policy counts what it left of a source that can no longer be read again as lost, in a gap', async () => {
+    const sink = new MemorySink();
+    const slow = gate();
+    sink.delay = slow.promise;
+    const source = new LogSource();
+    const ch = new SinkDriver(sink, log, source.readAgain, new RecordBuffer(4, 1 << 30, 'block'));
+    await ch.start();
+    for (let i = 0; i < 50; i++) ch.push(source.write(i));
+    source.gone = true;
+    sink.delay = undefined;
+    slow.open();
+    await waitFor('the gap', () => sink.received.some((e) => e.record.type === 'gap'));
+    const held = sink.received.filter((e) => e.record.type === 'log').length;
+    const gap = sink.received.find((e) => e.record.type === 'gap')!.record;
+    assert.equal(gap.type === 'gap' && gap.dropped, 50 - held);
+    assert.equal(ch.counts.dropped, 50 - held);
+    assert.equal(await ch.close(Date.now() + 1000), 0);
+  });
+
+  it('under the block policy is done with a source it fell behind on only up to what it has, for the checkpoints', async () => {
+    const sink = new MemorySink();
+    const slow = gate();
+    sink.delay = slow.promise;
+    const other = containerMeta('d'.repeat(64), '/other', 'app:1', {});
+    const ch = new SinkDriver(sink, log, new LogSource().readAgain, new RecordBuffer(2, 1 << 30, 'block'));
+    await ch.start();
+    for (let i = 0; i < 3; i++) ch.push(rec(i));
+    // Full before any line of the other container went in: done only up to before its first.
+    const first = envelope({ type: 'log', position: logPositions, time: time(7), host: 'h', container: other, stream: 'stdout', seq: 1, message: 'o' });
+    ch.push(first);
+    assert.deepEqual(ch.acks.doneWith(other.id)?.at, { time: time(7), count: 0 });
+    assert.deepEqual(ch.acks.doneWith(meta.id)?.at, { time: time(0), count: 0 }, 'before the line being written');
+    slow.open();
+    await ch.close(Date.now() + 100);
   });
 
   it('with a disk buffer: what is on disk is done with for its source while the sink is down, and delivered once it is back, also by the next process', async () => {

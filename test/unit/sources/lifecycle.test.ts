@@ -15,10 +15,10 @@ import { type Config, loadConfig } from '../../../src/config/load.js';
 import type { ContainerSummary, DockerApi } from '../../../src/docker/client.js';
 import { VolumeOwners } from '../../../src/sources/docker/owners.js';
 import { Events } from '../../../src/observe/events.js';
-import { Flow } from '../../../src/pipeline/flow.js';
 import { ContainerPolicy } from '../../../src/transforms/policy.js';
 import type { SidekickRecord } from '../../../src/core/record.js';
 import { SOURCES } from '../../../src/sources/registry.js';
+import { Flow } from '../../../src/core/flow.js';
 import type { SourceContext } from '../../../src/sources/source.js';
 
 /** The calls the sources make of the Docker API when no container runs. */
@@ -68,7 +68,6 @@ function context(): { ctx: SourceContext; told: string[]; records: SidekickRecor
     config: cfg,
     log,
     emit: (r) => records.push(r),
-    flow: new Flow(),
     positions: { get: () => undefined, forget: () => undefined, keys: () => [] },
     docker: {
       api,
@@ -86,6 +85,12 @@ function context(): { ctx: SourceContext; told: string[]; records: SidekickRecor
   };
   return { ctx, told, records, docker };
 }
+
+/** A position of each kind, as saved: of a source no one reads. */
+const SAVED: Record<string, unknown> = {
+  log: { time: '2024-01-02T03:04:05.000000000Z', count: 1 },
+  file: { path: '/nowhere/app.log', dev: 1, ino: 2, fingerprint: 'f', offset: 0 },
+};
 
 describe('source lifecycle', () => {
   it('every registered source is asked for by the example config, once', () => {
@@ -111,6 +116,20 @@ describe('source lifecycle', () => {
         docker.streams.every((s) => s.destroyed),
         'no event stream left open',
       );
+    });
+
+    it(`${factory.name}: reads again what its positions name, for a sink that fell behind (false for what it does not know)`, async () => {
+      const { ctx } = context();
+      const source = factory.create(ctx);
+      if (factory.codecs.length === 0) return;
+      assert.ok(source.readAgain !== undefined, 'a source with positions reads again');
+      const into = { emit: () => undefined, flow: new Flow(), signal: new AbortController().signal };
+      for (const codec of factory.codecs) {
+        const at = codec.decode(SAVED[codec.kind]);
+        assert.ok(at !== undefined, `a ${codec.kind} position`);
+        assert.equal(await source.readAgain('nothing', { codec, at }, into), false);
+      }
+      await source.stop();
     });
 
     it(`${factory.name}: stop before start is harmless`, async () => {

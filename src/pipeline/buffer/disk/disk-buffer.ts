@@ -176,6 +176,10 @@ export class DiskBuffer implements SinkBuffer {
     return this.gaps.take(now, quietMs, maxAgeMs);
   }
 
+  lost(record: SidekickRecord, count: number, latest: string, now: number): void {
+    this.gaps.lost(record.container?.id ?? '', record, now, count, latest);
+  }
+
   get openGaps(): number {
     return this.gaps.size;
   }

@@ -17,7 +17,6 @@ import type { ContainerSummary, DockerApi, LogsOptions } from '../../../../src/d
 import type { DockerEvent } from '../../../../src/docker/events.js';
 import { VolumeOwners } from '../../../../src/sources/docker/owners.js';
 import { compileTag } from '../../../../src/transforms/decorate.js';
-import { Flow } from '../../../../src/pipeline/flow.js';
 import { ContainerPolicy } from '../../../../src/transforms/policy.js';
 import {
   sinceToTime,
@@ -262,7 +261,6 @@ function collect(options: Partial<CollectorOptions> & { saved?: ReadonlyMap<stri
       redactPatterns: undefined,
       malformed: () => undefined,
       selfId: undefined,
-      flow: new Flow(),
       statsIntervalMs: 0,
       backlog: { kind: 'all' },
       checkpoints: { get: (id) => saved?.get(id), forget: () => undefined },

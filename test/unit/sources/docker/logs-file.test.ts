@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { FilePosition } from '../../../../src/core/record.js';
-import { Flow } from '../../../../src/pipeline/flow.js';
+import { Flow } from '../../../../src/core/flow.js';
 import { containerMeta, timeToSince, type LogRecord } from '../../../../src/core/record.js';
 import { followLogFile, type LogFileEnd } from '../../../../src/sources/docker/logs-file.js';
 import type { LogCursor, LogsTarget } from '../../../../src/sources/docker/log-intake.js';
@@ -114,6 +114,32 @@ function gz(content: string): Buffer {
 }
 
 describe('followLogFile', () => {
+  for (const liveOver of [false, true]) {
+    it(`read again for a sink that fell behind: from its cursor to the end, then it ends; a multiline record open there is ${liveOver ? 'sent (the live read is over)' : 'left to the live read'}`, async () => {
+      writeFileSync(path, entries(1, 5) + entry(6, 'Exception: boom') + entry(7, '\tat x'));
+      const records: LogRecord[] = [];
+      const t: LogsTarget = { ...target({ cursor: { time: full(2), count: 1 } }), multiline: /^\S/ };
+      await followLogFile(
+        t,
+        { path, exited: Promise.resolve(), from: undefined },
+        {
+          host: HOST,
+          emit: (r) => records.push(r),
+          multilineFlushMs: 60_000,
+          maxLine: 1024 * 1024,
+          log: pino({ level: 'silent' }),
+          signal: new AbortController().signal,
+          rereading: { liveOver: () => liveOver },
+        },
+      );
+      const open = ['Exception: boom\n\tat x'];
+      assert.deepEqual(
+        records.map((r) => r.message),
+        [...lines(3, 5), ...(liveOver ? open : [])],
+      );
+    });
+  }
+
   it('reads the file from its start, then what is appended, until the container has exited', async () => {
     writeFileSync(path, entries(1, 2) + entry(3, 'oops', 'stderr'));
     const run = follow(target());

@@ -12,12 +12,12 @@ import { Events } from '../../../../src/observe/events.js';
 import { VolumeOwners } from '../../../../src/sources/docker/owners.js';
 import type { FilePosition } from '../../../../src/core/record.js';
 import { compileTag } from '../../../../src/transforms/decorate.js';
-import { Flow } from '../../../../src/pipeline/flow.js';
 import { ContainerPolicy } from '../../../../src/transforms/policy.js';
 import { Selection } from '../../../../src/transforms/route.js';
 import { containerMeta, type FileRecord } from '../../../../src/core/record.js';
 import { FileSource, globBase, type FileSourceContext } from '../../../../src/sources/files/source.js';
 import { memoryLog } from '../../memory-log.js';
+import { Flow } from '../../../../src/core/flow.js';
 import { waitFor } from '../../wait.js';
 
 const log = pino({ level: 'silent' });
@@ -42,7 +42,6 @@ function context(
     log,
     events,
     emit: (r) => records.push(r),
-    flow: new Flow(),
     maxLine: 1024,
     owners,
     positions,
@@ -125,6 +124,36 @@ describe('FileSource', () => {
         records.map((r) => r.message),
         ['3', '4', '5', '6'],
       );
+    } finally {
+      await source.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads a file again for a sink that fell behind, from its position to the end, with the live read's positions; not once the path holds another file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-files-'));
+    const path = join(dir, 'app.log');
+    writeFileSync(path, 'l1\nl2\nl3\nl4\n');
+    const records: FileRecord[] = [];
+    const source = new FileSource(
+      { include: [join(dir, '*.log')], exclude: [], scanMs: 60_000 },
+      context(records, new VolumeOwners(), { file: () => undefined, forgetFile: () => undefined }),
+    );
+    try {
+      await source.start();
+      await waitFor('the lines', () => records.length === 4);
+      const again: FileRecord[] = [];
+      const into = { emit: (r: FileRecord) => again.push(r), flow: new Flow(), signal: new AbortController().signal };
+      const from: FilePosition = { ...records[1]!.file, offset: records[1]!.end };
+      assert.equal(await source.readAgain(from, into as never), true);
+      assert.deepEqual(
+        again.map((r) => [r.message, r.file, r.start, r.end]),
+        records.slice(2).map((r) => [r.message, r.file, r.start, r.end]),
+        'the same lines, at the same positions of the same file',
+      );
+      unlinkSync(path);
+      writeFileSync(path, 'new\n');
+      assert.equal(await source.readAgain(from, into as never), false);
     } finally {
       await source.stop();
       rmSync(dir, { recursive: true, force: true });

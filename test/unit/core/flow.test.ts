@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { Flow } from '../../../src/pipeline/flow.js';
+import { Flow } from '../../../src/core/flow.js';
 
 const settled = async (p: Promise<void>): Promise<boolean> => {
   let done = false;

@@ -1,8 +1,20 @@
-// Back-pressure from sinks under the `block` policy to the sources: while any
-// such sink's buffer is full, sources stop reading Docker's streams (Docker
-// keeps the logs, so waiting loses nothing) until it has drained.
+// Back-pressure from one sink to what reads again for it: a sink that fell
+// behind catches up by having its sources read again from where it is done
+// with (ReadAgain); those reads pause while its buffer is full, and go on
+// once it has drained. Live reading never waits: no sink delays another.
 
 import type { Readable } from 'node:stream';
+import type { SidekickRecord } from './record.js';
+
+/** What a source reads again into, for one sink that fell behind. */
+export interface ReadAgain {
+  /** Each record read again, in order. */
+  readonly emit: (record: SidekickRecord) => void;
+  /** Paused while that sink is full. */
+  readonly flow: Flow;
+  /** Aborts when that sink stops. */
+  readonly signal: AbortSignal;
+}
 
 export class Flow {
   private readonly blockers = new Set<object>();
