@@ -3,21 +3,12 @@
 // answers --help, --version and --healthcheck, and otherwise runs sidekick
 // (app/run.ts), with a heap limit (relaunch.ts).
 
-import { readFileSync } from 'node:fs';
+import { version } from './core/version.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config/load.js';
 import { heapLimitFor } from './observe/heap.js';
 import { createLogger } from './observe/logger.js';
 import { endWithParent, heapLimitGiven, relaunchWithHeapLimit } from './relaunch.js';
 import { memoryOfBuffers } from './pipeline/buffer/buffer.js';
-
-/** Set by the single-file bundle (scripts/bundle.mjs), which has no package.json beside it. */
-declare const SIDEKICK_VERSION: string | undefined;
-
-function version(): string {
-  if (typeof SIDEKICK_VERSION === 'string') return SIDEKICK_VERSION;
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /** The image's HEALTHCHECK: GET /healthz of the sidekick running with the same settings. */
 async function healthcheck(config: Config): Promise<void> {

@@ -78,7 +78,7 @@ export function helpText(): string {
     const def = s.default === undefined ? '' : ` (default: ${s.default === '' ? 'unset' : s.default})`;
     return `  --${flagOf(s.env)}, ${s.env}\n      ${s.help}${def}`;
   });
-  const sinks = Object.values(SINKS).map((f) => `  ${f.usage}`);
+  const sinks = [...new Set(Object.values(SINKS))].map((f) => `  ${f.usage}`);
   return [
     'Usage: sidekick [flags]',
     '',

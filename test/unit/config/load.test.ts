@@ -306,5 +306,7 @@ describe('helpText', () => {
     assert.ok(text.includes('--help'));
     assert.ok(text.includes('--version'));
     assert.ok(text.includes('stdout://'));
+    assert.ok(text.includes('otlp+http://host:4318/path'));
+    assert.equal(text.split('otlp+http://host:4318/path').length - 1, 1, 'a sink of several schemes is told once');
   });
 });
