@@ -216,6 +216,57 @@ export async function httpReceiver(onRecord: (line: string) => void): Promise<{ 
 }
 
 /**
+ * An OTLP/HTTP receiver taking protobuf logs requests: it walks each request
+ * down to its log records' bodies (ResourceLogs 1, ScopeLogs 2, LogRecord 2,
+ * body 5, string_value 1), enough to count lines without a decoder's cost.
+ */
+export async function otlpReceiver(onBody: (line: string) => void): Promise<{ port: number; close: () => Promise<void> }> {
+  const PATH = [1, 2, 2, 5, 1];
+  const walk = (b: Buffer, start: number, end: number, depth: number): void => {
+    let i = start;
+    const varint = (): number => {
+      let n = 0;
+      let scale = 1;
+      for (;;) {
+        const byte = b[i++] as number;
+        n += (byte & 0x7f) * scale;
+        if (byte < 0x80) return n;
+        scale *= 128;
+      }
+    };
+    while (i < end) {
+      const key = varint();
+      const wire = key & 7;
+      if (wire === 0) varint();
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else {
+        const n = varint();
+        if (key >>> 3 === PATH[depth]) {
+          if (depth === PATH.length - 1) onBody(b.toString('utf8', i, i + n));
+          else walk(b, i, i + n, depth + 1);
+        }
+        i += n;
+      }
+    }
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.url?.endsWith('/v1/logs')) walk(body, 0, body.length, 0);
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
  * The engine's own ceiling: a raw HTTP client following a container's logs,
  * parsing only frame headers and counting frames (one a line).
  */

@@ -3,7 +3,7 @@
 // figure is the median of the repetitions, with min and max. Prints markdown
 // tables and writes them, with the machine, to bench/RESULTS.md.
 //
-//   node dist/bench/run.js [--quick] [--only=ceiling,throughput,peers,logsource,latency,jobs,scale,stats]
+//   node dist/bench/run.js [--quick] [--only=ceiling,throughput,peers,logsource,latency,jobs,scale,stats] [--sinks=null,udp,udp-disk,http,otlp]
 
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -19,6 +19,7 @@ import {
   fmt,
   HEAP_LIMIT,
   httpReceiver,
+  otlpReceiver,
   IMAGE,
   LABEL,
   openFds,
@@ -80,7 +81,17 @@ interface Run {
   duplicates: number;
 }
 
-type Sink = 'null' | 'udp' | 'udp-disk' | 'http';
+type Sink = 'null' | 'udp' | 'udp-disk' | 'http' | 'otlp';
+const SINKS: readonly Sink[] = ['null', 'udp', 'udp-disk', 'http', 'otlp'];
+/** `--sinks=http,otlp`: the throughput rows of these sinks only. */
+const ONLY_SINKS = args
+  .find((a) => a.startsWith('--sinks='))
+  ?.slice('--sinks='.length)
+  .split(',') as Sink[] | undefined;
+if (ONLY_SINKS !== undefined) {
+  const unknown = ONLY_SINKS.filter((s) => !SINKS.includes(s));
+  if (unknown.length > 0) throw new Error(`--sinks=${unknown.join(',')}: allowed: ${SINKS.join(', ')}`);
+}
 
 interface CollectorKind {
   readonly label: string;
@@ -112,6 +123,10 @@ const sidekickReading = (source: 'api' | 'files' | 'auto'): CollectorKind => ({
     } else if (sink === 'http') {
       const rx = await httpReceiver((l) => onMessage(messageOf(l, 'message')));
       sinks = `http://127.0.0.1:${rx.port}/in`;
+      closer = rx.close;
+    } else if (sink === 'otlp') {
+      const rx = await otlpReceiver(onMessage);
+      sinks = `otlp+http://127.0.0.1:${rx.port}`;
       closer = rx.close;
     }
     const c = new Collector(
@@ -261,7 +276,7 @@ async function main(): Promise<void> {
     const plans: [CollectorKind, Sink, number][] = [];
     for (const k of kinds) {
       if (ours.includes(k)) {
-        for (const sink of ['null', 'udp', 'udp-disk', 'http'] as const) for (const n of [1, 10]) plans.push([k, sink, n]);
+        for (const sink of SINKS.filter((x) => ONLY_SINKS === undefined || ONLY_SINKS.includes(x))) for (const n of [1, 10]) plans.push([k, sink, n]);
       } else {
         plans.push([k, 'null', 1], [k, 'null', 10]);
       }
@@ -285,12 +300,14 @@ async function main(): Promise<void> {
       ]),
     );
     print(row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
+    /** CPU a line of the HTTP and OTLP rows, to compare the two encodings of one flood. */
+    const postCpu = new Map<string, number>();
     for (const [k, sink, n] of plans) {
       const runs: Run[] = [];
       for (let r = 0; r < REPS; r++) runs.push(await throughput(k, sink, n));
       const s = (f: (x: Run) => number): Stat => stat(runs.map(f));
       const lps = s((x) => x.linesPerSec);
-      const label = { null: 'stdout', udp: 'syslog UDP', 'udp-disk': 'syslog UDP, disk buffer', http: 'HTTP ndjson' }[sink];
+      const label = { null: 'stdout', udp: 'syslog UDP', 'udp-disk': 'syslog UDP, disk buffer', http: 'HTTP ndjson', otlp: 'OTLP protobuf' }[sink];
       if (runs.every((x) => x.linesPerSec <= 0)) {
         // A collector that delivered nothing has no rate or cost per line to report.
         print(
@@ -360,6 +377,8 @@ async function main(): Promise<void> {
           ]);
           targets.push([`0 lines lost (null sink, ${via})`, lost === 0, `${lost} lost`]);
         }
+        if (sink === 'http' || sink === 'otlp') postCpu.set(`${sink} ${via}`, cpu);
+        if (sink === 'otlp') targets.push([`0 lines lost to OTLP (${via})`, lost === 0, `${lost} lost`]);
         if (sink === 'udp') {
           targets.push([`UDP syslog ≥ 120k lines/s (${via})`, lps.median >= 120_000, `${Math.round(lps.median)} lines/s`]);
           targets.push([`≤ 6 µs CPU a line to UDP syslog (${via})`, cpu <= 6, `${cpu.toFixed(1)} µs`]);
@@ -368,6 +387,13 @@ async function main(): Promise<void> {
     }
     print();
     print('"lost": lines the sink never received (UDP: includes datagrams the kernel dropped). "twice": lines received more than once.');
+    for (const via of ['logs API', 'json-file']) {
+      const http = postCpu.get(`http ${via}`);
+      const otlp = postCpu.get(`otlp ${via}`);
+      if (http !== undefined && otlp !== undefined) {
+        print(`OTLP protobuf against HTTP NDJSON (${via}, one container): ${(otlp / http).toFixed(2)} × the CPU a line.`);
+      }
+    }
     print();
   }
 

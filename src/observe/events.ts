@@ -84,6 +84,12 @@ export interface SinkEvents {
   messageTruncated(detail: Readonly<Record<string, unknown>>): void;
   /** A send failed that is not retried (a datagram: there is nothing to wait for). */
   sendFailed(): void;
+  /**
+   * The receiver took a request but refused some of its items (OTLP's
+   * partial success: log records or data points): counted by signal, its
+   * message said when it changes.
+   */
+  partlyRejected(signal: string, items: number, message: string): void;
 }
 
 export type MalformedSource = 'logs' | 'events' | 'stats';
@@ -95,6 +101,7 @@ export class Events implements EventStreamEvents, FileEvents, CheckpointEvents {
   private readonly missed: Counter;
   private readonly truncated: Counter<'sink'>;
   private readonly sendErrors: Counter<'sink'>;
+  private readonly itemsRejected: Counter<'sink' | 'signal'>;
   private readonly fileReadErrors: Counter;
   private readonly checkpointWriteErrors: Counter;
   private readonly unhealthy: Counter<'cause'>;
@@ -146,6 +153,12 @@ export class Events implements EventStreamEvents, FileEvents, CheckpointEvents {
       name: 'sidekick_sink_send_errors_total',
       help: 'Sends that failed and are not retried (syslog over UDP: a datagram the kernel refused)',
       labelNames: ['sink'],
+      registers,
+    });
+    this.itemsRejected = new Counter({
+      name: 'sidekick_sink_items_rejected_total',
+      help: 'Items a receiver took a request with but refused, as it counts them (OTLP partial success: log records, data points)',
+      labelNames: ['sink', 'signal'],
       registers,
     });
     this.fileReadErrors = new Counter({
@@ -292,12 +305,19 @@ export class Events implements EventStreamEvents, FileEvents, CheckpointEvents {
     truncated.inc(0);
     sendErrors.inc(0);
     const toldTruncation = once();
+    const rejectionSaid = new Latch('');
     return {
       messageTruncated: (detail) => {
         truncated.inc();
         if (toldTruncation()) this.log.warn({ sink: name, ...detail }, 'messages longer than the receiver takes are cut (counted)');
       },
       sendFailed: () => sendErrors.inc(),
+      partlyRejected: (signal, items, message) => {
+        this.itemsRejected.labels({ sink: name, signal }).inc(items);
+        if (rejectionSaid.enter(signal + '\n' + message)) {
+          this.log.warn({ sink: name, signal, items, message }, 'receiver refused items of a request (partial success; counted, not retried)');
+        }
+      },
     };
   }
 }

@@ -16,6 +16,7 @@ import { routeFromQuery } from '../transforms/route.js';
 import { parseSize } from '../core/units.js';
 import { displayUri, SinkUriError, type ConfiguredSink, type SinkFactory, type SinkFiles } from './sink.js';
 import { httpSink } from './http/sink.js';
+import { otlpSink } from './otlp/sink.js';
 import { stdoutSink } from './stdout/sink.js';
 import { syslogSink } from './syslog/sink.js';
 
@@ -26,6 +27,8 @@ export const SINKS: Readonly<Record<string, SinkFactory>> = {
   'syslog+tls': syslogSink,
   http: httpSink,
   https: httpSink,
+  'otlp+http': otlpSink,
+  'otlp+https': otlpSink,
 };
 
 /**

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import type { Pool } from 'undici';
 import type { Envelope } from '../../core/record.js';
+import { caFile } from '../query.js';
 import { SinkError, type Batching, type Sink, type SinkFactory } from '../sink.js';
 import { checkBulkAnswer, formatBody } from './formats.js';
 import { parseHttpUri, type HttpOptions } from './options.js';
@@ -95,12 +96,10 @@ export const httpSink: SinkFactory = {
     'http://host:port/path, https://...  ?format=ndjson|json|splunk-hec|elasticsearch|loki ?batch=1000 ?bytes=1MiB ?flush=1s ?gzip=true ?header=Name:Value ?inflight=2 ?timeout=30s ?index= ?sourcetype= ?ca= ?insecure=true',
   parse(url, name) {
     const o = parseHttpUri(url);
-    const ca = url.searchParams.get('ca');
-    const files: Record<string, string> = ca === null ? {} : { ca };
     return {
       name,
       scheme: url.protocol.slice(0, -1),
-      files,
+      files: caFile(url),
       create: (_ctx, files) => new HttpSink(name, { ...o, tls: { ...o.tls, ca: files['ca'] } }),
     };
   },

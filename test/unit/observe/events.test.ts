@@ -121,6 +121,26 @@ describe('Events', () => {
     assert.equal(said().length, 2, 'once per sink');
   });
 
+  it("a receiver's partial success: counted by signal as the receiver counts, its message said when it changes", async () => {
+    const { events, lines, value } = setup();
+    const otlp = events.forSink('otlp+http://gw:4318');
+    otlp.partlyRejected('logs', 2, 'too old');
+    otlp.partlyRejected('logs', 3, 'too old');
+    otlp.partlyRejected('metrics', 40, 'too old');
+    otlp.partlyRejected('logs', 1, 'quota');
+    assert.equal(await value('sidekick_sink_items_rejected_total{sink="otlp+http://gw:4318",signal="logs"}'), 6);
+    assert.equal(await value('sidekick_sink_items_rejected_total{sink="otlp+http://gw:4318",signal="metrics"}'), 40);
+    await tick();
+    assert.deepEqual(
+      lines.map((l) => [l.level, l['signal'], l['message']]),
+      [
+        ['warn', 'logs', 'too old'],
+        ['warn', 'metrics', 'too old'],
+        ['warn', 'logs', 'quota'],
+      ],
+    );
+  });
+
   it('a tailed file: each new read error said and counted (not each time it is tried again), its recovery said once', async () => {
     const { events, lines, value } = setup();
     const a = events.forFile('/logs/a.log');
@@ -258,6 +278,12 @@ const SINCE: readonly (readonly [string, string, string])[] = [
   ['sidekick_sink_disk_corrupt_bytes_total', 'counter', "Bytes of a sink's disk buffer skipped as torn or corrupt"],
   // Issue 17: block never stalls another sink.
   ['sidekick_sink_behind_sources', 'gauge', 'Sources (container logs, files) a full block sink fell behind on, to be read again for it'],
+  // Issue 18: OTLP's partial success.
+  [
+    'sidekick_sink_items_rejected_total',
+    'counter',
+    'Items a receiver took a request with but refused, as it counts them (OTLP partial success: log records, data points)',
+  ],
 ];
 
 const AT_START_BEFORE = [

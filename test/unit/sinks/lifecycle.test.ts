@@ -13,6 +13,8 @@ const EXAMPLES: Readonly<Record<string, string>> = {
   'syslog+tls': 'syslog+tls://127.0.0.1:9',
   http: 'http://127.0.0.1:9/in',
   https: 'https://127.0.0.1:9/in',
+  'otlp+http': 'otlp+http://127.0.0.1:9',
+  'otlp+https': 'otlp+https://127.0.0.1:9/otel',
 };
 
 describe('sink lifecycle', () => {
