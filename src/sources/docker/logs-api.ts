@@ -7,6 +7,7 @@
 
 import { once } from '../../observe/events.js';
 import type { IncomingMessage } from 'node:http';
+import type { ContainerInspectInfo } from 'dockerode';
 import type { Logger } from 'pino';
 import { retryForever } from '../../core/backoff.js';
 import { errorKind, statusOf, type DockerApi } from '../../docker/client.js';
@@ -36,25 +37,20 @@ type StreamEnd = ({ readonly ok: true } | { readonly ok: false; readonly error: 
 
 /**
  * Follows the logs until the container has stopped and its stream is read to
- * the end; 'gone' when the container was removed before any line of it was
- * read and before a read once it had stopped could finish. (A job that
- * printed nothing and was removed at once is 'gone' too: nothing tells it
- * from one whose lines were lost.)
+ * the end; 'gone' when no line of it was read and it was removed before a
+ * read once it had stopped could be trusted. (A job that printed nothing and
+ * was removed at once is 'gone' too: nothing tells it from one whose lines
+ * were lost, and a loss is not to go untold.)
  */
 export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<'read' | 'gone'> {
   const id = target.meta.id;
   let drainOnce = true;
-  // Lines read from every stream so far.
+  // Lines read from every stream so far. A follow that ends without any is no
+  // proof the job printed nothing: dockerd 20.10's can end at a job's exit
+  // without the lines written just before (they are in its json-file, for the
+  // read after the stop).
   let lines = 0;
-  // A read made once the container had stopped ended cleanly: its logs were
-  // read to their end. A follow alone is no proof: dockerd 20.10's follow can
-  // end at a job's exit without the lines it wrote just before (they are in
-  // its json-file, for the read after the stop); a `--rm` job removed before
-  // that read has then lost them, and says so.
-  let readToEnd = false;
-  // This read was asked for once the container was seen stopped.
-  let afterStop = false;
-  const outcome = (): 'read' | 'gone' => (lines === 0 && !readToEnd ? 'gone' : 'read');
+  const outcome = (): 'read' | 'gone' => (lines === 0 ? 'gone' : 'read');
   while (!ctx.signal.aborted) {
     let stream: IncomingMessage;
     try {
@@ -74,29 +70,29 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<
     }
     const end = await readStream(stream, target, ctx);
     lines += end.lines;
-    // The daemon's fault in the stream (a `--rm` job's file removed under it) is no end.
-    if (afterStop && end.ok && !end.systemerr) readToEnd = true;
     if (ctx.signal.aborted) return 'read';
     if (!end.ok) {
       ctx.log.debug({ container: target.meta.name, err: end.error.message, kind: errorKind(end.error) }, 'log stream broke');
     }
     // The stream is over: the container stopped, or the connection broke.
-    let running: boolean;
+    let state: ContainerState | undefined;
     try {
       const info = await retryForever(() => ctx.api.inspect(id), {
         signal: ctx.signal,
         retryable: (err) => statusOf(err) !== 404,
       });
-      running = info.State?.Running === true;
+      state = info.State;
     } catch (err) {
       // Stopping, or the container is gone.
       return statusOf(err) === 404 ? outcome() : 'read';
     }
-    afterStop = !running;
-    if (running) continue;
+    if (state?.Running === true) continue;
     // Stopped. Read once more from the last line: a follow that raced the
     // container's exit (or a broken connection) may have missed its last lines.
-    if (!drainOnce) return 'read';
+    // That read is the job's whole output only if its removal had not begun:
+    // dockerd reads a stopped container's json-file through a logger that
+    // creates the file again, empty, when a removal has just deleted it.
+    if (!drainOnce) return beingRemoved(state) ? outcome() : 'read';
     drainOnce = false;
   }
   return 'read';
@@ -119,6 +115,13 @@ export async function readLogsAgain(target: LogsTarget, ctx: LogsContext): Promi
   }
   const end = await readStream(stream, target, ctx);
   return end.ok && !end.systemerr;
+}
+
+type ContainerState = NonNullable<ContainerInspectInfo['State']>;
+
+/** `docker rm` (or `--rm`) has begun: its files may be deleted already. */
+function beingRemoved(state: ContainerState | undefined): boolean {
+  return state?.Status === 'removing' || state?.Dead === true;
 }
 
 function isPermanent(err: Error): boolean {

@@ -79,6 +79,10 @@ interface FakeContainer {
   readonly lines: Line[];
   /** The logs API streams following it now. */
   readonly follows: PassThrough[];
+  /** Being removed: inspect says `removing`. */
+  removing: boolean;
+  /** A removal deletes its json-file as its next read once stopped begins (see removedAsRead). */
+  removedAsRead: 'gone' | 'removing' | undefined;
 }
 
 /** The few calls the collector (and the log and stats sources) make of Docker, answered from the containers it keeps. */
@@ -102,7 +106,7 @@ class FakeDocker {
       writeFileSync(file, '');
     }
     this.names.set(id, name);
-    this.containers.set(id, { id, name, labels: options.labels ?? {}, running: true, file, lines: [], follows: [] });
+    this.containers.set(id, { id, name, labels: options.labels ?? {}, running: true, file, lines: [], follows: [], removing: false, removedAsRead: undefined });
   }
 
   /** The container prints these lines, one second apart (one starting with `error` to stderr); returns their line numbers. */
@@ -135,6 +139,16 @@ class FakeDocker {
     for (const f of c.follows.splice(0)) f.end();
   }
 
+  /**
+   * Its removal races its next read once stopped, as a `--rm` job's does:
+   * dockerd reads the json-file the removal has just deleted through a logger
+   * that creates it again, empty, and answers an empty stream; after it, the
+   * container is gone (404) or still `removing`.
+   */
+  removedAsRead(id: string, after: 'gone' | 'removing'): void {
+    this.get(id).removedAsRead = after;
+  }
+
   /** Removed, as `docker rm` does (its json-file is left: the tests read it to its end). */
   remove(id: string): void {
     const c = this.get(id);
@@ -161,7 +175,11 @@ class FakeDocker {
       Name: `/${c.name}`,
       Image: 'sha256:5cb3aa00f89934411ffba5c063a9bc98ace875d8f92e77d0029543d9f2ef4ad0',
       Config: { Image: 'nginx:1.27', Labels: c.labels, Env: ['DB_PASSWORD=hunter2', 'MODE=prod'], Tty: false },
-      State: { Running: c.running, StartedAt: '2024-01-02T03:04:05.000000000Z' },
+      State: {
+        Running: c.running,
+        Status: c.removing ? 'removing' : c.running ? 'running' : 'exited',
+        StartedAt: '2024-01-02T03:04:05.000000000Z',
+      },
       HostConfig: { LogConfig: { Type: c.file === undefined ? 'journald' : 'json-file' } },
       LogPath: c.file ?? '',
       Mounts: [],
@@ -175,6 +193,11 @@ class FakeDocker {
     if (c === undefined) return Promise.reject(notFound(id));
     const from = options.since === undefined ? '' : sinceToTime(options.since);
     const stream = new PassThrough();
+    if (!c.running && c.removedAsRead !== undefined) {
+      if (c.removedAsRead === 'gone') this.containers.delete(id);
+      else c.removing = true;
+      return Promise.resolve(stream.end());
+    }
     for (const l of c.lines) if (timeOf(l.k) >= from) stream.write(frame(l.stream, timeOf(l.k), l.message));
     if (c.running) c.follows.push(stream);
     else stream.end();
@@ -431,6 +454,22 @@ describe('Collector', () => {
     assert.deepEqual(run.messages('job'), []);
     assert.equal(run.missed(), 1);
   });
+
+  for (const after of ['gone', 'removing'] as const) {
+    it(`api: counts a job missed whose read once stopped came back empty as its removal began (then ${after})`, async () => {
+      const run = collect({ logsSource: 'api' });
+      docker.add(JOB, 'job');
+      await run.collector.event(containerEvent('start', JOB, 'job'));
+      await waitFor('its logs followed', () => docker.count('logs job') === 1);
+      docker.printUnfollowed(JOB, 'a-1', 'b-1');
+      docker.removedAsRead(JOB, after);
+      docker.exit(JOB);
+      await waitFor('its collection over', () => run.collector.activeCount === 0);
+      assert.equal(docker.count('logs job'), 2, 'read again once stopped');
+      assert.deepEqual(run.messages('job'), []);
+      assert.equal(run.missed(), 1);
+    });
+  }
 
   it('api: a job that printed nothing is read, not missed, when it can be read once stopped', async () => {
     const run = collect({ logsSource: 'api' });
