@@ -4,7 +4,7 @@
 // the engine races sidekick, and every job it loses is counted and named.
 
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { docker, IMAGE, NO_NETWORK, removeTestContainers, RUN_LABEL, Sidekick, uniqueName, type Json } from './harness.js';
 
 const JOBS = 100;
@@ -54,20 +54,38 @@ async function settle(sk: Sidekick, names: readonly string[]): Promise<{ got: Ma
   return { got: linesByJob(sk.records, names), missed };
 }
 
+// One run of jobs, read by two sidekicks at once (each as it would alone:
+// they only read): one with the default settings, one through the logs API.
 describe('short --rm jobs', () => {
-  after(removeTestContainers);
+  let defaults: Sidekick;
+  let api: Sidekick;
+  let fileSource: string | null | undefined;
+  let names: string[] = [];
+
+  before(async () => {
+    defaults = new Sidekick({ SIDEKICK_TYPES: 'log', SIDEKICK_LOG_LEVEL: 'info' });
+    api = new Sidekick({ SIDEKICK_TYPES: 'log', SIDEKICK_LOG_LEVEL: 'info', SIDEKICK_LOGS_SOURCE: 'api' });
+    await Promise.all([defaults.ready(), api.ready()]);
+    const long = uniqueName('long');
+    await docker('run', '-d', '--name', long, '-l', RUN_LABEL, ...NO_NETWORK, IMAGE, 'sh', '-c', 'echo up; sleep 600');
+    await defaults.until(() => defaults.logsOf(long).length === 1, 10_000, 'the long container’s line');
+    const status = JSON.parse((await defaults.get('/status')).body) as { containers: { name: string; source: string | null }[] };
+    fileSource = status.containers.find((c) => c.name === long)?.source;
+    names = await runJobs(uniqueName('job'));
+  });
+
+  after(async () => {
+    const exits = await Promise.all([defaults.stop(), api.stop()]);
+    await removeTestContainers();
+    assert.deepEqual(
+      exits.map((e) => e.code),
+      [0, 0],
+    );
+  });
 
   it(`with the default settings: every line of ${JOBS} jobs, each once; /status says each container is read from its json-file`, async () => {
-    const sk = new Sidekick({ SIDEKICK_TYPES: 'log', SIDEKICK_LOG_LEVEL: 'info' });
-    await sk.ready();
-    const long = uniqueName('long');
-    await docker('run', '-d', '--name', long, '-l', RUN_LABEL, ...NO_NETWORK, IMAGE, 'sh', '-c', 'echo up; sleep 60');
-    await sk.until(() => sk.logsOf(long).length === 1, 10_000, 'the long container’s line');
-    const status = JSON.parse((await sk.get('/status')).body) as { containers: { name: string; source: string | null }[] };
-    assert.equal(status.containers.find((c) => c.name === long)?.source, 'file');
-
-    const names = await runJobs(uniqueName('job'));
-    const { got, missed } = await settle(sk, names);
+    assert.equal(fileSource, 'file');
+    const { got, missed } = await settle(defaults, names);
     const wrong = [...got].filter(([, lines]) => lines.length !== 2);
     assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} of ${JOBS} jobs without their two lines`);
     for (const [name, lines] of got) {
@@ -75,21 +93,16 @@ describe('short --rm jobs', () => {
       assert.deepEqual(lines, [`a-${i}`, `b-${i}`], name);
     }
     assert.equal(missed, 0);
-    assert.equal((await sk.stop()).code, 0);
   });
 
   it(`through the logs API: at least half of ${JOBS} jobs, and every job missed counted and named`, async () => {
-    const sk = new Sidekick({ SIDEKICK_TYPES: 'log', SIDEKICK_LOG_LEVEL: 'info', SIDEKICK_LOGS_SOURCE: 'api' });
-    await sk.ready();
-    const names = await runJobs(uniqueName('apijob'));
-    const { got, missed } = await settle(sk, names);
+    const { got, missed } = await settle(api, names);
     const whole = [...got.values()].filter((l) => l.length === 2).length;
     const lost = names.filter((n) => got.get(n)!.length === 0);
     process.stdout.write(`# through the API: ${whole} of ${JOBS} jobs read, ${lost.length} missed\n`);
     assert.ok(whole >= JOBS / 2, `${whole} of ${JOBS} jobs read`);
     assert.equal(whole + lost.length, JOBS, 'a job is read whole or not at all');
     assert.equal(missed, lost.length, 'every job missed is counted');
-    for (const name of lost) assert.match(sk.stderr, new RegExp(`"container":"${name}"[^\\n]*container missed`));
-    assert.equal((await sk.stop()).code, 0);
+    for (const name of lost) assert.match(api.stderr, new RegExp(`"container":"${name}"[^\\n]*container missed`));
   });
 });
