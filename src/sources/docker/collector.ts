@@ -351,7 +351,10 @@ export class Collector {
           let read: boolean;
           if (logPath === undefined) {
             w.logFile = undefined;
-            read = (await followLogs(target, this.logsContext())) !== 'gone';
+            // Its death, from the events: a follow still open a while after it is given up (see followLogs).
+            const exited = untilDies(w, this.abort.signal, () => w.running);
+            read = (await followLogs(target, this.logsContext(), exited)) !== 'gone';
+            w.died?.();
           } else {
             const exited = this.untilDies(id, w, started);
             const end = await followLogFile(target, { path: logPath, exited, from: w.logFile }, this.logsContext());

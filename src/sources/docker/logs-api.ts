@@ -42,7 +42,7 @@ type StreamEnd = ({ readonly ok: true } | { readonly ok: false; readonly error: 
  * was removed at once is 'gone' too: nothing tells it from one whose lines
  * were lost, and a loss is not to go untold.)
  */
-export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<'read' | 'gone'> {
+export async function followLogs(target: LogsTarget, ctx: LogsContext, exited?: Promise<void>): Promise<'read' | 'gone'> {
   const id = target.meta.id;
   let drainOnce = true;
   // Lines read from every stream so far. A follow that ends without any is no
@@ -68,7 +68,8 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext): Promise<
       }
       return 'read';
     }
-    const end = await readStream(stream, target, ctx);
+    // The read once stopped is not followed: it ends at the end of the log, however long it takes.
+    const end = await readStream(stream, target, ctx, drainOnce ? exited : undefined);
     lines += end.lines;
     if (ctx.signal.aborted) return 'read';
     if (!end.ok) {
@@ -137,7 +138,17 @@ function startOf(target: LogsTarget): { since?: string; tail?: number } {
   return start;
 }
 
-function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContext): Promise<StreamEnd> {
+/**
+ * How long a follow may stay open once its container died. dockerd ends it
+ * when the container's logger closes; a follow that stays open longer is
+ * given up and the log read again from its last line (nothing is lost or
+ * repeated by that), so a stream that silently stopped ending cannot keep a
+ * `--rm` job's lines from being read or told missed.
+ */
+export const FOLLOW_AFTER_DEATH_MS = 3_000;
+
+/** `exited`: the container's death; the stream is given up FOLLOW_AFTER_DEATH_MS after it. */
+function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContext, exited?: Promise<void>): Promise<StreamEnd> {
   const { meta } = target;
   const intake = new LogIntake(target, ctx, target.cursor);
   const firstFault = once();
@@ -161,13 +172,22 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
   );
   return new Promise((resolve) => {
     let done = false;
+    let givenUp: NodeJS.Timeout | undefined;
     const abort = (): void => {
       stream.destroy();
     };
     ctx.signal.addEventListener('abort', abort, { once: true });
+    void exited?.then(() => {
+      if (done) return;
+      givenUp = setTimeout(() => {
+        ctx.log.debug({ container: meta.name }, 'log stream still open after the container died: read again from its last line');
+        stream.destroy(new Error('the log stream stayed open after the container died'));
+      }, FOLLOW_AFTER_DEATH_MS);
+    });
     const finish = (end: { readonly ok: true } | { readonly ok: false; readonly error: Error }): void => {
       if (done) return;
       done = true;
+      clearTimeout(givenUp);
       ctx.signal.removeEventListener('abort', abort);
       // A line cut off by a stop or a broken connection is read again on resume.
       const cut = endsCut(ctx);

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ContainerInspectInfo } from 'dockerode';
 import { pino } from 'pino';
 import { Collector, type CollectorOptions } from '../../../../src/sources/docker/collector.js';
+import { FOLLOW_AFTER_DEATH_MS } from '../../../../src/sources/docker/logs-api.js';
 import type { ContainerSummary, DockerApi, LogsOptions } from '../../../../src/docker/client.js';
 import type { DockerEvent } from '../../../../src/docker/events.js';
 import { VolumeOwners } from '../../../../src/sources/docker/owners.js';
@@ -147,6 +148,13 @@ class FakeDocker {
    */
   removedAsRead(id: string, after: 'gone' | 'removing'): void {
     this.get(id).removedAsRead = after;
+  }
+
+  /** Exits, but its follows stay open: a log stream that silently stops instead of ending. */
+  exitUnended(id: string): void {
+    const c = this.get(id);
+    c.running = false;
+    c.follows.splice(0);
   }
 
   /** Removed, as `docker rm` does (its json-file is left: the tests read it to its end). */
@@ -470,6 +478,20 @@ describe('Collector', () => {
       assert.equal(run.missed(), 1);
     });
   }
+
+  it('api: gives up a follow still open a while after its container died, and reads the rest of its log again', async () => {
+    const run = collect({ logsSource: 'api' });
+    docker.add(JOB, 'job');
+    await run.collector.event(containerEvent('start', JOB, 'job'));
+    await waitFor('its logs followed', () => docker.count('logs job') === 1);
+    docker.print(JOB, 'a-1');
+    docker.printUnfollowed(JOB, 'b-1');
+    docker.exitUnended(JOB);
+    await run.collector.event(containerEvent('die', JOB, 'job'));
+    await waitFor('its collection over', () => run.collector.activeCount === 0, FOLLOW_AFTER_DEATH_MS + 2_000);
+    assert.deepEqual(run.messages('job'), ['a-1', 'b-1']);
+    assert.equal(run.missed(), 0);
+  });
 
   it('api: a job that printed nothing is read, not missed, when it can be read once stopped', async () => {
     const run = collect({ logsSource: 'api' });
