@@ -10,8 +10,19 @@ import { gunzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
-/** The heap limit the image and the systemd unit run sidekick with. */
-export const HEAP_LIMIT = '--max-old-space-size=192';
+/**
+ * The node flags the image runs sidekick with (its Dockerfile's NODE_OPTIONS;
+ * the systemd unit has the same): the heap limit and the young generation.
+ */
+export const IMAGE_NODE_OPTIONS = imageNodeOptions();
+
+function imageNodeOptions(): string {
+  const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+  const m = /\bNODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(dockerfile);
+  const options = m?.[1] ?? m?.[2];
+  if (options === undefined) throw new Error('no NODE_OPTIONS in the Dockerfile');
+  return options;
+}
 export const IMAGE = process.env['SIDEKICK_TEST_IMAGE'] ?? 'sidekick-test/busybox:latest';
 export const LABEL = `sidekick.bench=${process.pid}`;
 /** Pads every line to about 100 bytes. */

@@ -3,7 +3,7 @@
 // figure is the median of the repetitions, with min and max. Prints markdown
 // tables and writes them, with the machine, to bench/RESULTS.md.
 //
-//   node dist/bench/run.js [--quick] [--only=ceiling,throughput,peers,logsource,latency,jobs,scale,stats] [--sinks=null,udp,udp-disk,http,otlp]
+//   node dist/bench/run.js [--quick] [--only=ceiling,throughput,peers,logsource,latency,jobs,scale,stats,young] [--sinks=null,udp,udp-disk,http,otlp]
 
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -17,7 +17,7 @@ import {
   dockerdPid,
   epochSeconds,
   fmt,
-  HEAP_LIMIT,
+  IMAGE_NODE_OPTIONS,
   httpReceiver,
   otlpReceiver,
   IMAGE,
@@ -98,9 +98,11 @@ interface CollectorKind {
   start(sink: Sink, onMessage: (m: string) => void): Promise<Collector>;
 }
 
-/** sidekick reading logs through the logs API, or from the engine's json-files. */
-const sidekickReading = (source: 'api' | 'files' | 'auto'): CollectorKind => ({
-  label: source === 'api' ? 'sidekick (logs API)' : source === 'files' ? 'sidekick (json-file)' : 'sidekick (default: auto)',
+/** sidekick reading logs through the logs API, or from the engine's json-files (with node flags beside the heap limit). */
+const sidekickReading = (source: 'api' | 'files' | 'auto', nodeFlags = ''): CollectorKind => ({
+  label:
+    (source === 'api' ? 'sidekick (logs API)' : source === 'files' ? 'sidekick (json-file)' : 'sidekick (default: auto)') +
+    (nodeFlags === '' ? '' : `, ${nodeFlags}`),
   async start(sink, onMessage) {
     // The benchmark itself reads stdout: block rather than drop when it reads slower than sidekick writes.
     let sinks = 'stdout://?policy=block';
@@ -140,7 +142,7 @@ const sidekickReading = (source: 'api' | 'files' | 'auto'): CollectorKind => ({
         SIDEKICK_METRICS_ADDR: 'off',
         SIDEKICK_LOG_LEVEL: 'info',
         SIDEKICK_STATE_DIR: stateDir,
-        NODE_OPTIONS: HEAP_LIMIT,
+        NODE_OPTIONS: `${IMAGE_NODE_OPTIONS} ${nodeFlags}`.trim(),
       },
       (l) => onMessage(messageOf(l, 'message')),
     );
@@ -401,6 +403,7 @@ async function main(): Promise<void> {
   if (wanted('latency')) await latency();
   if (wanted('jobs')) await shortJobs();
   if (wanted('scale') || wanted('stats')) await scale();
+  if (wanted('young')) await youngGeneration();
 
   print('## Targets');
   print();
@@ -617,11 +620,11 @@ async function scale(): Promise<void> {
   const scaleRows: string[] = [];
   const statsRows: string[] = [];
   const runs: [source: 'api' | 'files', main: string, label: string, nodeOptions: string][] = [
-    ['api', MAIN, 'sidekick (logs API), dist/', HEAP_LIMIT],
-    ['files', MAIN, 'sidekick (json-file), dist/', HEAP_LIMIT],
-    ['api', BUNDLE, 'sidekick (logs API), the image’s bundle', HEAP_LIMIT],
-    ['files', BUNDLE, 'sidekick (json-file), the image’s bundle', HEAP_LIMIT],
-    ['api', MAIN, `sidekick (logs API), dist/, with ${SMALL_YOUNG_GENERATION}`, `${HEAP_LIMIT} ${SMALL_YOUNG_GENERATION}`],
+    ['api', MAIN, 'sidekick (logs API), dist/', IMAGE_NODE_OPTIONS],
+    ['files', MAIN, 'sidekick (json-file), dist/', IMAGE_NODE_OPTIONS],
+    ['api', BUNDLE, 'sidekick (logs API), the image’s bundle', IMAGE_NODE_OPTIONS],
+    ['files', BUNDLE, 'sidekick (json-file), the image’s bundle', IMAGE_NODE_OPTIONS],
+    ['api', MAIN, `sidekick (logs API), dist/, with ${SMALL_YOUNG_GENERATION}`, `${IMAGE_NODE_OPTIONS} ${SMALL_YOUNG_GENERATION}`],
   ];
   for (const [source, main, label, nodeOptions] of runs) {
     const m = await watchMany(total, source, main, nodeOptions);
@@ -662,6 +665,71 @@ async function scale(): Promise<void> {
   print(row(['---', '---:', '---:', '---:', '---:', '---:']));
   for (const r of statsRows) print(r);
   print();
+}
+
+/** The semi-space sizes (MiB) measured: V8's own (16 on 64-bit hosts) and smaller ones. */
+const SEMI_SPACES = [1, 2, 4, 8, 16];
+
+/**
+ * V8's young generation against the CPU a line and memory: a flood from the
+ * json-file to stdout and sidekick at rest with no container, for each
+ * `--max-semi-space-size`. A small young generation keeps memory low while
+ * quiet; under a flood, records that wait in a buffer survive more scavenges
+ * and are copied and promoted.
+ */
+async function youngGeneration(): Promise<void> {
+  print('## 9. Young generation: `--max-semi-space-size` against the CPU a line and the resident size');
+  print();
+  print(row(['semi-space MiB', 'flood: lines/s', 'flood: CPU µs/line', 'flood: peak RSS MiB', 'idle, no container: RSS MiB', 'idle: anonymous MiB']));
+  print(row(['---:', '---:', '---:', '---:', '---:', '---:']));
+  const cpuBySemi = new Map<number, number>();
+  for (const semi of SEMI_SPACES) {
+    const flag = `--max-semi-space-size=${semi}`;
+    const kind = sidekickReading('files', flag);
+    const runs: Run[] = [];
+    for (let r = 0; r < REPS; r++) runs.push(await throughput(kind, 'null', 1));
+    const s = (f: (x: Run) => number): Stat => stat(runs.map(f));
+    const idle = await idleResident(BUNDLE, `${IMAGE_NODE_OPTIONS} ${flag}`);
+    cpuBySemi.set(semi, s((x) => x.cpuUsPerLine).median);
+    print(
+      row([
+        String(semi),
+        fmt(s((x) => x.linesPerSec)),
+        fmt(
+          s((x) => x.cpuUsPerLine),
+          1,
+        ),
+        fmt(s((x) => x.peakRss)),
+        idle.rss.toFixed(0),
+        idle.anon.toFixed(0),
+      ]),
+    );
+  }
+  print();
+  const own = cpuBySemi.get(16);
+  if (own !== undefined) {
+    for (const semi of SEMI_SPACES.filter((x) => x !== 16)) {
+      print(`- ${semi} MiB: ${((cpuBySemi.get(semi) ?? NaN) / own).toFixed(2)} × the CPU a line of V8's own 16 MiB.`);
+    }
+  }
+  const idle = await idleResident(BUNDLE, IMAGE_NODE_OPTIONS);
+  targets.push(['RSS ≤ 48 MiB idle with no container: the image’s bundle and settings', idle.rss <= 48, `${idle.rss.toFixed(0)} MiB`]);
+  print();
+}
+
+/** sidekick with no container to watch, 10 s after it started collecting: what it keeps resident at rest. */
+async function idleResident(main: string, nodeOptions: string): Promise<{ rss: number; anon: number; file: number }> {
+  const c = new Collector(
+    process.execPath,
+    [main],
+    { SIDEKICK_SINKS: 'stdout://', SIDEKICK_METRICS_ADDR: '127.0.0.1:0', SIDEKICK_LOG_LEVEL: 'info', NODE_OPTIONS: nodeOptions },
+    () => undefined,
+  );
+  await c.until(() => c.stderr.includes('sidekick is collecting'), 20_000);
+  await sleep(10_000);
+  const m = residentMiB(c.pid);
+  await c.stop();
+  return m;
 }
 
 /** What `node` itself keeps resident, doing nothing: the part of every figure no JavaScript can save. */
