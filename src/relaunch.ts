@@ -5,11 +5,19 @@
 // buffers need, and stays as a small parent that passes signals on and exits
 // as its child does. A limit the user gave (`--max-old-space-size` on the
 // command line or in NODE_OPTIONS) is kept as it is.
+//
+// The young generation too: V8's own semi-space (16 MiB on 64-bit hosts)
+// grows to 32 MiB under a burst and shrinks only while little is allocated;
+// 4 MiB costs 1.2 x the CPU a line under a flood and keeps it at 8 MiB
+// (bench/RESULTS.md, scenario 9). The image and the systemd unit set the same.
 
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 
 const FLAG = /(^|\s)--max[-_]old[-_]space[-_]size(=|\s|$)/;
+const SEMI_SPACE_FLAG = /(^|\s)--max[-_]semi[-_]space[-_]size(=|\s|$)/;
+/** V8's semi-space size sidekick runs with unless told otherwise, MiB. */
+export const SEMI_SPACE_MIB = 4;
 /** Signals passed on to the child; SIGKILL cannot be, so the child watches its parent (below). */
 const PASSED_ON = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
@@ -18,7 +26,13 @@ export function heapLimitGiven(execArgv: readonly string[], nodeOptions: string 
   return execArgv.some((a) => FLAG.test(a)) || (nodeOptions !== undefined && FLAG.test(nodeOptions));
 }
 
-/** Runs this same command again with `--max-old-space-size=<limitMiB>`; the parent then only waits. */
+/** The node flags a relaunch adds: the heap limit, and the semi-space size unless one was given. */
+export function relaunchFlags(limitMiB: number, execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  const semiGiven = execArgv.some((a) => SEMI_SPACE_FLAG.test(a)) || (nodeOptions !== undefined && SEMI_SPACE_FLAG.test(nodeOptions));
+  return [`--max-old-space-size=${limitMiB}`, ...(semiGiven ? [] : [`--max-semi-space-size=${SEMI_SPACE_MIB}`])];
+}
+
+/** Runs this same command again with the heap limit (and semi-space size: relaunchFlags); the parent then only waits. */
 export function relaunchWithHeapLimit(limitMiB: number): void {
   // Listening first: a signal that comes while the child is being made is not lost.
   let passedOn: NodeJS.Signals | undefined;
@@ -28,7 +42,8 @@ export function relaunchWithHeapLimit(limitMiB: number): void {
       child.kill(signal);
     });
   }
-  const child = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${limitMiB}`, ...process.argv.slice(1)], {
+  const flags = relaunchFlags(limitMiB, process.execArgv, process.env['NODE_OPTIONS']);
+  const child = spawn(process.execPath, [...process.execArgv, ...flags, ...process.argv.slice(1)], {
     // The channel ends when this process ends, however it ends: the child sees it close.
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });

@@ -54,13 +54,13 @@ describe('the sidekick process', () => {
     assert.ok(exit.ms < 10_000);
   });
 
-  it('started without a heap limit, runs itself with the one its buffers need; a limit given is kept', async () => {
+  it('started without a heap limit, runs itself with the one its buffers need and a 4 MiB semi-space; a limit given is kept', async () => {
     const plain = new Sidekick({ DOCKER_HOST: 'unix:///nonexistent/docker.sock', SIDEKICK_SINKS: 'stdout://?buffer=32MiB' });
     await plain.until(() => plain.stderr.includes('docker does not answer'), 10_000, 'the child to run');
     // 2 x 32 MiB + 64 MiB.
     assert.deepEqual(
-      children(plain.pid).map((c) => /--max-old-space-size=(\d+)/.exec(c)?.[1]),
-      ['128'],
+      children(plain.pid).map((c) => [/--max-old-space-size=(\d+)/.exec(c)?.[1], /--max-semi-space-size=(\d+)/.exec(c)?.[1]]),
+      [['128', '4']],
     );
     assert.equal((await plain.stop()).code, 0);
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { heapLimitGiven } from '../../src/relaunch.js';
+import { heapLimitGiven, relaunchFlags, SEMI_SPACE_MIB } from '../../src/relaunch.js';
 
 describe('heapLimitGiven', () => {
   it('finds --max-old-space-size on node’s command line or in NODE_OPTIONS, in either spelling', () => {
@@ -12,5 +13,21 @@ describe('heapLimitGiven', () => {
   it('is false without it, or with other flags that only look alike', () => {
     assert.equal(heapLimitGiven([], undefined), false);
     assert.equal(heapLimitGiven(['--max-semi-space-size=1'], '--max-old-space-size-extra=1 --inspect'), false);
+  });
+});
+
+describe('relaunchFlags', () => {
+  it('adds the heap limit, and the semi-space size unless one is given on the command line or in NODE_OPTIONS', () => {
+    assert.deepEqual(relaunchFlags(192, [], undefined), ['--max-old-space-size=192', `--max-semi-space-size=${SEMI_SPACE_MIB}`]);
+    assert.deepEqual(relaunchFlags(128, ['--max-semi-space-size=16'], undefined), ['--max-old-space-size=128']);
+    assert.deepEqual(relaunchFlags(128, [], '--max_semi_space_size=1'), ['--max-old-space-size=128']);
+  });
+
+  it('the image and the systemd unit run with the same semi-space size', () => {
+    const root = new URL('../../../', import.meta.url);
+    for (const file of ['Dockerfile', 'deploy/systemd/sidekick.service']) {
+      const text = readFileSync(new URL(file, root), 'utf8');
+      assert.match(text, new RegExp(`NODE_OPTIONS=[^\\n]*--max-semi-space-size=${SEMI_SPACE_MIB}\\b`), file);
+    }
   });
 });
