@@ -121,8 +121,8 @@ export class DockerApi {
     );
   }
 
-  /** Follows a container's logs, stdout and stderr, with Docker's timestamps. */
-  logs(id: string, options: LogsOptions): Promise<IncomingMessage> {
+  /** Follows a container's logs, stdout and stderr, with Docker's timestamps; `signal` ends the call or its stream. */
+  logs(id: string, options: LogsOptions, signal?: AbortSignal): Promise<IncomingMessage> {
     const query: Docker.ContainerLogsOptions & { follow: true } = {
       follow: true,
       stdout: true,
@@ -132,6 +132,7 @@ export class DockerApi {
     if (options.since !== undefined) (query as { since?: string }).since = options.since;
     if (options.tail !== undefined) query.tail = options.tail;
     if (options.until !== undefined) (query as { until?: string }).until = options.until;
+    if (signal !== undefined) (query as { abortSignal?: AbortSignal }).abortSignal = signal;
     return this.call(() => this.docker.getContainer(id).logs(query) as unknown as Promise<IncomingMessage>);
   }
 

@@ -52,28 +52,38 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext, exited?: 
   let lines = 0;
   const outcome = (): 'read' | 'gone' => (lines === 0 ? 'gone' : 'read');
   while (!ctx.signal.aborted) {
-    let stream: IncomingMessage;
+    // The read once stopped is not followed: it ends at the end of the log, however long it takes.
+    const follow = drainOnce ? givenUpAfter(exited) : undefined;
+    let stream: IncomingMessage | undefined;
     try {
-      stream = await retryForever(() => ctx.api.logs(id, startOf(target)), {
+      stream = await retryForever(() => ctx.api.logs(id, startOf(target), follow?.signal), {
         signal: ctx.signal,
-        retryable: (err) => !isPermanent(err),
+        retryable: (err) => !isPermanent(err) && follow?.signal.aborted !== true,
       });
     } catch (err) {
+      follow?.dispose();
       if (ctx.signal.aborted) return 'read';
-      if (statusOf(err) === 404) return outcome();
-      if (statusOf(err) === 501) {
-        ctx.log.warn({ container: target.meta.name, id }, 'the log driver of this container cannot be read; no log records');
+      if (follow?.signal.aborted === true) {
+        ctx.log.debug({ container: target.meta.name }, 'the logs call was not answered a while after the container died: read again');
+      } else if (statusOf(err) === 404) {
+        return outcome();
       } else {
-        ctx.log.warn({ container: target.meta.name, id, err: (err as Error).message }, 'logs cannot be read');
+        if (statusOf(err) === 501) {
+          ctx.log.warn({ container: target.meta.name, id }, 'the log driver of this container cannot be read; no log records');
+        } else {
+          ctx.log.warn({ container: target.meta.name, id, err: (err as Error).message }, 'logs cannot be read');
+        }
+        return 'read';
       }
-      return 'read';
     }
-    // The read once stopped is not followed: it ends at the end of the log, however long it takes.
-    const end = await readStream(stream, target, ctx, drainOnce ? exited : undefined);
-    lines += end.lines;
-    if (ctx.signal.aborted) return 'read';
-    if (!end.ok) {
-      ctx.log.debug({ container: target.meta.name, err: end.error.message, kind: errorKind(end.error) }, 'log stream broke');
+    if (stream !== undefined) {
+      const end = await readStream(stream, target, ctx, follow?.signal);
+      follow?.dispose();
+      lines += end.lines;
+      if (ctx.signal.aborted) return 'read';
+      if (!end.ok) {
+        ctx.log.debug({ container: target.meta.name, err: end.error.message, kind: errorKind(end.error) }, 'log stream broke');
+      }
     }
     // The stream is over: the container stopped, or the connection broke.
     let state: ContainerState | undefined;
@@ -139,16 +149,34 @@ function startOf(target: LogsTarget): { since?: string; tail?: number } {
 }
 
 /**
- * How long a follow may stay open once its container died. dockerd ends it
- * when the container's logger closes; a follow that stays open longer is
- * given up and the log read again from its last line (nothing is lost or
- * repeated by that), so a stream that silently stopped ending cannot keep a
- * `--rm` job's lines from being read or told missed.
+ * How long a follow may go on once its container died. dockerd answers the
+ * call and ends the stream when the container's logger closes; a call not
+ * answered or a stream still open by then is given up and the log read again
+ * from its last line (nothing is lost or repeated by that), so a daemon that
+ * silently stops answering cannot keep a `--rm` job's lines from being read
+ * or told missed.
  */
 export const FOLLOW_AFTER_DEATH_MS = 3_000;
 
-/** `exited`: the container's death; the stream is given up FOLLOW_AFTER_DEATH_MS after it. */
-function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContext, exited?: Promise<void>): Promise<StreamEnd> {
+/** A signal that aborts FOLLOW_AFTER_DEATH_MS after `exited` (never without it); dispose when the follow is over. */
+function givenUpAfter(exited: Promise<void> | undefined): { readonly signal: AbortSignal; dispose(): void } {
+  const given = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let over = false;
+  void exited?.then(() => {
+    if (!over) timer = setTimeout(() => given.abort(new Error('the container died a while ago')), FOLLOW_AFTER_DEATH_MS);
+  });
+  return {
+    signal: given.signal,
+    dispose(): void {
+      over = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** `givenUp`: the stream is destroyed when it aborts (see FOLLOW_AFTER_DEATH_MS). */
+function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContext, givenUp?: AbortSignal): Promise<StreamEnd> {
   const { meta } = target;
   const intake = new LogIntake(target, ctx, target.cursor);
   const firstFault = once();
@@ -172,23 +200,20 @@ function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContex
   );
   return new Promise((resolve) => {
     let done = false;
-    let givenUp: NodeJS.Timeout | undefined;
     const abort = (): void => {
       stream.destroy();
     };
+    const giveUp = (): void => {
+      stream.destroy(new Error('the log stream stayed open a while after the container died'));
+    };
     ctx.signal.addEventListener('abort', abort, { once: true });
-    void exited?.then(() => {
-      if (done) return;
-      givenUp = setTimeout(() => {
-        ctx.log.debug({ container: meta.name }, 'log stream still open after the container died: read again from its last line');
-        stream.destroy(new Error('the log stream stayed open after the container died'));
-      }, FOLLOW_AFTER_DEATH_MS);
-    });
+    givenUp?.addEventListener('abort', giveUp, { once: true });
+    if (givenUp?.aborted === true) giveUp();
     const finish = (end: { readonly ok: true } | { readonly ok: false; readonly error: Error }): void => {
       if (done) return;
       done = true;
-      clearTimeout(givenUp);
       ctx.signal.removeEventListener('abort', abort);
+      givenUp?.removeEventListener('abort', giveUp);
       // A line cut off by a stop or a broken connection is read again on resume.
       const cut = endsCut(ctx);
       if (end.ok && !cut) parser.end();

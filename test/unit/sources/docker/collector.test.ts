@@ -94,6 +94,7 @@ class FakeDocker {
   /** When set, inspect fails with it (a daemon that does not answer in time). */
   inspectFails: Error | undefined;
   private clock = 0;
+  private readonly unanswered = new Set<string>();
   private readonly names = new Map<string, string>();
 
   /** `root`: the engine's data root, where json-files are. */
@@ -150,6 +151,11 @@ class FakeDocker {
     this.get(id).removedAsRead = after;
   }
 
+  /** Its next logs call is not answered until the caller gives it up: a daemon that silently stops answering. */
+  leaveLogsCallUnanswered(id: string): void {
+    this.unanswered.add(id);
+  }
+
   /** Exits, but its follows stay open: a log stream that silently stops instead of ending. */
   exitUnended(id: string): void {
     const c = this.get(id);
@@ -195,10 +201,13 @@ class FakeDocker {
   }
 
   /** As `GET /containers/{id}/logs?follow=1&timestamps=1`: the lines from `since` on, then what follows while it runs. */
-  logs(id: string, options: LogsOptions): Promise<PassThrough> {
+  logs(id: string, options: LogsOptions, signal?: AbortSignal): Promise<PassThrough> {
     this.calls.push(`logs ${this.nameOf(id)} since=${options.since ?? '-'}`);
     const c = this.containers.get(id);
     if (c === undefined) return Promise.reject(notFound(id));
+    if (this.unanswered.delete(id)) {
+      return new Promise((_, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+    }
     const from = options.since === undefined ? '' : sinceToTime(options.since);
     const stream = new PassThrough();
     if (!c.running && c.removedAsRead !== undefined) {
@@ -479,19 +488,25 @@ describe('Collector', () => {
     });
   }
 
-  it('api: gives up a follow still open a while after its container died, and reads the rest of its log again', async () => {
-    const run = collect({ logsSource: 'api' });
-    docker.add(JOB, 'job');
-    await run.collector.event(containerEvent('start', JOB, 'job'));
-    await waitFor('its logs followed', () => docker.count('logs job') === 1);
-    docker.print(JOB, 'a-1');
-    docker.printUnfollowed(JOB, 'b-1');
-    docker.exitUnended(JOB);
-    await run.collector.event(containerEvent('die', JOB, 'job'));
-    await waitFor('its collection over', () => run.collector.activeCount === 0, FOLLOW_AFTER_DEATH_MS + 2_000);
-    assert.deepEqual(run.messages('job'), ['a-1', 'b-1']);
-    assert.equal(run.missed(), 0);
-  });
+  // A daemon that silently stops: the follow's stream stays open after the
+  // container died, or the logs call is never answered.
+  for (const stall of ['stream', 'call'] as const) {
+    it(`api: gives up a follow whose ${stall === 'stream' ? 'stream is still open' : 'call is not answered'} a while after its container died, and reads its log again`, async () => {
+      const run = collect({ logsSource: 'api' });
+      docker.add(JOB, 'job');
+      if (stall === 'call') docker.leaveLogsCallUnanswered(JOB);
+      await run.collector.event(containerEvent('start', JOB, 'job'));
+      await waitFor('its logs asked for', () => docker.count('logs job') === 1);
+      docker.print(JOB, 'a-1');
+      docker.printUnfollowed(JOB, 'b-1');
+      if (stall === 'stream') docker.exitUnended(JOB);
+      else docker.exit(JOB);
+      await run.collector.event(containerEvent('die', JOB, 'job'));
+      await waitFor('its collection over', () => run.collector.activeCount === 0, FOLLOW_AFTER_DEATH_MS + 2_000);
+      assert.deepEqual(run.messages('job'), ['a-1', 'b-1']);
+      assert.equal(run.missed(), 0);
+    });
+  }
 
   it('api: a job that printed nothing is read, not missed, when it can be read once stopped', async () => {
     const run = collect({ logsSource: 'api' });
