@@ -166,6 +166,10 @@ export class StatsLoop {
       this.ctx.malformed();
       return this.schedule(this.ctx.intervalMs);
     }
+    if (notSampled(raw)) {
+      // The container stopped: the engine answers with zeros, not a sample.
+      return this.schedule(this.ctx.intervalMs);
+    }
     const stats = computeStats(raw, this.prevCpu);
     this.prevCpu = obj(raw.cpu_stats) as CpuStats | undefined;
     const read = typeof raw.read === 'string' ? raw.read : undefined;
@@ -173,6 +177,16 @@ export class StatsLoop {
     this.ctx.emit({ type: 'stats', time: sampleTime(time), host: this.ctx.host, container: this.meta, stats });
     this.schedule(this.ctx.intervalMs);
   }
+}
+
+/**
+ * The engine's answer for a container that is not running: no sample time
+ * (`0001-01-01T00:00:00Z`) and no memory figures. Sent on, it would read as
+ * a container using no memory and no CPU.
+ */
+export function notSampled(raw: DockerStats): boolean {
+  const memory = obj(raw.memory_stats);
+  return typeof raw.read === 'string' && raw.read.startsWith('0001-') && (memory === undefined || Object.keys(memory).length === 0);
 }
 
 /** A sample's time: Docker's `read`, as records carry times; now if it is not a time. */

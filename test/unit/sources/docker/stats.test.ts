@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { computeStats, cpuPercent, workingSet, type DockerStats } from '../../../../src/sources/docker/stats.js';
+import { computeStats, cpuPercent, notSampled, workingSet, type DockerStats } from '../../../../src/sources/docker/stats.js';
 
 function fixture(name: string): DockerStats {
   return JSON.parse(readFileSync(new URL(`../../../../../test/fixtures/${name}`, import.meta.url), 'utf8')) as DockerStats;
@@ -13,8 +13,15 @@ function fixture(name: string): DockerStats {
 const v1 = fixture('docker-stats-cgroup-v1.json');
 const v1next = fixture('docker-stats-cgroup-v1-next.json');
 const v2 = fixture('docker-stats-cgroup-v2.json');
+/** This engine's answer for a container that has exited. */
+const stopped = fixture('docker-stats-stopped.json');
 
 describe('stats calculations', () => {
+  it('takes the answer for a stopped container (no sample time, no memory figures) for no sample', () => {
+    assert.equal(notSampled(stopped), true);
+    for (const sample of [v1, v1next, v2]) assert.equal(notSampled(sample), false);
+  });
+
   it('cgroup v1: CPU % from sidekick’s own previous sample, with online CPUs', () => {
     // (5065361301 - 3051079426) / (7998250000000 - 7994220000000) * 2 * 100
     assert.equal(cpuPercent(v1next.cpu_stats, v1.cpu_stats)!.toFixed(4), '99.9644');
