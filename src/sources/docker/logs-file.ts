@@ -219,10 +219,15 @@ async function planRead(path: string, start: Start): Promise<{ rotated: Rotated[
   // Not written since: nothing in it or before it is new.
   if (st !== undefined && st.mtimeMs < after) return { rotated: [], current: await current(st.size) };
   const chain = await rotatedChain(path);
-  // The current file, rotated since it was opened, is read as the current one.
-  const rotated = chain.filter((r) => r.mtimeMs >= after && !(st !== undefined && r.dev === st.dev && r.ino === st.ino));
+  // The current file, rotated since it was opened, is read as the current
+  // one: left out of the chain by its inode, or by its first line once
+  // compressed (taken now, after the listing: it is whole by then if it was rotated).
+  const opened = await current(0);
+  const isCurrent = (r: Rotated): boolean =>
+    opened !== undefined && ((r.dev === opened.dev && r.ino === opened.ino) || (opened.fingerprint !== undefined && r.fingerprint === opened.fingerprint));
+  const rotated = chain.filter((r) => r.mtimeMs >= after && !isCurrent(r));
   await closeAll(chain.filter((r) => !rotated.includes(r)));
-  return { rotated, current: await current(0) };
+  return { rotated, current: opened };
 }
 
 /**
