@@ -21,15 +21,20 @@ export const SEMI_SPACE_MIB = 4;
 /** Signals passed on to the child; SIGKILL cannot be, so the child watches its parent (below). */
 const PASSED_ON = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
+/** Whether `flag` was given: on node's command line or in NODE_OPTIONS. */
+function given(flag: RegExp, execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  return execArgv.some((a) => flag.test(a)) || (nodeOptions !== undefined && flag.test(nodeOptions));
+}
+
 /** Whether the heap limit was given: on node's command line or in NODE_OPTIONS. */
 export function heapLimitGiven(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  return execArgv.some((a) => FLAG.test(a)) || (nodeOptions !== undefined && FLAG.test(nodeOptions));
+  return given(FLAG, execArgv, nodeOptions);
 }
 
 /** The node flags a relaunch adds: the heap limit, and the semi-space size unless one was given. */
 export function relaunchFlags(limitMiB: number, execArgv: readonly string[], nodeOptions: string | undefined): string[] {
-  const semiGiven = execArgv.some((a) => SEMI_SPACE_FLAG.test(a)) || (nodeOptions !== undefined && SEMI_SPACE_FLAG.test(nodeOptions));
-  return [`--max-old-space-size=${limitMiB}`, ...(semiGiven ? [] : [`--max-semi-space-size=${SEMI_SPACE_MIB}`])];
+  const semi = given(SEMI_SPACE_FLAG, execArgv, nodeOptions) ? [] : [`--max-semi-space-size=${SEMI_SPACE_MIB}`];
+  return [`--max-old-space-size=${limitMiB}`, ...semi];
 }
 
 /** Runs this same command again with the heap limit (and semi-space size: relaunchFlags); the parent then only waits. */

@@ -223,9 +223,7 @@ async function planRead(path: string, start: Start): Promise<{ rotated: Rotated[
   // one: left out of the chain by its inode, or by its first line once
   // compressed (taken now, after the listing: it is whole by then if it was rotated).
   const opened = await current(0);
-  const isCurrent = (r: Rotated): boolean =>
-    opened !== undefined && ((r.dev === opened.dev && r.ino === opened.ino) || (opened.fingerprint !== undefined && r.fingerprint === opened.fingerprint));
-  const rotated = chain.filter((r) => r.mtimeMs >= after && !isCurrent(r));
+  const rotated = chain.filter((r) => r.mtimeMs >= after && !(opened !== undefined && sameFile(r, opened)));
   await closeAll(chain.filter((r) => !rotated.includes(r)));
   return { rotated, current: opened };
 }
@@ -274,6 +272,15 @@ async function listRotated(path: string): Promise<{ chain: Rotated[]; writing: b
   const chain = all.filter((r) => !(r.gzip && plain.has(r.fingerprint)));
   await closeAll(all.filter((r) => !chain.includes(r)));
   return { chain: chain.sort((a, b) => (a.firstTime < b.firstTime ? -1 : a.firstTime > b.firstTime ? 1 : 0)), writing };
+}
+
+/**
+ * A rotated file is `f` (opened earlier): the same inode while it is plain
+ * (both are held open, so the inode is not reused), or the same first line
+ * once compressed.
+ */
+function sameFile(r: Rotated, f: { readonly dev: number; readonly ino: number; readonly fingerprint: string | undefined }): boolean {
+  return (r.dev === f.dev && r.ino === f.ino) || (f.fingerprint !== undefined && r.fingerprint === f.fingerprint);
 }
 
 async function closeAll(files: readonly Rotated[]): Promise<void> {
@@ -343,14 +350,11 @@ async function readSkipped(
   ctx: LogFileContext,
 ): Promise<void> {
   if (finished === undefined) return;
-  const isFinished = (r: Rotated): boolean => (r.dev === finished.dev && r.ino === finished.ino) || r.fingerprint === finished.fingerprint;
+  const isFinished = (r: Rotated): boolean => sameFile(r, finished);
   const chain = await rotatedChain(path, (c) => c.some(isFinished));
   const from = chain.findIndex(isFinished);
   // The open file may have been rotated (and compressed) already: it is still read as the open one.
-  let to =
-    next === undefined
-      ? -1
-      : chain.findIndex((r) => (r.dev === next.dev && r.ino === next.ino) || (next.fingerprint !== undefined && r.fingerprint === next.fingerprint));
+  let to = next === undefined ? -1 : chain.findIndex((r) => sameFile(r, next));
   if (to < 0) to = chain.length;
   const between = from < to ? chain.slice(from + 1, to) : [];
   await closeAll(chain.filter((r) => !between.includes(r)));
