@@ -59,6 +59,8 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext, exited?: 
       stream = await retryForever(() => ctx.api.logs(id, startOf(target), follow?.signal), {
         signal: ctx.signal,
         retryable: (err) => !isPermanent(err) && follow?.signal.aborted !== true,
+        onFailure: (err, attempt) =>
+          attempt === 1 && ctx.log.debug({ container: target.meta.name, err: err.message }, 'logs call failed: retried until it answers'),
       });
     } catch (err) {
       follow?.dispose();
@@ -66,6 +68,11 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext, exited?: 
       if (follow?.signal.aborted === true) {
         ctx.log.debug({ container: target.meta.name }, 'the logs call was not answered a while after the container died: read again');
       } else if (statusOf(err) === 404) {
+        return outcome();
+      } else if (statusOf(err) === 409) {
+        // Dead or being removed: the engine refuses its logs from now on (a
+        // removal that failed leaves it dead for good). What was read is all.
+        ctx.log.debug({ container: target.meta.name, err: (err as Error).message }, 'logs refused: the container is dead or being removed');
         return outcome();
       } else {
         if (statusOf(err) === 501) {
@@ -77,12 +84,15 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext, exited?: 
       }
     }
     if (stream !== undefined) {
+      ctx.log.debug({ container: target.meta.name, followed: follow !== undefined }, 'log stream open');
       const end = await readStream(stream, target, ctx, follow?.signal);
       follow?.dispose();
       lines += end.lines;
       if (ctx.signal.aborted) return 'read';
       if (!end.ok) {
-        ctx.log.debug({ container: target.meta.name, err: end.error.message, kind: errorKind(end.error) }, 'log stream broke');
+        ctx.log.debug({ container: target.meta.name, err: end.error.message, kind: errorKind(end.error), lines: end.lines }, 'log stream broke');
+      } else {
+        ctx.log.debug({ container: target.meta.name, lines: end.lines, followed: follow !== undefined }, 'log stream ended');
       }
     }
     // The stream is over: the container stopped, or the connection broke.
@@ -91,12 +101,15 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext, exited?: 
       const info = await retryForever(() => ctx.api.inspect(id), {
         signal: ctx.signal,
         retryable: (err) => statusOf(err) !== 404,
+        onFailure: (err, attempt) =>
+          attempt === 1 && ctx.log.debug({ container: target.meta.name, err: err.message }, 'inspect after the log stream failed: retried until it answers'),
       });
       state = info.State;
     } catch (err) {
       // Stopping, or the container is gone.
       return statusOf(err) === 404 ? outcome() : 'read';
     }
+    ctx.log.debug({ container: target.meta.name, status: state?.Status }, 'after the log stream');
     if (state?.Running === true) continue;
     // Stopped. Read once more from the last line: a follow that raced the
     // container's exit (or a broken connection) may have missed its last lines.
@@ -137,7 +150,7 @@ function beingRemoved(state: ContainerState | undefined): boolean {
 
 function isPermanent(err: Error): boolean {
   const status = statusOf(err);
-  return status === 404 || status === 501 || status === 400;
+  return status === 404 || status === 409 || status === 501 || status === 400;
 }
 
 function startOf(target: LogsTarget): { since?: string; tail?: number } {

@@ -55,6 +55,11 @@ function notFound(what: string): Error {
   return Object.assign(new Error(`(HTTP code 404) no such container - ${what}`), { statusCode: 404 });
 }
 
+/** What the engine answers a logs call for a container dead or being removed (dockerd's daemon/logs.go). */
+function refusedAsRemoved(): Error {
+  return Object.assign(new Error('(HTTP code 409) unexpected - can not get logs from container which is dead or marked for removal'), { statusCode: 409 });
+}
+
 /** A frame of Docker's multiplexed logs stream: "<time> <text>\n" after an 8-byte header. */
 function frame(stream: 'stdout' | 'stderr', time: string, message: string): Buffer {
   const payload = Buffer.from(`${time} ${message}\n`);
@@ -82,6 +87,8 @@ interface FakeContainer {
   readonly follows: PassThrough[];
   /** Being removed: inspect says `removing`. */
   removing: boolean;
+  /** Left `dead` by a removal that failed: inspect says so, and the logs API refuses it, as it does one `removing`. */
+  dead: boolean;
   /** A removal deletes its json-file as its next read once stopped begins (see removedAsRead). */
   removedAsRead: 'gone' | 'removing' | undefined;
 }
@@ -108,7 +115,18 @@ class FakeDocker {
       writeFileSync(file, '');
     }
     this.names.set(id, name);
-    this.containers.set(id, { id, name, labels: options.labels ?? {}, running: true, file, lines: [], follows: [], removing: false, removedAsRead: undefined });
+    this.containers.set(id, {
+      id,
+      name,
+      labels: options.labels ?? {},
+      running: true,
+      file,
+      lines: [],
+      follows: [],
+      removing: false,
+      dead: false,
+      removedAsRead: undefined,
+    });
   }
 
   /** The container prints these lines, one second apart (one starting with `error` to stderr); returns their line numbers. */
@@ -151,6 +169,12 @@ class FakeDocker {
     this.get(id).removedAsRead = after;
   }
 
+  /** Exits, and its removal fails: it is left `dead` (the engine keeps it until removed again). */
+  exitDead(id: string): void {
+    this.exit(id);
+    this.get(id).dead = true;
+  }
+
   /** Its next logs call is not answered until the caller gives it up: a daemon that silently stops answering. */
   leaveLogsCallUnanswered(id: string): void {
     this.unanswered.add(id);
@@ -191,7 +215,8 @@ class FakeDocker {
       Config: { Image: 'nginx:1.27', Labels: c.labels, Env: ['DB_PASSWORD=hunter2', 'MODE=prod'], Tty: false },
       State: {
         Running: c.running,
-        Status: c.removing ? 'removing' : c.running ? 'running' : 'exited',
+        Status: c.dead ? 'dead' : c.removing ? 'removing' : c.running ? 'running' : 'exited',
+        Dead: c.dead,
         StartedAt: '2024-01-02T03:04:05.000000000Z',
       },
       HostConfig: { LogConfig: { Type: c.file === undefined ? 'journald' : 'json-file' } },
@@ -205,6 +230,7 @@ class FakeDocker {
     this.calls.push(`logs ${this.nameOf(id)} since=${options.since ?? '-'}`);
     const c = this.containers.get(id);
     if (c === undefined) return Promise.reject(notFound(id));
+    if (c.dead || c.removing) return Promise.reject(refusedAsRemoved());
     if (this.unanswered.delete(id)) {
       return new Promise((_, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
     }
@@ -505,6 +531,25 @@ describe('Collector', () => {
       await waitFor('its collection over', () => run.collector.activeCount === 0, FOLLOW_AFTER_DEATH_MS + 2_000);
       assert.deepEqual(run.messages('job'), ['a-1', 'b-1']);
       assert.equal(run.missed(), 0);
+    });
+  }
+
+  // The engine refuses the logs of a container `dead` or being removed (409),
+  // for as long as it stays so: a removal that failed leaves it dead for good.
+  for (const followed of [true, false]) {
+    it(`api: a job left dead by a failed removal ${followed ? 'is read as far as its follow got' : 'whose follow read nothing is counted missed'}, not asked again and again`, async () => {
+      const run = collect({ logsSource: 'api' });
+      docker.add(JOB, 'job');
+      await run.collector.event(containerEvent('start', JOB, 'job'));
+      await waitFor('its logs followed', () => docker.count('logs job') === 1);
+      if (followed) docker.print(JOB, 'a-1');
+      else docker.printUnfollowed(JOB, 'a-1');
+      docker.exitDead(JOB);
+      await run.collector.event(containerEvent('die', JOB, 'job'));
+      await waitFor('its collection over', () => run.collector.activeCount === 0);
+      assert.equal(docker.count('logs job'), 2, 'refused once stopped, not asked again');
+      assert.deepEqual(run.messages('job'), followed ? ['a-1'] : []);
+      assert.equal(run.missed(), followed ? 0 : 1);
     });
   }
 
