@@ -204,9 +204,13 @@ interface Current {
  * (a file's last write is after its last line's time); or all of them. The
  * current file is opened first and handed on open: if it is rotated (and
  * compressed) before it is read, it is still read, and the files rotated
- * after it are found from it.
+ * after it are found from it. (`listing`: the tests rotate the file between the open and the listing.)
  */
-async function planRead(path: string, start: Start): Promise<{ rotated: Rotated[]; current: Current | undefined }> {
+export async function planRead(
+  path: string,
+  start: Start,
+  listing: (path: string) => Promise<Rotated[]> = rotatedChain,
+): Promise<{ rotated: Rotated[]; current: Current | undefined }> {
   const fh = await open(path, 'r').catch(() => undefined);
   const st = await fh?.stat();
   const current = async (offset: number): Promise<Current | undefined> =>
@@ -218,7 +222,7 @@ async function planRead(path: string, start: Start): Promise<{ rotated: Rotated[
   const after = start.skipTo === undefined ? -Infinity : Date.parse(start.skipTo.time) - MTIME_SLACK_MS;
   // Not written since: nothing in it or before it is new.
   if (st !== undefined && st.mtimeMs < after) return { rotated: [], current: await current(st.size) };
-  const chain = await rotatedChain(path);
+  const chain = await listing(path);
   // The current file, rotated since it was opened, is read as the current
   // one: left out of the chain by its inode, or by its first line once
   // compressed (taken now, after the listing: it is whole by then if it was rotated).
@@ -236,7 +240,7 @@ async function planRead(path: string, start: Start): Promise<{ rotated: Rotated[
  * for, and so is a chain that is not `complete` yet: the engine may already
  * have renamed a plain file over before it has created its .gz.
  */
-async function rotatedChain(path: string, complete: (chain: readonly Rotated[]) => boolean = () => true): Promise<Rotated[]> {
+export async function rotatedChain(path: string, complete: (chain: readonly Rotated[]) => boolean = () => true): Promise<Rotated[]> {
   for (let attempt = 1; ; attempt++) {
     const { chain, writing } = await listRotated(path);
     if ((!writing && complete(chain)) || attempt >= COMPRESSING_TRIES) return chain;

@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import type { FilePosition } from '../../../../src/core/record.js';
 import { Flow } from '../../../../src/core/flow.js';
 import { containerMeta, timeToSince, type LogRecord } from '../../../../src/core/record.js';
-import { followLogFile, type LogFileEnd } from '../../../../src/sources/docker/logs-file.js';
+import { followLogFile, planRead, rotatedChain, type LogFileEnd } from '../../../../src/sources/docker/logs-file.js';
 import type { LogCursor, LogsTarget } from '../../../../src/sources/docker/log-intake.js';
 import { gate, waitFor } from '../../wait.js';
 import { logPositions } from '../../../../src/sources/docker/log-position.js';
@@ -454,5 +454,26 @@ describe('followLogFile', () => {
     run.abort.abort();
     await run.done;
     assert.ok(Date.now() - at < 500, `ended after ${Date.now() - at} ms`);
+  });
+});
+
+describe('planRead', () => {
+  it('leaves the open current file out of the rotated ones when it was rotated and compressed before they were listed', async () => {
+    writeFileSync(path, entries(1, 3));
+    const ino = statSync(path).ino;
+    // The engine rotates the file just opened and compresses it, before the rotated files are listed.
+    const plan = await planRead(path, { skipTo: undefined, tail: undefined }, async (p) => {
+      renameSync(p, `${p}.1`);
+      writeFileSync(`${p}.1.gz`, gzipSync(readFileSync(`${p}.1`)));
+      unlinkSync(`${p}.1`);
+      writeFileSync(p, entries(4, 4));
+      return rotatedChain(p);
+    });
+    try {
+      assert.equal(plan.current?.ino, ino, 'the file opened is read as the current one');
+      assert.deepEqual(plan.rotated.length, 0, 'and not again from its .gz');
+    } finally {
+      await Promise.all([plan.current?.fh.close(), ...plan.rotated.map((r) => r.fh.close())]);
+    }
   });
 });
