@@ -14,14 +14,16 @@ const exec = promisify(execFile);
  * The node flags the image runs sidekick with (its Dockerfile's NODE_OPTIONS;
  * the systemd unit has the same): the heap limit and the young generation.
  */
-export const IMAGE_NODE_OPTIONS = imageNodeOptions();
+export const IMAGE_NODE_OPTIONS = imageSetting('NODE_OPTIONS');
+/** The image's environment for the runtime (node's flags, glibc's malloc arenas): what its rows run with. */
+export const IMAGE_ENV = { NODE_OPTIONS: IMAGE_NODE_OPTIONS, MALLOC_ARENA_MAX: imageSetting('MALLOC_ARENA_MAX') };
 
-function imageNodeOptions(): string {
+function imageSetting(name: string): string {
   const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
-  const m = /\bNODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(dockerfile);
-  const options = m?.[1] ?? m?.[2];
-  if (options === undefined) throw new Error('no NODE_OPTIONS in the Dockerfile');
-  return options;
+  const m = new RegExp(`\\b${name}=(?:"([^"]*)"|(\\S+))`).exec(dockerfile);
+  const value = m?.[1] ?? m?.[2];
+  if (value === undefined) throw new Error(`no ${name} in the Dockerfile`);
+  return value;
 }
 export const IMAGE = process.env['SIDEKICK_TEST_IMAGE'] ?? 'sidekick-test/busybox:latest';
 export const LABEL = `sidekick.bench=${process.pid}`;

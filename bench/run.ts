@@ -17,6 +17,7 @@ import {
   dockerdPid,
   epochSeconds,
   fmt,
+  IMAGE_ENV,
   IMAGE_NODE_OPTIONS,
   httpReceiver,
   otlpReceiver,
@@ -142,6 +143,7 @@ const sidekickReading = (source: 'api' | 'files' | 'auto', nodeFlags = ''): Coll
         SIDEKICK_METRICS_ADDR: 'off',
         SIDEKICK_LOG_LEVEL: 'info',
         SIDEKICK_STATE_DIR: stateDir,
+        ...IMAGE_ENV,
         NODE_OPTIONS: `${IMAGE_NODE_OPTIONS} ${nodeFlags}`.trim(),
       },
       (l) => onMessage(messageOf(l, 'message')),
@@ -619,15 +621,21 @@ async function scale(): Promise<void> {
   const total = idle + chatty;
   const scaleRows: string[] = [];
   const statsRows: string[] = [];
-  const runs: [source: 'api' | 'files', main: string, label: string, nodeOptions: string][] = [
-    ['api', MAIN, 'sidekick (logs API), dist/', IMAGE_NODE_OPTIONS],
-    ['files', MAIN, 'sidekick (json-file), dist/', IMAGE_NODE_OPTIONS],
-    ['api', BUNDLE, 'sidekick (logs API), the image’s bundle', IMAGE_NODE_OPTIONS],
-    ['files', BUNDLE, 'sidekick (json-file), the image’s bundle', IMAGE_NODE_OPTIONS],
-    ['api', MAIN, `sidekick (logs API), dist/, with ${SMALL_YOUNG_GENERATION}`, `${IMAGE_NODE_OPTIONS} ${SMALL_YOUNG_GENERATION}`],
+  const runs: [source: 'api' | 'files', main: string, label: string, env: Record<string, string>][] = [
+    ['api', MAIN, 'sidekick (logs API), dist/', IMAGE_ENV],
+    ['files', MAIN, 'sidekick (json-file), dist/', IMAGE_ENV],
+    ['api', BUNDLE, 'sidekick (logs API), the image’s bundle', IMAGE_ENV],
+    ['files', BUNDLE, 'sidekick (json-file), the image’s bundle', IMAGE_ENV],
+    ['files', BUNDLE, 'sidekick (json-file), the image’s bundle, without MALLOC_ARENA_MAX', { NODE_OPTIONS: IMAGE_NODE_OPTIONS }],
+    [
+      'api',
+      MAIN,
+      `sidekick (logs API), dist/, with ${SMALL_YOUNG_GENERATION}`,
+      { ...IMAGE_ENV, NODE_OPTIONS: `${IMAGE_NODE_OPTIONS} ${SMALL_YOUNG_GENERATION}` },
+    ],
   ];
-  for (const [source, main, label, nodeOptions] of runs) {
-    const m = await watchMany(total, source, main, nodeOptions);
+  for (const [source, main, label, env] of runs) {
+    const m = await watchMany(total, source, main, env);
     scaleRows.push(
       row([label, m.attachSec.toFixed(1), m.rss.toFixed(0), m.anon.toFixed(0), m.file.toFixed(0), m.cpuPct.toFixed(1), String(m.fds), String(m.sockets)]),
     );
@@ -635,7 +643,7 @@ async function scale(): Promise<void> {
     statsRows.push(
       row([label, m.callsPerMin.toFixed(0), m.callMs.toFixed(0), ((total * 60) / m.callsPerMin).toFixed(1), m.cpuPct.toFixed(1), m.dockerdPct.toFixed(1)]),
     );
-    targets.push([`RSS ≤ 64 MiB with ${total} containers watched: ${label}`, m.rss <= 64, `${m.rss.toFixed(0)} MiB`]);
+    if (env === IMAGE_ENV) targets.push([`RSS ≤ 64 MiB with ${total} containers watched: ${label}`, m.rss <= 64, `${m.rss.toFixed(0)} MiB`]);
   }
   await removeBenchContainers();
   const floor = await bareNode();
@@ -689,7 +697,7 @@ async function youngGeneration(): Promise<void> {
     const runs: Run[] = [];
     for (let r = 0; r < REPS; r++) runs.push(await throughput(kind, 'null', 1));
     const s = (f: (x: Run) => number): Stat => stat(runs.map(f));
-    const idle = await idleResident(BUNDLE, `${IMAGE_NODE_OPTIONS} ${flag}`);
+    const idle = await idleResident(BUNDLE, { ...IMAGE_ENV, NODE_OPTIONS: `${IMAGE_NODE_OPTIONS} ${flag}` });
     cpuBySemi.set(semi, s((x) => x.cpuUsPerLine).median);
     print(
       row([
@@ -712,17 +720,17 @@ async function youngGeneration(): Promise<void> {
       print(`- ${semi} MiB: ${((cpuBySemi.get(semi) ?? NaN) / own).toFixed(2)} × the CPU a line of V8's own 16 MiB.`);
     }
   }
-  const idle = await idleResident(BUNDLE, IMAGE_NODE_OPTIONS);
+  const idle = await idleResident(BUNDLE, IMAGE_ENV);
   targets.push(['RSS ≤ 48 MiB idle with no container: the image’s bundle and settings', idle.rss <= 48, `${idle.rss.toFixed(0)} MiB`]);
   print();
 }
 
 /** sidekick with no container to watch, 10 s after it started collecting: what it keeps resident at rest. */
-async function idleResident(main: string, nodeOptions: string): Promise<{ rss: number; anon: number; file: number }> {
+async function idleResident(main: string, env: Record<string, string>): Promise<{ rss: number; anon: number; file: number }> {
   const c = new Collector(
     process.execPath,
     [main],
-    { SIDEKICK_SINKS: 'stdout://', SIDEKICK_METRICS_ADDR: '127.0.0.1:0', SIDEKICK_LOG_LEVEL: 'info', NODE_OPTIONS: nodeOptions },
+    { SIDEKICK_SINKS: 'stdout://', SIDEKICK_METRICS_ADDR: '127.0.0.1:0', SIDEKICK_LOG_LEVEL: 'info', ...env },
     () => undefined,
   );
   await c.until(() => c.stderr.includes('sidekick is collecting'), 20_000);
@@ -746,7 +754,7 @@ async function watchMany(
   total: number,
   source: 'api' | 'files',
   main: string,
-  nodeOptions: string,
+  env: Record<string, string>,
 ): Promise<{
   attachSec: number;
   rss: number;
@@ -770,7 +778,7 @@ async function watchMany(
       SIDEKICK_STATS_INTERVAL: '10s',
       SIDEKICK_LOGS_SOURCE: source,
       SIDEKICK_LOG_LEVEL: 'info',
-      NODE_OPTIONS: nodeOptions,
+      ...env,
     },
     () => undefined,
   );

@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Collector, docker, IMAGE_NODE_OPTIONS, IMAGE, LABEL, openFds, removeBenchContainers, rssMiB, sleep } from './lib.js';
+import { Collector, docker, IMAGE_ENV, IMAGE, LABEL, openFds, removeBenchContainers, rssMiB, sleep } from './lib.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const OUT = fileURLToPath(new URL('../../bench/SOAK.md', import.meta.url));
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       SIDEKICK_TYPES: 'log',
       SIDEKICK_STATE_DIR: 'off',
       SIDEKICK_METRICS_ADDR: '127.0.0.1:0',
-      NODE_OPTIONS: IMAGE_NODE_OPTIONS,
+      ...IMAGE_ENV,
       SIDEKICK_INCLUDE: `label:${LABEL}`,
     },
     (line) => {

@@ -36,6 +36,9 @@ await build({
   target: 'node20',
   format: 'cjs',
   minifySyntax: true,
+  // Node keeps the file's source in the heap (for lazy compiling): without
+  // comments and indentation it is 1.6 MB, not 2.2. Names stay, for stack traces.
+  minifyWhitespace: true,
   legalComments: 'none',
   // ES module dependencies (fdir) ask for import.meta.url: this file's URL.
   banner: { js: "const sidekickFileUrl = require('node:url').pathToFileURL(__filename).href;" },

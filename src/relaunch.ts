@@ -10,6 +10,12 @@
 // grows to 32 MiB under a burst and shrinks only while little is allocated;
 // 4 MiB costs 1.2 x the CPU a line under a flood and keeps it at 8 MiB
 // (bench/RESULTS.md, scenario 9). The image and the systemd unit set the same.
+//
+// And glibc's malloc arenas: one per thread that allocates by default (V8's
+// workers, libuv's pool), each keeping freed memory of its own; two arenas
+// keep 4-6 MiB less resident watching 220 containers (bench/RESULTS.md,
+// scenario 4). glibc reads MALLOC_ARENA_MAX when a process starts, so it too
+// is given to the child.
 
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -18,6 +24,8 @@ const FLAG = /(^|\s)--max[-_]old[-_]space[-_]size(=|\s|$)/;
 const SEMI_SPACE_FLAG = /(^|\s)--max[-_]semi[-_]space[-_]size(=|\s|$)/;
 /** V8's semi-space size sidekick runs with unless told otherwise, MiB. */
 export const SEMI_SPACE_MIB = 4;
+/** glibc's malloc arenas sidekick runs with unless MALLOC_ARENA_MAX is set. */
+export const MALLOC_ARENAS = 2;
 /** Signals passed on to the child; SIGKILL cannot be, so the child watches its parent (below). */
 const PASSED_ON = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
@@ -37,6 +45,11 @@ export function relaunchFlags(limitMiB: number, execArgv: readonly string[], nod
   return [`--max-old-space-size=${limitMiB}`, ...semi];
 }
 
+/** The child's environment: this one, with MALLOC_ARENA_MAX unless it is set. */
+export function relaunchEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return env['MALLOC_ARENA_MAX'] === undefined ? { ...env, MALLOC_ARENA_MAX: String(MALLOC_ARENAS) } : env;
+}
+
 /** Runs this same command again with the heap limit (and semi-space size: relaunchFlags); the parent then only waits. */
 export function relaunchWithHeapLimit(limitMiB: number): void {
   // Listening first: a signal that comes while the child is being made is not lost.
@@ -49,6 +62,7 @@ export function relaunchWithHeapLimit(limitMiB: number): void {
   }
   const flags = relaunchFlags(limitMiB, process.execArgv, process.env['NODE_OPTIONS']);
   const child = spawn(process.execPath, [...process.execArgv, ...flags, ...process.argv.slice(1)], {
+    env: relaunchEnv(process.env),
     // The channel ends when this process ends, however it ends: the child sees it close.
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });

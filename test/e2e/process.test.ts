@@ -8,11 +8,15 @@ import { describe, it } from 'node:test';
 import { Sidekick } from './harness.js';
 
 /** The command lines of a process's children. */
-function children(pid: number): string[] {
+function childIds(pid: number): string[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
     .split(' ')
-    .filter((c) => c !== '')
-    .map((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').join(' ').trim());
+    .filter((c) => c !== '');
+}
+
+/** The command lines of a process's children. */
+function children(pid: number): string[] {
+  return childIds(pid).map((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').join(' ').trim());
 }
 
 describe('the sidekick process', () => {
@@ -54,13 +58,21 @@ describe('the sidekick process', () => {
     assert.ok(exit.ms < 10_000);
   });
 
-  it('started without a heap limit, runs itself with the one its buffers need and a 4 MiB semi-space; a limit given is kept', async () => {
+  it('started without a heap limit, runs itself with the one its buffers need, a 4 MiB semi-space and 2 malloc arenas; a limit given is kept', async () => {
     const plain = new Sidekick({ DOCKER_HOST: 'unix:///nonexistent/docker.sock', SIDEKICK_SINKS: 'stdout://?buffer=32MiB' });
     await plain.until(() => plain.stderr.includes('docker does not answer'), 10_000, 'the child to run');
     // 2 x 32 MiB + 64 MiB.
     assert.deepEqual(
       children(plain.pid).map((c) => [/--max-old-space-size=(\d+)/.exec(c)?.[1], /--max-semi-space-size=(\d+)/.exec(c)?.[1]]),
       [['128', '4']],
+    );
+    assert.deepEqual(
+      childIds(plain.pid).map((c) =>
+        readFileSync(`/proc/${c}/environ`, 'utf8')
+          .split('\0')
+          .find((v) => v.startsWith('MALLOC_ARENA_MAX=')),
+      ),
+      ['MALLOC_ARENA_MAX=2'],
     );
     assert.equal((await plain.stop()).code, 0);
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { heapLimitGiven, relaunchFlags, SEMI_SPACE_MIB } from '../../src/relaunch.js';
+import { heapLimitGiven, MALLOC_ARENAS, relaunchEnv, relaunchFlags, SEMI_SPACE_MIB } from '../../src/relaunch.js';
 
 describe('heapLimitGiven', () => {
   it('finds --max-old-space-size on node’s command line or in NODE_OPTIONS, in either spelling', () => {
@@ -23,11 +23,19 @@ describe('relaunchFlags', () => {
     assert.deepEqual(relaunchFlags(128, [], '--max_semi_space_size=1'), ['--max-old-space-size=128']);
   });
 
-  it('the image and the systemd unit run with the same semi-space size', () => {
+  it('the image and the systemd unit run with the same semi-space size and malloc arenas', () => {
     const root = new URL('../../../', import.meta.url);
     for (const file of ['Dockerfile', 'deploy/systemd/sidekick.service']) {
       const text = readFileSync(new URL(file, root), 'utf8');
       assert.match(text, new RegExp(`NODE_OPTIONS=[^\\n]*--max-semi-space-size=${SEMI_SPACE_MIB}\\b`), file);
+      assert.match(text, new RegExp(`^[^#\\n]*\\bMALLOC_ARENA_MAX=${MALLOC_ARENAS}\\b`, 'm'), file);
     }
+  });
+});
+
+describe('relaunchEnv', () => {
+  it('gives the child MALLOC_ARENA_MAX unless it is set, and keeps the rest of the environment', () => {
+    assert.deepEqual(relaunchEnv({ PATH: '/bin' }), { PATH: '/bin', MALLOC_ARENA_MAX: String(MALLOC_ARENAS) });
+    assert.deepEqual(relaunchEnv({ PATH: '/bin', MALLOC_ARENA_MAX: '8' }), { PATH: '/bin', MALLOC_ARENA_MAX: '8' });
   });
 });
