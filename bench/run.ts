@@ -5,11 +5,13 @@
 //
 //   node dist/bench/run.js [--quick] [--only=ceiling,throughput,peers,logsource,latency,jobs,scale,stats,young] [--sinks=null,udp,udp-disk,http,otlp]
 
+import { execFile } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   Collector,
   cpuSeconds,
@@ -221,6 +223,39 @@ interface Ceiling {
   running: Stat;
   exited: Stat;
   alone: Stat;
+  /** CPU µs of one 200-byte datagram sent by node on a connected socket to this host: the floor of a line to UDP syslog. */
+  udpSend: Stat;
+}
+
+/**
+ * What node and the kernel spend on one datagram (sent on loopback, the
+ * kernel delivers it to the receiving socket in the sender's time), in a
+ * process of its own: the part of a line to UDP syslog that no formatting saves.
+ */
+const UDP_SEND_COST = `
+const dgram = require('node:dgram');
+const rx = dgram.createSocket('udp4');
+rx.bind(0, '127.0.0.1', () => {
+  const tx = dgram.createSocket('udp4');
+  tx.connect(rx.address().port, '127.0.0.1', () => {
+    const buf = Buffer.alloc(200, 'x');
+    const N = 200000;
+    const c0 = process.cpuUsage();
+    let i = 0;
+    const batch = () => {
+      for (let k = 0; k < 1000 && i < N; k++, i++) tx.send(buf);
+      if (i < N) return setImmediate(batch);
+      const c = process.cpuUsage(c0);
+      console.log((c.user + c.system) / N);
+      process.exit(0);
+    };
+    batch();
+  });
+});`;
+
+async function udpSendCost(): Promise<number> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', UDP_SEND_COST]);
+  return Number(stdout.trim());
 }
 
 /** The engine's own limit: a raw reader, and the container with no reader at all. */
@@ -228,7 +263,9 @@ async function ceiling(): Promise<Ceiling> {
   const running: number[] = [];
   const exited: number[] = [];
   const alone: number[] = [];
+  const udpSend: number[] = [];
   for (let r = 0; r < REPS; r++) {
+    udpSend.push(await udpSendCost());
     const n = name('ceil');
     const id = await printer(n, 'c-', LINES);
     const live = await rawFollow(id, true);
@@ -241,7 +278,7 @@ async function ceiling(): Promise<Ceiling> {
     alone.push(await runSeconds(quiet));
     await removeBenchContainers();
   }
-  return { running: stat(running), exited: stat(exited), alone: stat(alone) };
+  return { running: stat(running), exited: stat(exited), alone: stat(alone), udpSend: stat(udpSend) };
 }
 
 function row(cells: readonly string[]): string {
@@ -271,6 +308,8 @@ async function main(): Promise<void> {
     print(row(['raw reader, container running', fmt(ceil.running)]));
     print(row(['raw reader, container exited', fmt(ceil.exited)]));
     print(row(['container run time, no reader (s)', fmt(ceil.alone, 2)]));
+    print();
+    print(`A 200-byte UDP datagram sent by node to this host: ${fmt(ceil.udpSend, 1)} µs of CPU (the floor of a line to UDP syslog).`);
     print();
   }
 
@@ -373,7 +412,9 @@ async function main(): Promise<void> {
             ceil === undefined ? undefined : lps.median >= 0.75 * ceil.running.median,
             `${(lps.median / (ceil?.running.median ?? NaN)).toFixed(2)} × ceiling`,
           ]);
-          targets.push([`≤ 3 µs CPU a line to the null sink (${via})`, cpu <= 3, `${cpu.toFixed(1)} µs`]);
+          // Issue 19: 3 µs from the json-file, 5 through the API (dockerd's framing is parsed too).
+          const most = k === sidekickApi ? 5 : 3;
+          targets.push([`≤ ${most} µs CPU a line to the null sink (${via})`, cpu <= most, `${cpu.toFixed(1)} µs`]);
           targets.push([
             `container runs ≤ 10% longer with sidekick (${via})`,
             ceil === undefined ? undefined : s((x) => x.runSec).median <= 1.1 * ceil.alone.median,
@@ -384,7 +425,13 @@ async function main(): Promise<void> {
         if (sink === 'http' || sink === 'otlp') postCpu.set(`${sink} ${via}`, cpu);
         if (sink === 'otlp') targets.push([`0 lines lost to OTLP (${via})`, lost === 0, `${lost} lost`]);
         if (sink === 'udp') {
-          targets.push([`UDP syslog ≥ 120k lines/s (${via})`, lps.median >= 120_000, `${Math.round(lps.median)} lines/s`]);
+          // Issue 19: a share of the engine's ceiling measured in the same run.
+          const share = k === sidekickApi ? 0.5 : 0.75;
+          targets.push([
+            `UDP syslog ≥ ${share} × the ceiling (${via})`,
+            ceil === undefined ? undefined : lps.median >= share * ceil.running.median,
+            `${(lps.median / (ceil?.running.median ?? NaN)).toFixed(2)} × ceiling (${Math.round(lps.median)} lines/s)`,
+          ]);
           targets.push([`≤ 6 µs CPU a line to UDP syslog (${via})`, cpu <= 6, `${cpu.toFixed(1)} µs`]);
         }
       }
