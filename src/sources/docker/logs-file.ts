@@ -36,6 +36,14 @@ const SAFETY_POLL_MS = 5000;
 const COALESCE_MS = 10;
 /** Without change notices (inotify unavailable): how often the file is looked at. */
 const POLL_MS = 250;
+/**
+ * More change notices than this between two reads that found lines (each
+ * notice delivered is a wakeup of the event loop; dockerd writes each line on
+ * its own): the container prints fast, and the follower reads every
+ * COALESCE_MS with notices off until a read finds nothing. A container
+ * printing now and then wakes it once a read.
+ */
+const BUSY_NOTICES = 2;
 const NL = 0x0a;
 /** A rotated file being compressed is waited for this often, at most this many times. */
 const COMPRESSING_WAIT_MS = 20;
@@ -160,6 +168,13 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
       if (result === 'more' || (result === 'grew' && finishing)) continue;
       // Removed with its container; or exited, and read to the end (and rotations followed) after that.
       if (result === 'closed' || (finishing && result === 'idle' && error === undefined)) break;
+      if (result === 'grew' && (wake.paused || wake.busy())) {
+        wake.pause();
+        await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
+        continue;
+      }
+      // Quiet again: notices back on, then one more read for what was written before they were.
+      if (wake.resume()) continue;
       await wake.next(SAFETY_POLL_MS);
       // A container printing fast changes its file thousands of times a second:
       // what it writes meanwhile is read in one go, not a read per change.
@@ -424,25 +439,54 @@ async function readOnce(r: Rotated, parser: JsonFileParser, ctx: LogFileContext,
   }
 }
 
-/** Wakes the follower when the file's folder changes, or after a while, or when sidekick stops. */
+/**
+ * Wakes the follower when the file's folder changes, or after a while, or
+ * when sidekick stops. Its change notices can be paused while the follower
+ * reads on a timer (a container printing fast).
+ */
 class Wake {
   private watcher: FSWatcher | undefined;
   private waiting: (() => void) | undefined;
   private pending = false;
-  /** Bound once: the folder watch and the abort signal both call it. */
+  /** Change notices since busy() was last asked. */
+  private notices = 0;
+  /** Notices are off (pause): the follower reads on a timer. */
+  paused = false;
+  /** Bound once: the abort signal calls it. */
   private readonly wakeUp = (): void => this.notify();
+  private readonly changed = (): void => {
+    this.notices++;
+    this.notify();
+  };
 
   constructor(
-    path: string,
+    private readonly path: string,
     private readonly signal: AbortSignal,
   ) {
-    try {
-      this.watcher = watch(dirname(path), { persistent: false }, this.wakeUp);
-      this.watcher.on('error', () => this.closeWatcher());
-    } catch {
-      this.watcher = undefined;
-    }
+    this.openWatcher();
     signal.addEventListener('abort', this.wakeUp, { once: true });
+  }
+
+  /** More notices than BUSY_NOTICES since the last call. */
+  busy(): boolean {
+    const busy = this.notices > BUSY_NOTICES;
+    this.notices = 0;
+    return busy;
+  }
+
+  /** Notices off: the follower reads on a timer. */
+  pause(): void {
+    if (this.paused || this.watcher === undefined) return;
+    this.paused = true;
+    this.closeWatcher();
+  }
+
+  /** Notices on again; true if they were off (the follower then reads once more before it waits). */
+  resume(): boolean {
+    if (!this.paused) return false;
+    this.paused = false;
+    this.openWatcher();
+    return true;
   }
 
   notify(): void {
@@ -474,6 +518,15 @@ class Wake {
     this.signal.removeEventListener('abort', this.wakeUp);
     this.closeWatcher();
     this.notify();
+  }
+
+  private openWatcher(): void {
+    try {
+      this.watcher = watch(dirname(this.path), { persistent: false }, this.changed);
+      this.watcher.on('error', () => this.closeWatcher());
+    } catch {
+      this.watcher = undefined;
+    }
   }
 
   private closeWatcher(): void {

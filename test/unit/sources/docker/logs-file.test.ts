@@ -2,7 +2,7 @@
 // `tail -F`, on real files in a temporary folder.
 
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -109,6 +109,21 @@ function follow(t: LogsTarget, from?: FilePosition, flow = new Flow()): Run {
   return run;
 }
 
+/** The inodes this process watches with inotify (Linux: /proc/self/fdinfo). */
+function watchedInodes(): Set<number> {
+  const inodes = new Set<number>();
+  for (const fd of readdirSync('/proc/self/fdinfo')) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of info.matchAll(/^inotify wd:\S+ ino:([0-9a-f]+)/gm)) inodes.add(Number.parseInt(m[1]!, 16));
+  }
+  return inodes;
+}
+
 function gz(content: string): Buffer {
   return gzipSync(Buffer.from(content));
 }
@@ -181,6 +196,33 @@ describe('followLogFile', () => {
     assert.equal(position.offset, st.size);
     assert.equal(position.ino, st.ino);
     assert.equal(position.path, path);
+  });
+
+  // dockerd writes each line on its own: a flood is a change notice a line,
+  // each a wakeup. While the file grows fast it is read on a timer instead.
+  it('stops watching the folder while the file grows fast, and watches it again once it is quiet', async () => {
+    writeFileSync(path, entries(1, 1));
+    const folder = statSync(dir).ino;
+    const run = follow(target());
+    await waitFor('the first line', () => run.records.length === 1);
+    assert.ok(watchedInodes().has(folder), 'watched while quiet');
+    let n = 1;
+    const flood = setInterval(() => {
+      for (let k = 0; k < 5; k++) appendFileSync(path, entry(++n));
+    }, 2);
+    try {
+      await waitFor('the folder no longer watched', () => !watchedInodes().has(folder));
+    } finally {
+      clearInterval(flood);
+    }
+    await waitFor('every line of the flood', () => run.records.length === n);
+    await waitFor('the folder watched again', () => watchedInodes().has(folder));
+    // Well before the 5 s look without a notice: the notices are on again.
+    const before = Date.now();
+    appendFileSync(path, entry(++n));
+    await waitFor('a line after the flood', () => run.records.length === n);
+    assert.ok(Date.now() - before < 2000, `read ${Date.now() - before} ms after it was written`);
+    assert.deepEqual(run.messages(), lines(1, n));
   });
 
   it('says when no file was found: the container was removed before it could be opened', async () => {
