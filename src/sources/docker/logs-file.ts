@@ -165,11 +165,13 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
       const error = tail.error;
       if (readError.enter(error) && error !== undefined)
         ctx.log.warn({ container: target.meta.name, path: file.path, err: error }, 'json-file cannot be read; trying again');
+      // Busy (also while behind, reading a budget at a time): notices off, reads on a timer.
+      const busy = (result === 'grew' || result === 'more') && (wake.paused || wake.busy());
+      if (busy) wake.pause();
       if (result === 'more' || (result === 'grew' && finishing)) continue;
       // Removed with its container; or exited, and read to the end (and rotations followed) after that.
       if (result === 'closed' || (finishing && result === 'idle' && error === undefined)) break;
-      if (result === 'grew' && (wake.paused || wake.busy())) {
-        wake.pause();
+      if (busy) {
         await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
         continue;
       }
