@@ -12,7 +12,15 @@ function writeSome(fd: number, buf: Buffer, offset: number, end: number): Promis
   return new Promise((resolve, reject) => write(fd, buf, offset, end - offset, null, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
+/**
+ * A batch waits this long for more records (unless it is full): through the
+ * logs API records come a socket read at a time, about 20 lines under a
+ * flood, and each batch is a write.
+ */
+const LINGER_MS = 5;
+
 class StdoutSink implements Sink {
+  readonly batching = { flushMs: LINGER_MS };
   /** Reused for every batch (one is written at a time): records are encoded straight into it. */
   private buf = Buffer.allocUnsafe(256 * 1024);
 
