@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { stdoutSink } from '../../../src/sinks/stdout/sink.js';
 
 const SINK = fileURLToPath(new URL('../../../src/sinks/stdout/sink.js', import.meta.url));
 const LINES = 100_000;
@@ -27,6 +28,12 @@ import(${JSON.stringify(SINK)}).then(async ({ stdoutSink }) => {
 `;
 
 describe('stdout sink', () => {
+  it('lets a batch wait a few ms for more records: through the logs API they come a socket read at a time', () => {
+    const sink = stdoutSink.parse(new URL('stdout://'), 'stdout://').create({} as never, {});
+    const linger = sink.batching?.flushMs ?? 0;
+    assert.ok(linger > 0 && linger <= 10, `waits ${linger} ms`);
+  });
+
   it('writes every line to a full non-blocking pipe, waiting for the slow reader', async () => {
     const child = spawn(process.execPath, ['-e', WRITER], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
