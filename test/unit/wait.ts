@@ -1,6 +1,8 @@
 // Small waits the pipeline tests share.
 
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** Polls `cond` until it holds, or fails naming `what`. */
 export async function waitFor(what: string, cond: () => boolean, ms = 3000): Promise<void> {
@@ -18,4 +20,16 @@ export function gate(): { promise: Promise<void>; open: () => void } {
     open = resolve;
   });
   return { promise, open };
+}
+
+/**
+ * Collects garbage now, as `--expose-gc` would, for a test that an object is
+ * let go (a WeakRef of it empties). After a turn of the event loop: a WeakRef
+ * keeps its target until the job that made or read it is over.
+ */
+export async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
 }

@@ -74,6 +74,21 @@ export interface ContainerStatus {
   readonly lag_seconds: number;
 }
 
+/** A round of collecting one container, from its inspect to its death: what it keeps of the inspect answer. */
+interface Round {
+  readonly meta: ContainerMeta;
+  readonly types: ReadonlySet<RecordType>;
+  readonly tty: boolean;
+  /** Its json-file, when its logs are read from it. */
+  readonly logPath: string | undefined;
+  /** Settles once its inspect record is sent and its stats sampled or not. */
+  readonly described: Promise<void>;
+  /** Its stats are being sampled. */
+  readonly sampling: () => boolean;
+  /** The round is over: stats that had not begun never do, those sampled stop. */
+  readonly end: () => Promise<void>;
+}
+
 export class Collector {
   private readonly watches = new Map<string, Watch>();
   private readonly abort = new AbortController();
@@ -296,48 +311,14 @@ export class Collector {
     let started = firstStarted;
     do {
       w.again = false;
-      const cached = w.inspected;
-      w.inspected = undefined;
-      const info = cached?.info ?? (await this.inspect(id));
-      if (info === undefined) {
-        if (started) this.missed(id, w, 'it was gone before it could be inspected');
-        return;
-      }
-      const meta = this.metaOf(info);
-      const types = this.options.policy.typesOf(meta);
-      w.meta = meta;
-      w.types = types;
-      this.options.owners.set(meta, info.Mounts);
-      if (types.size === 0) {
-        this.log.debug({ container: meta.name, id }, 'not collected (excluded)');
-        return;
-      }
-      this.log.debug({ container: meta.name, id }, 'collecting container');
-      // The inspect record and stats are of the started container: an inspect
-      // made at its create event is asked again, beside reading its logs (not
-      // before: a short job may be removed meanwhile; then the create's is sent).
-      const current = cached === undefined || cached.atStart ? info : this.inspect(id).then((i) => i ?? info);
-      let stats: StatsLoop | undefined;
-      let done = false;
-      const described = Promise.resolve(current).then((now) => {
-        if (types.has('inspect')) this.emit(inspectRecord(now, this.options.host, meta, this.options.redactEnv));
-        if (done || now.State?.Running !== true || !types.has('stats') || this.options.statsIntervalMs <= 0) return;
-        stats = new StatsLoop(meta, {
-          api: this.api,
-          host: this.options.host,
-          log: this.log,
-          intervalMs: this.options.statsIntervalMs,
-          emit: this.emit,
-          malformed: () => this.options.malformed('stats'),
-        });
-        stats.start();
-      });
-      if (current === info) await described;
+      const round = await this.describe(id, w, started);
+      if (round === undefined) return;
+      const { meta, types } = round;
       try {
         if (types.has('log')) {
           const target: LogsTarget = {
             meta,
-            tty: info.Config?.Tty === true,
+            tty: round.tty,
             ...start,
             since: start.since,
             cursor: w.cursor,
@@ -345,7 +326,7 @@ export class Collector {
             parseJson: this.options.policy.parsesJson(meta),
           };
           w.following = target;
-          const logPath = await this.logFiles.pathOf(info, meta);
+          const logPath = round.logPath;
           w.source = logPath === undefined ? 'api' : 'file';
           w.logs = { target, path: logPath };
           let read: boolean;
@@ -366,16 +347,79 @@ export class Collector {
           w.following = undefined;
           if (!read && started && !this.abort.signal.aborted) this.missed(id, w, 'it was removed before its logs could be read');
         } else if (types.has('stats')) {
-          await described;
-          if (stats !== undefined) await this.untilDies(id, w, started);
+          await round.described;
+          if (round.sampling()) await this.untilDies(id, w, started);
         }
       } finally {
-        done = true;
-        await described;
-        stats?.stop();
+        await round.end();
       }
       started = false;
     } while (w.again && !this.abort.signal.aborted);
+  }
+
+  /**
+   * The start of a round of collecting: inspects the container (or takes the
+   * answer its event brought), sends its inspect record and starts its stats.
+   * What the round goes on with is a few facts of the answer, not the answer:
+   * that is a few KiB a container, which a round's frame would keep for as
+   * long as the container runs.
+   */
+  private async describe(id: string, w: Watch, started: boolean): Promise<Round | undefined> {
+    const cached = w.inspected;
+    w.inspected = undefined;
+    const info = cached?.info ?? (await this.inspect(id));
+    if (info === undefined) {
+      if (started) this.missed(id, w, 'it was gone before it could be inspected');
+      return undefined;
+    }
+    const meta = this.metaOf(info);
+    const types = this.options.policy.typesOf(meta);
+    w.meta = meta;
+    w.types = types;
+    this.options.owners.set(meta, info.Mounts);
+    if (types.size === 0) {
+      this.log.debug({ container: meta.name, id }, 'not collected (excluded)');
+      return undefined;
+    }
+    this.log.debug({ container: meta.name, id }, 'collecting container');
+    // The inspect record and stats are of the started container: an inspect
+    // made at its create event is asked again, beside reading its logs (not
+    // before: a short job may be removed meanwhile; then the create's is sent).
+    const current = cached === undefined || cached.atStart ? info : this.inspectAgain(id, info);
+    let stats: StatsLoop | undefined;
+    let done = false;
+    const described = Promise.resolve(current).then((now) => {
+      if (types.has('inspect')) this.emit(inspectRecord(now, this.options.host, meta, this.options.redactEnv));
+      if (done || now.State?.Running !== true || !types.has('stats') || this.options.statsIntervalMs <= 0) return;
+      stats = new StatsLoop(meta, {
+        api: this.api,
+        host: this.options.host,
+        log: this.log,
+        intervalMs: this.options.statsIntervalMs,
+        emit: this.emit,
+        malformed: () => this.options.malformed('stats'),
+      });
+      stats.start();
+    });
+    if (current === info) await described;
+    return {
+      meta,
+      types,
+      tty: info.Config?.Tty === true,
+      logPath: types.has('log') ? await this.logFiles.pathOf(info, meta) : undefined,
+      described,
+      sampling: () => stats !== undefined,
+      end: async () => {
+        done = true;
+        await described;
+        stats?.stop();
+      },
+    };
+  }
+
+  /** The container inspected again, or `before` if it is gone. (Its own frame: a closure of `describe` would keep `before`.) */
+  private inspectAgain(id: string, before: ContainerInspectInfo): Promise<ContainerInspectInfo> {
+    return this.inspect(id).then((now) => now ?? before);
   }
 
   /** A container gone before its lines could be read. */

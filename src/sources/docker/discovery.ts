@@ -73,26 +73,8 @@ export class Discovery {
 
   private async run(firstAttached: () => void): Promise<void> {
     while (!this.stopped) {
-      let stream: IncomingMessage;
-      let containers: ContainerSummary[];
-      try {
-        stream = await retryForever(() => this.api.events(this.since()), {
-          signal: this.abort.signal,
-          onFailure: (err) => this.lost(err),
-        });
-        this.stream = stream;
-        containers = await retryForever(() => this.api.listRunning(), {
-          signal: this.abort.signal,
-          onFailure: (err) => this.lost(err),
-        });
-      } catch {
-        this.stream?.destroy();
-        break; // aborted: stopping
-      }
-      this.firstAttachNanos ??= String(BigInt(Date.now()) * 1_000_000n);
-      this.events.eventStreamAttached();
-      this.handlers.attached(true);
-      this.handlers.running(containers);
+      const stream = await this.attach();
+      if (stream === undefined) break; // aborted: stopping
       firstAttached();
       const reason = await this.consume(stream);
       this.stream = undefined;
@@ -100,6 +82,35 @@ export class Discovery {
       this.lost(reason);
     }
     firstAttached();
+  }
+
+  /**
+   * Opens the event stream, lists the running containers and hands them on;
+   * undefined once stopping. Its own frame: the loop reading the stream would
+   * keep the list (a few objects a container) until the stream ends.
+   */
+  private async attach(): Promise<IncomingMessage | undefined> {
+    let stream: IncomingMessage;
+    let containers: ContainerSummary[];
+    try {
+      stream = await retryForever(() => this.api.events(this.since()), {
+        signal: this.abort.signal,
+        onFailure: (err) => this.lost(err),
+      });
+      this.stream = stream;
+      containers = await retryForever(() => this.api.listRunning(), {
+        signal: this.abort.signal,
+        onFailure: (err) => this.lost(err),
+      });
+    } catch {
+      this.stream?.destroy();
+      return undefined;
+    }
+    this.firstAttachNanos ??= String(BigInt(Date.now()) * 1_000_000n);
+    this.events.eventStreamAttached();
+    this.handlers.attached(true);
+    this.handlers.running(containers);
+    return stream;
   }
 
   private lost(err: Error): void {

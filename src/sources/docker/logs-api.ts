@@ -98,13 +98,7 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext, exited?: 
     // The stream is over: the container stopped, or the connection broke.
     let state: ContainerState | undefined;
     try {
-      const info = await retryForever(() => ctx.api.inspect(id), {
-        signal: ctx.signal,
-        retryable: (err) => statusOf(err) !== 404,
-        onFailure: (err, attempt) =>
-          attempt === 1 && ctx.log.debug({ container: target.meta.name, err: err.message }, 'inspect after the log stream failed: retried until it answers'),
-      });
-      state = info.State;
+      state = await stateAfterStream(target, ctx);
     } catch (err) {
       // Stopping, or the container is gone.
       return statusOf(err) === 404 ? outcome() : 'read';
@@ -120,6 +114,21 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext, exited?: 
     drainOnce = false;
   }
   return 'read';
+}
+
+/**
+ * The container's state once its log stream is over, asked until Docker
+ * answers. Its own frame: the follow goes on, and would keep the whole
+ * inspect answer (a few KiB) until its next stream ends.
+ */
+async function stateAfterStream(target: LogsTarget, ctx: LogsContext): Promise<ContainerState | undefined> {
+  const info = await retryForever(() => ctx.api.inspect(target.meta.id), {
+    signal: ctx.signal,
+    retryable: (err) => statusOf(err) !== 404,
+    onFailure: (err, attempt) =>
+      attempt === 1 && ctx.log.debug({ container: target.meta.name, err: err.message }, 'inspect after the log stream failed: retried until it answers'),
+  });
+  return info.State;
 }
 
 /**

@@ -29,7 +29,7 @@ import {
   type SidekickRecord,
 } from '../../../../src/core/record.js';
 import { parseMatchers, Selection } from '../../../../src/transforms/route.js';
-import { waitFor } from '../../wait.js';
+import { collectGarbage, waitFor } from '../../wait.js';
 
 const HOST = 'test-host';
 const WEB = '9f2a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a';
@@ -100,6 +100,8 @@ class FakeDocker {
   readonly calls: string[] = [];
   /** When set, inspect fails with it (a daemon that does not answer in time). */
   inspectFails: Error | undefined;
+  /** Each inspect answer, as long as something keeps it. */
+  readonly answered: WeakRef<ContainerInspectInfo>[] = [];
   private clock = 0;
   private readonly unanswered = new Set<string>();
   private readonly names = new Map<string, string>();
@@ -180,6 +182,11 @@ class FakeDocker {
     this.unanswered.add(id);
   }
 
+  /** Its log streams end while it runs, as a connection to dockerd that breaks. */
+  breakFollows(id: string): void {
+    for (const f of this.get(id).follows.splice(0)) f.end();
+  }
+
   /** Exits, but its follows stay open: a log stream that silently stops instead of ending. */
   exitUnended(id: string): void {
     const c = this.get(id);
@@ -208,7 +215,7 @@ class FakeDocker {
     if (this.inspectFails !== undefined) return Promise.reject(this.inspectFails);
     const c = this.containers.get(id);
     if (c === undefined) return Promise.reject(notFound(id));
-    return Promise.resolve({
+    const answer = {
       Id: id,
       Name: `/${c.name}`,
       Image: 'sha256:5cb3aa00f89934411ffba5c063a9bc98ace875d8f92e77d0029543d9f2ef4ad0',
@@ -222,7 +229,9 @@ class FakeDocker {
       HostConfig: { LogConfig: { Type: c.file === undefined ? 'journald' : 'json-file' } },
       LogPath: c.file ?? '',
       Mounts: [],
-    } as unknown as ContainerInspectInfo);
+    } as unknown as ContainerInspectInfo;
+    this.answered.push(new WeakRef(answer));
+    return Promise.resolve(answer);
   }
 
   /** As `GET /containers/{id}/logs?follow=1&timestamps=1`: the lines from `since` on, then what follows while it runs. */
@@ -405,6 +414,31 @@ describe('Collector', () => {
       if (source === 'file') assert.equal(docker.count('inspect web'), 1);
       assert.equal(run.status(WEB)?.state, 'idle');
       assert.equal(run.status(WEB)?.source, null, 'not read any more');
+    });
+  }
+
+  for (const source of ['api', 'file'] as const) {
+    it(`${source}: lets go of the inspect answers while it follows a container (a few KiB each, for as long as it runs)`, async () => {
+      docker.add(WEB, 'web', { jsonFile: source === 'file' });
+      docker.print(WEB, 'hello');
+      const run = collect({ logsSource: source === 'api' ? 'api' : 'auto', statsIntervalMs: 10 });
+      await run.collector.event(containerEvent('start', WEB, 'web'));
+      await waitFor('the line printed before', () => run.messages('web').length === 1);
+      await waitFor('a stats sample', () => run.records.some((r) => r.type === 'stats'));
+      if (source === 'api') {
+        // A stream that ends while the container runs: Docker is asked whether it runs, and the follow goes on.
+        docker.breakFollows(WEB);
+        await waitFor('asked again', () => docker.count('inspect web') === 2);
+        docker.print(WEB, 'later');
+        await waitFor('a line of the next stream', () => run.messages('web').length === 2);
+      }
+      await collectGarbage();
+      assert.equal(run.status(WEB)?.state, 'following');
+      assert.deepEqual(
+        docker.answered.map((a) => a.deref() === undefined),
+        docker.answered.map(() => true),
+        'no inspect answer is kept',
+      );
     });
   }
 

@@ -13,7 +13,7 @@ import { Events } from '../../../../src/observe/events.js';
 import { Discovery, type DiscoveryEvents, type DiscoveryHandlers } from '../../../../src/sources/docker/discovery.js';
 import type { DockerEvent } from '../../../../src/docker/events.js';
 import { memoryLog } from '../../memory-log.js';
-import { gate, waitFor } from '../../wait.js';
+import { collectGarbage, gate, waitFor } from '../../wait.js';
 
 const APP = '9f2a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a';
 const DB = 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00';
@@ -68,6 +68,8 @@ class FakeEventsApi {
   listFailures: Error[] = [];
   /** When set, `listRunning` answers only once this resolves. */
   listGate: Promise<void> | undefined;
+  /** Each list answered (a copy of one of `lists`), as long as something keeps it. */
+  readonly answered: WeakRef<ContainerSummary[]>[] = [];
   private listed = 0;
 
   /** The newest stream. */
@@ -91,7 +93,9 @@ class FakeEventsApi {
     const fail = this.listFailures.shift();
     if (fail !== undefined) throw fail;
     await this.listGate;
-    return this.lists[Math.min(this.listed++, this.lists.length - 1)]!;
+    const list = [...this.lists[Math.min(this.listed++, this.lists.length - 1)]!];
+    this.answered.push(new WeakRef(list));
+    return list;
   }
 
   /** As DockerApi: words for a failure the operator must fix (a socket's permission). */
@@ -199,6 +203,18 @@ describe('Discovery', () => {
       api.calls.map((c) => c.split(' ')[0]),
       ['events', 'list', 'events', 'list'],
     );
+  });
+
+  it('lets go of the list of running containers once handed on, while it reads the event stream', async () => {
+    const api = new FakeEventsApi();
+    api.lists = [[summary(APP, 'web'), summary(DB, 'db')]];
+    const told = tell();
+    await discovery(api, told).start();
+    api.stream.write(eventLine(1, 'start', DB));
+    await waitFor('an event read', () => told.handled().length === 1);
+    await collectGarbage();
+    assert.equal(api.answered.length, 1);
+    assert.equal(api.answered[0]!.deref(), undefined, 'the list is not kept while the stream is read');
   });
 
   it('resumes a lost stream 2 s before the newest event seen, and hands on what it repeats only once', async () => {
