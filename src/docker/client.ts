@@ -50,6 +50,14 @@ export interface LogsOptions {
   readonly until?: string;
 }
 
+/** What a container call's statuses mean (dockerode's words: its errors' messages). */
+const CONTAINER_ANSWERS = { 200: true, 404: 'no such container', 500: 'server error' } as const;
+
+/** The part of docker-modem sidekick calls. */
+interface Modem {
+  dial(options: object, callback: (err: Error | null | undefined, data: unknown) => void): void;
+}
+
 export class DockerApi {
   private readonly docker: Docker;
   private readonly queue: PQueue;
@@ -105,7 +113,7 @@ export class DockerApi {
   }
 
   inspect(id: string): Promise<Docker.ContainerInspectInfo> {
-    return this.call(() => this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }));
+    return this.call(() => this.get(id, 'json', { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }, false));
   }
 
   /** One stats sample, at once (`one-shot`: no second sample a second later). */
@@ -116,9 +124,7 @@ export class DockerApi {
     // to a second later, and 220 containers' samples would keep every place
     // taken, with the inspects of new containers waiting behind them. Each
     // container has one sample in flight at most, spread over the interval.
-    return this.counted(this.docker.getContainer(id).stats(opts as unknown as { stream: false })).finally(() =>
-      this.onStatsCall((performance.now() - started) / 1000),
-    );
+    return this.counted(this.get(id, 'stats', opts, false)).finally(() => this.onStatsCall((performance.now() - started) / 1000));
   }
 
   /** Follows a container's logs, stdout and stderr, with Docker's timestamps; `signal` ends the call or its stream. */
@@ -133,7 +139,7 @@ export class DockerApi {
     if (options.tail !== undefined) query.tail = options.tail;
     if (options.until !== undefined) (query as { until?: string }).until = options.until;
     if (signal !== undefined) (query as { abortSignal?: AbortSignal }).abortSignal = signal;
-    return this.call(() => this.docker.getContainer(id).logs(query) as unknown as Promise<IncomingMessage>);
+    return this.call(() => this.get<IncomingMessage>(id, 'logs', query, true));
   }
 
   /** The event stream, from `since` (`seconds.nanoseconds`) or from now. */
@@ -166,7 +172,7 @@ export class DockerApi {
   /** Docker's time of the container's newest log line (`tail=1`), normalized; undefined when it has none. */
   async newestLogTime(id: string, timeoutMs: number): Promise<string | undefined> {
     const opts = { follow: false, stdout: true, stderr: true, timestamps: true, tail: 1, abortSignal: AbortSignal.timeout(timeoutMs) };
-    const body = (await this.counted(this.docker.getContainer(id).logs(opts as Docker.ContainerLogsOptions & { follow: false }))) as unknown;
+    const body = await this.counted(this.get<unknown>(id, 'logs', opts, false));
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(String(body));
     // A TTY container's answer is raw lines; any other's, frames whose header starts with a stream number and three zeros.
     const framed = buf.length >= 8 && buf[0]! <= 3 && buf[1] === 0 && buf[2] === 0 && buf[3] === 0;
@@ -180,6 +186,26 @@ export class DockerApi {
     parser.push(buf);
     parser.end();
     return newest;
+  }
+
+  /**
+   * `GET /containers/{id}/{what}`, as dockerode's Container makes it, without
+   * making one: each carries a score of default-option objects, and its
+   * closures keep it as long as its answer's stream is open (a log follow
+   * for as long as the container runs).
+   */
+  private get<T>(id: string, what: 'json' | 'logs' | 'stats', options: { readonly abortSignal?: AbortSignal }, isStream: boolean): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const call = {
+        path: `/containers/${id}/${what}?`,
+        method: 'GET',
+        options,
+        abortSignal: options.abortSignal,
+        isStream,
+        statusCodes: CONTAINER_ANSWERS,
+      };
+      (this.docker.modem as Modem).dial(call, (err, data) => (err === null || err === undefined ? resolve(data as T) : reject(err)));
+    });
   }
 
   private call<T>(fn: () => Promise<T>): Promise<T> {

@@ -6,7 +6,8 @@ import { createServer } from 'node:http';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
+import Docker from 'dockerode';
 import { DockerApi, errorKind, statusOf } from '../../../src/docker/client.js';
 
 describe('DockerApi', () => {
@@ -110,5 +111,52 @@ describe('DockerApi', () => {
     assert.equal(errorKind(err), 'enoent');
     assert.equal(errorKind({ statusCode: 404 }), 'http_404');
     assert.equal(statusOf({ statusCode: 501 }), 501);
+  });
+
+  it('calls the container endpoints without making a dockerode Container (its closures keep one as long as a stream is open)', async (t) => {
+    const path = join(tmpdir(), `sidekick-api-direct-${process.pid}.sock`);
+    rmSync(path, { force: true });
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      if (req.url?.startsWith('/containers/gone/') === true) {
+        res.statusCode = 404;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ message: 'No such container: gone' }));
+      } else if (req.url?.includes('/logs?') === true) {
+        res.setHeader('content-type', 'application/vnd.docker.raw-stream');
+        // One stdout frame: stream 1, three zeros, the length, the line.
+        const line = Buffer.from('2026-01-01T00:00:00.000000001Z hello\n');
+        const header = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
+        header.writeUInt32BE(line.length, 4);
+        res.end(Buffer.concat([header, line]));
+      } else {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(req.url?.includes('/stats?') === true ? { read: '2026-01-01T00:00:00Z' } : { Id: 'c1' }));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const made = mock.method(Docker.prototype, 'getContainer');
+    t.after(() => made.mock.restore());
+    try {
+      const api = new DockerApi({ socketPath: path }, 4);
+      assert.equal((await api.inspect('c1')).Id, 'c1');
+      assert.deepEqual(await api.stats('c1'), { read: '2026-01-01T00:00:00Z' });
+      const stream = await api.logs('c1', { since: '1.5' });
+      let body = '';
+      for await (const chunk of stream) body += String(chunk);
+      assert.match(body, /hello/);
+      assert.equal(await api.newestLogTime('c1', 5000), '2026-01-01T00:00:00.000000001Z');
+      assert.equal(statusOf(await api.inspect('gone').catch((e: unknown) => e)), 404);
+      assert.deepEqual(
+        asked.map((u) => u.split('?')[0]),
+        ['/containers/c1/json', '/containers/c1/stats', '/containers/c1/logs', '/containers/c1/logs', '/containers/gone/json'],
+      );
+      assert.match(asked[2]!, /follow=true.*since=1\.5|since=1\.5.*follow=true/);
+      assert.equal(made.mock.callCount(), 0);
+    } finally {
+      server.close();
+      rmSync(path, { force: true });
+    }
   });
 });
