@@ -19,15 +19,18 @@ const CR = 0x0d;
 const CHUNK = 64 * 1024;
 /** Bytes read at most per call of `poll`, so one busy file does not starve the others. */
 const READ_BUDGET = 1024 * 1024;
-/** Each file's own read buffer: enough for what a quiet file adds between two polls. */
+/** A read's first buffer: enough for what a quiet file adds between two polls. */
 const SMALL_CHUNK = 4 * 1024;
 /**
- * Big read buffers, shared by all files (one per file would keep 64 KiB for
- * each of hundreds of idle containers): taken by a read that has more than a
- * small buffer holds, given back after it; this many are kept.
+ * Read buffers, shared by all files (one per file would keep 4 or 64 KiB for
+ * each of hundreds of idle containers): a read takes a small one, and a big
+ * one once it has more than a small one holds, and gives them back after it;
+ * this many of each are kept. Nothing is kept of a buffer once given back:
+ * lines leave as strings, a partial one as a copy.
  */
 const SPARE_CHUNKS = 8;
 const spareChunks: Buffer[] = [];
+const spareSmall: Buffer[] = [];
 /** The fingerprint covers the first line, up to this many bytes. */
 const FINGERPRINT_BYTES = 256;
 
@@ -111,7 +114,6 @@ export class FileTail {
   private grewAt = Date.now();
   private goneSince: number | undefined;
   private closed = false;
-  private small: Buffer | undefined;
   /** Why the file could not be read, until it can again (for the caller to report once). */
   error: string | undefined;
   /** A file was open at some point (false: it never existed while tailed). */
@@ -327,10 +329,10 @@ export class FileTail {
   private async read(budget = READ_BUDGET): Promise<number> {
     const fh = this.fh;
     if (fh === undefined) return 0;
-    // A quiet file (most polls find nothing or a line) is read into its own
-    // small buffer; more than fits takes a big one from the shared spares.
-    this.small ??= Buffer.allocUnsafe(SMALL_CHUNK);
-    let buf = this.small;
+    // A quiet file (most polls find nothing or a line) is read into a small
+    // buffer; more than fits takes a big one.
+    const small = spareSmall.pop() ?? Buffer.allocUnsafe(SMALL_CHUNK);
+    let buf = small;
     let big: Buffer | undefined;
     try {
       let total = 0;
@@ -349,7 +351,7 @@ export class FileTail {
         buf = big ??= spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK);
       }
     } finally {
-      // split() keeps nothing of it: lines leave as strings, a partial one as a copy.
+      if (spareSmall.length < SPARE_CHUNKS) spareSmall.push(small);
       if (big !== undefined && spareChunks.length < SPARE_CHUNKS) spareChunks.push(big);
     }
   }
