@@ -283,7 +283,9 @@ export async function otlpReceiver(onBody: (line: string) => void): Promise<{ po
  * The engine's own ceiling: a raw HTTP client following a container's logs,
  * parsing only frame headers and counting frames (one a line).
  */
-export function rawFollow(id: string, follow: boolean): Promise<{ lines: number; firstAt: number; endAt: number }> {
+export function rawFollow(id: string, follow: boolean): Promise<{ lines: number; firstAt: number; endAt: number; cpuUsPerLine: number }> {
+  // This process does nothing else meanwhile: its CPU is the reader's.
+  const cpu0 = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const req = request(
       { socketPath: '/var/run/docker.sock', path: `/containers/${id}/logs?follow=${follow ? 1 : 0}&stdout=1&stderr=1`, method: 'GET' },
@@ -319,7 +321,10 @@ export function rawFollow(id: string, follow: boolean): Promise<{ lines: number;
             }
           }
         });
-        res.on('end', () => resolve({ lines, firstAt, endAt: performance.now() }));
+        res.on('end', () => {
+          const cpu = process.cpuUsage(cpu0);
+          resolve({ lines, firstAt, endAt: performance.now(), cpuUsPerLine: (cpu.user + cpu.system) / Math.max(1, lines) });
+        });
         res.on('error', reject);
       },
     );
