@@ -2,15 +2,13 @@
 // GnuTLS), writing every message it receives, as it parsed it, to a file.
 // Also makes the CA and certificates its TLS listener uses.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { makeCerts } from '../certs.js';
 import { terminate, track } from './harness.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const exec = promisify(execFile);
 
 export interface Received {
   /** imudp, imptcp (plain TCP) or imtcp (TLS). */
@@ -34,34 +32,6 @@ export async function freePort(): Promise<number> {
     });
     srv.on('error', reject);
   });
-}
-
-/** A CA, a server certificate for 127.0.0.1/localhost signed by it, and a second, unrelated CA. */
-export async function makeCerts(dir: string): Promise<{ ca: string; cert: string; key: string; otherCa: string }> {
-  const f = (name: string): string => join(dir, name);
-  const ssl = (...args: string[]): Promise<unknown> => exec('openssl', args);
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=sidekick test CA', '-keyout', f('ca.key'), '-out', f('ca.pem'));
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=other CA', '-keyout', f('other.key'), '-out', f('other.pem'));
-  await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', f('server.key'), '-out', f('server.csr'));
-  writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await ssl(
-    'x509',
-    '-req',
-    '-in',
-    f('server.csr'),
-    '-CA',
-    f('ca.pem'),
-    '-CAkey',
-    f('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    f('ext.cnf'),
-    '-out',
-    f('server.pem'),
-  );
-  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key'), otherCa: f('other.pem') };
 }
 
 export class Rsyslog {
