@@ -18,8 +18,17 @@ export interface JsonFileHandlers {
 }
 
 const LOG_START = '{"log":"'.length;
-const STREAM_KEY = '","stream":"';
-const TIME_KEY = '","time":"';
+const LOG_KEY = Buffer.from('{"log":"');
+const STREAM_KEY = Buffer.from('","stream":"');
+const TIME_KEY = Buffer.from('","time":"');
+const BACKSLASH = 0x5c;
+
+/** Whether `bytes` holds `key` at `at`. */
+function holds(bytes: Buffer, at: number, key: Buffer): boolean {
+  if (at + key.length > bytes.length) return false;
+  for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key[i]) return false;
+  return true;
+}
 
 /**
  * Where the text of an entry of the common kind ends, so that it is read
@@ -27,15 +36,22 @@ const TIME_KEY = '","time":"';
  * "time":"…"}. An escape in the text (a quote, a backslash, a control
  * character, "<", ">", "&", U+2028, invalid UTF-8), a part of a longer line,
  * or "attrs": -1 (JSON.parse reads it). In the text every quote is escaped,
- * so the first `","stream":"` ends it.
+ * so the first `","stream":"` ends it; no byte of a multi-byte UTF-8
+ * character is a quote or a backslash.
  */
-function plainEntry(line: string): number {
-  if (!line.startsWith('{"log":"')) return -1;
-  const streamAt = line.indexOf(STREAM_KEY, LOG_START);
+function plainEntry(entry: Buffer): number {
+  if (!holds(entry, 0, LOG_KEY)) return -1;
+  const streamAt = entry.indexOf(STREAM_KEY, LOG_START);
   // The only escape is the final "\n" (two characters: a backslash and an n).
-  if (streamAt < LOG_START + 2 || line.indexOf('\\', LOG_START) !== streamAt - 2 || line.charCodeAt(streamAt - 1) !== 0x6e) return -1;
+  if (streamAt < LOG_START + 2 || entry.indexOf(BACKSLASH, LOG_START) !== streamAt - 2 || entry[streamAt - 1] !== 0x6e) return -1;
   const s = streamAt + STREAM_KEY.length;
-  if (!(line.startsWith('stdout', s) || line.startsWith('stderr', s)) || !line.startsWith(TIME_KEY, s + 6) || !line.endsWith('"}')) return -1;
+  const n = entry.length;
+  // "stdout" or "stderr": "std", then "out" or "err".
+  const std = entry[s] === 0x73 && entry[s + 1] === 0x74 && entry[s + 2] === 0x64;
+  const which =
+    std &&
+    ((entry[s + 3] === 0x6f && entry[s + 4] === 0x75 && entry[s + 5] === 0x74) || (entry[s + 3] === 0x65 && entry[s + 4] === 0x72 && entry[s + 5] === 0x72));
+  if (!which || !holds(entry, s + 6, TIME_KEY) || entry[n - 2] !== 0x22 || entry[n - 1] !== 0x7d) return -1;
   return streamAt - 2;
 }
 
@@ -54,33 +70,38 @@ export class JsonFileParser {
     private readonly maxLine: number,
   ) {}
 
-  push(line: string): void {
+  /**
+   * One entry, its bytes without the "\n" (only read during the call). The
+   * common kind is decoded field by field: its text and time become strings,
+   * nothing else of it does.
+   */
+  push(entry: Buffer): void {
     /** The text without its line end. */
     let text: string;
     /** The text ended the line (else: a part of a longer line). */
     let complete: boolean;
     let stream: LogStream;
     let rawTime: string;
-    const textEnd = plainEntry(line);
+    const textEnd = plainEntry(entry);
     if (textEnd >= 0) {
-      text = line.slice(LOG_START, textEnd);
+      text = entry.toString('utf8', LOG_START, textEnd);
       complete = true;
       const s = textEnd + 2 + STREAM_KEY.length;
-      stream = line.charCodeAt(s + 3) === 0x6f /* stdout */ ? 'stdout' : 'stderr';
-      rawTime = line.slice(s + 6 + TIME_KEY.length, line.length - 2);
+      stream = entry[s + 3] === 0x6f /* stdout */ ? 'stdout' : 'stderr';
+      rawTime = entry.toString('latin1', s + 6 + TIME_KEY.length, entry.length - 2);
     } else {
-      let entry: Entry | null;
+      let parsed: Entry | null;
       try {
-        entry = JSON.parse(line) as Entry | null;
+        parsed = JSON.parse(entry.toString('utf8')) as Entry | null;
       } catch {
-        this.handlers.malformed(`an entry that is not JSON (${line.length} bytes)`);
+        this.handlers.malformed(`an entry that is not JSON (${entry.length} bytes)`);
         return;
       }
-      if (typeof entry !== 'object' || entry === null) {
+      if (typeof parsed !== 'object' || parsed === null) {
         this.handlers.malformed('an entry that is not a JSON object');
         return;
       }
-      const e = entry;
+      const e = parsed;
       if (typeof e.log !== 'string' || (e.stream !== 'stdout' && e.stream !== 'stderr') || typeof e.time !== 'string') {
         this.handlers.malformed('an entry without log, stream or time');
         return;

@@ -6,7 +6,9 @@
 // "\n" (a "\r" before it is trimmed); a line longer than the maximum is cut and
 // marked; a last line without "\n" is sent once the file has been idle for a
 // while. Each line carries the file's identity and its byte range, so a
-// restart resumes after the last line every sink is done with.
+// restart resumes after the last line every sink is done with. Lines are
+// handed over as bytes: the engine's json-file lines are decoded field by
+// field, never as a whole.
 
 import { createHash } from 'node:crypto';
 import { readdir, stat, open, type FileHandle } from 'node:fs/promises';
@@ -26,7 +28,7 @@ const SMALL_CHUNK = 4 * 1024;
  * each of hundreds of idle containers): a read takes a small one, and a big
  * one once it has more than a small one holds, and gives them back after it;
  * this many of each are kept. Nothing is kept of a buffer once given back:
- * lines leave as strings, a partial one as a copy.
+ * a line is handed over during the read, a partial one kept as a copy.
  */
 const SPARE_CHUNKS = 8;
 const spareChunks: Buffer[] = [];
@@ -38,7 +40,12 @@ let generations = 0;
 
 export interface TailLine {
   readonly file: TailedFile;
-  readonly message: string;
+  /**
+   * The line's bytes, without its "\n" (nor a "\r" before it), for the
+   * caller to decode: only what it keeps becomes a string. A view of the read
+   * buffer, used again by the next read: valid only during the call.
+   */
+  readonly bytes: Buffer;
   readonly truncated: boolean;
   readonly start: number;
   readonly end: number;
@@ -409,7 +416,7 @@ export class FileTail {
     }
     if (!truncated && bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
     this.file ??= this.fallbackIdentity(bytes);
-    this.options.line({ file: this.file, message: bytes.toString('utf8'), truncated, start: this.lineStart, end: this.offset });
+    this.options.line({ file: this.file, bytes, truncated, start: this.lineStart, end: this.offset });
     this.parts = [];
     this.partLength = 0;
     this.cut = false;

@@ -36,7 +36,7 @@ function parse(entries: readonly string[], maxLine = 1024 * 1024, end = true): P
   const lines: LogLine[] = [];
   const malformed: string[] = [];
   const p = new JsonFileParser({ line: (l) => lines.push(l), malformed: (d) => malformed.push(d) }, maxLine);
-  for (const e of entries) p.push(e);
+  for (const e of entries) p.push(Buffer.from(e));
   if (end) p.end();
   return { lines, malformed };
 }
@@ -158,9 +158,9 @@ describe('JsonFileParser', () => {
     assert.deepEqual(got.lines, []);
     const lines: LogLine[] = [];
     const p = new JsonFileParser({ line: (l) => lines.push(l), malformed: () => assert.fail('malformed') }, 1024);
-    p.push(entry('no end ', written('1')));
-    p.push(entry('yet', written('2')));
-    p.push(entry('half', written('3'), 'stderr'));
+    p.push(Buffer.from(entry('no end ', written('1'))));
+    p.push(Buffer.from(entry('yet', written('2'))));
+    p.push(Buffer.from(entry('half', written('3'), 'stderr')));
     assert.deepEqual(lines, []);
     p.end();
     assert.deepEqual(lines, [line('stdout', full('1'), 'no end yet'), line('stderr', full('3'), 'half')]);

@@ -28,9 +28,10 @@ function tailer(options: { maxLine?: number; idleMs?: number; goneMs?: number } 
     maxLine: options.maxLine ?? 1024,
     idleMs: options.idleMs ?? 1000,
     goneMs: options.goneMs ?? 5000,
-    line: (l) => lines.push(l),
+    // A line's bytes are the read buffer's until the next read: kept as a copy.
+    line: (l) => lines.push({ ...l, bytes: Buffer.from(l.bytes) }),
   });
-  return { tail, lines, messages: () => lines.map((l) => l.message) };
+  return { tail, lines, messages: () => lines.map((l) => l.bytes.toString('utf8')) };
 }
 
 /** Polls until the tail has nothing more to read. */
@@ -124,7 +125,7 @@ describe('FileTail', () => {
     await tail.open(undefined);
     await drain(tail);
     assert.deepEqual(
-      lines.map((l) => [l.message, l.truncated, l.end]),
+      lines.map((l) => [l.bytes.toString('utf8'), l.truncated, l.end]),
       [
         ['x'.repeat(10), true, 101],
         ['short', false, 107],
@@ -262,7 +263,7 @@ describe('FileTail', () => {
       const file = join(dir, `f${f}.log`);
       // Lines long enough that each read fills a 64 KiB buffer, and spans several.
       writeFileSync(file, Array.from({ length: 300 }, (_, i) => `${f}:${i}:${'x'.repeat(500)}`).join('\n') + '\n');
-      const tail = new FileTail(file, { maxLine: 1024, idleMs: 1000, goneMs: 5000, line: (l) => lines.push(l.message) });
+      const tail = new FileTail(file, { maxLine: 1024, idleMs: 1000, goneMs: 5000, line: (l) => lines.push(l.bytes.toString('utf8')) });
       return { tail, lines, f };
     });
     await Promise.all(tails.map(({ tail }) => tail.open(undefined)));
