@@ -208,21 +208,86 @@ function containerFragment(meta: ContainerMeta): string {
   return json;
 }
 
-/** A log or file line's message, and the same as `json` when it is a JSON object. */
-function messageFragment(r: LogRecord | FileRecord): string {
-  return ',"message":' + JSON.stringify(r.message) + (r.json === true ? ',"json":' + r.message : '') + (r.truncated === true ? ',"truncated":true}' : '}');
+/** The host's JSON, kept: it is the same for every record of this process. */
+let hostText = '';
+let hostJson = '""';
+
+function hostJsonOf(host: string): string {
+  if (host !== hostText) {
+    hostText = host;
+    hostJson = JSON.stringify(host);
+  }
+  return hostJson;
+}
+
+/**
+ * The parts of a log or file line's JSON, joined in one string. Concatenated,
+ * each `+` made an intermediate string (a score of them a line, more memory
+ * than the result), and the result had to be flattened before it could wait
+ * in a buffer; an array of the parts made a line would be one more object a
+ * line, and this one is filled again for each (parts a record has not are '').
+ */
+const lineParts: (string | number)[] = new Array<string | number>(23).fill('');
+
+/** What JSON.stringify writes other than as it is in a string: a quote, a backslash, a control character, a surrogate (a lone one is escaped). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes.
+const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** The JSON of a log or file line, the records that come by the hundred thousand a second. */
+function lineJson(r: LogRecord | FileRecord): string {
+  const p = lineParts;
+  p[0] = '{"type":"';
+  p[1] = r.type;
+  p[2] = '","time":"';
+  p[3] = r.time;
+  p[4] = '","host":';
+  p[5] = hostJsonOf(r.host);
+  p[6] = ',"id":"';
+  if (r.type === 'log') {
+    // logId's parts: the container, the second's digits, the fraction, the place at that time.
+    p[7] = r.container.id.slice(0, 16);
+    p[8] = '-';
+    p[9] = secondDigits(r.time);
+    p[10] = r.time.slice(20, r.time.length - 1);
+    p[11] = '-';
+    p[12] = r.seq;
+    p[13] = '"';
+    p[14] = containerFragment(r.container);
+    p[15] = ',"stream":"';
+    p[16] = r.stream;
+    p[17] = '","message":';
+  } else {
+    p[7] = fileLineId(r);
+    p[8] = p[9] = p[10] = p[11] = p[12] = '';
+    p[13] = '"';
+    p[14] = r.container !== undefined ? containerFragment(r.container) : r.fields === undefined ? '' : ',"fields":' + JSON.stringify(r.fields);
+    p[15] = ',"path":';
+    p[16] = JSON.stringify(r.path);
+    p[17] = ',"message":';
+  }
+  // Most messages need no escaping: then they are copied once, by the join.
+  if (NEEDS_ESCAPING.test(r.message)) {
+    p[18] = p[20] = '';
+    p[19] = JSON.stringify(r.message);
+  } else {
+    p[18] = p[20] = '"';
+    p[19] = r.message;
+  }
+  p[21] = r.json === true ? ',"json":' + r.message : '';
+  p[22] = r.truncated === true ? ',"truncated":true}' : '}';
+  const json = p.join('');
+  // The parts are not kept past the call: a message may be long.
+  p[3] = p[7] = p[10] = p[14] = p[16] = p[19] = p[21] = '';
+  return json;
 }
 
 /** The record as one line of JSON (no newline). */
 export function serialize(record: SidekickRecord): string {
-  const head = '{"type":"' + record.type + '","time":"' + record.time + '","host":' + JSON.stringify(record.host);
+  if (record.type === 'log' || record.type === 'file') return lineJson(record);
+  const head = '{"type":"' + record.type + '","time":"' + record.time + '","host":' + hostJsonOf(record.host);
   const container =
     record.container !== undefined ? containerFragment(record.container) : record.fields === undefined ? '' : ',"fields":' + JSON.stringify(record.fields);
   switch (record.type) {
-    case 'log':
-      return head + ',"id":"' + logId(record) + '"' + container + ',"stream":"' + record.stream + '"' + messageFragment(record);
-    case 'file':
-      return head + ',"id":"' + fileLineId(record) + '"' + container + ',"path":' + JSON.stringify(record.path) + messageFragment(record);
     case 'event':
       return (
         head +
@@ -271,13 +336,18 @@ export function serialize(record: SidekickRecord): string {
  */
 export function logId(r: LogRecord): string {
   const t = r.time;
+  return r.container.id.slice(0, 16) + '-' + secondDigits(t) + t.slice(20, t.length - 1) + '-' + r.seq;
+}
+
+/** The digits of a time's second ("2026-01-02T03:04:05.…" gives "20260102030405"). */
+function secondDigits(t: string): string {
   // Lines come in bursts within one second: its digits are worked out once.
   const prefix = t.slice(0, 19);
   if (prefix !== idPrefix) {
     idPrefix = prefix;
     idDigits = t.slice(0, 4) + t.slice(5, 7) + t.slice(8, 10) + t.slice(11, 13) + t.slice(14, 16) + t.slice(17, 19);
   }
-  return r.container.id.slice(0, 16) + '-' + idDigits + t.slice(20, t.length - 1) + '-' + r.seq;
+  return idDigits;
 }
 
 /** The last second logId saw ("2026-01-02T03:04:05"), and its digits. */

@@ -71,6 +71,31 @@ describe('serialize', () => {
     assert.deepEqual(Object.keys(back), ['type', 'time', 'host', 'id', 'container', 'stream', 'message']);
   });
 
+  it('property: writes any message of a log or file line as JSON.stringify does', () => {
+    const file = { path: '/logs/a.log', dev: 1, ino: 2, fingerprint: 'cd'.repeat(32), generation: 1 };
+    // Every UTF-16 unit, lone surrogates too, and the characters JSON escapes, often.
+    const unit = fc.oneof(
+      fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u2028', '\ud83d', '\ude00', '🐳', 'é'),
+      fc.string({ unit: 'binary', maxLength: 1 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(unit, { maxLength: 40 }).map((units) => units.join('')),
+        fc.boolean(),
+        (message, truncated) => {
+          const log: LogRecord = { type: 'log', position: logPositions, time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message };
+          const line: FileRecord = { type: 'file', position: filePositions, time: TIME, host: 'h', path: file.path, message, file, start: 0, end: 1 };
+          const end = truncated ? ',"truncated":true}' : '}';
+          for (const r of [log, line]) {
+            const json = serialize(truncated ? { ...r, truncated: true } : r);
+            assert.ok(json.endsWith(`,"message":${JSON.stringify(message)}${end}`), json);
+            assert.equal(parsed(json)['message'], message);
+          }
+        },
+      ),
+    );
+  });
+
   it('adds truncated: true only to a cut log line', () => {
     const base: LogRecord = { type: 'log', position: logPositions, time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'abc' };
     const cut = parsed(serialize({ ...base, truncated: true }));
