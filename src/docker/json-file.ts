@@ -23,9 +23,9 @@ const STREAM_KEY = Buffer.from('","stream":"');
 const TIME_KEY = Buffer.from('","time":"');
 const BACKSLASH = 0x5c;
 
-/** Whether `bytes` holds `key` at `at`. */
-function holds(bytes: Buffer, at: number, key: Buffer): boolean {
-  if (at + key.length > bytes.length) return false;
+/** Whether `bytes` holds `key` at `at`, before `end`. */
+function holds(bytes: Buffer, at: number, key: Buffer, end: number): boolean {
+  if (at + key.length > end) return false;
   for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key[i]) return false;
   return true;
 }
@@ -39,19 +39,22 @@ function holds(bytes: Buffer, at: number, key: Buffer): boolean {
  * so the first `","stream":"` ends it; no byte of a multi-byte UTF-8
  * character is a quote or a backslash.
  */
-function plainEntry(entry: Buffer): number {
-  if (!holds(entry, 0, LOG_KEY)) return -1;
-  const streamAt = entry.indexOf(STREAM_KEY, LOG_START);
-  // The only escape is the final "\n" (two characters: a backslash and an n).
-  if (streamAt < LOG_START + 2 || entry.indexOf(BACKSLASH, LOG_START) !== streamAt - 2 || entry[streamAt - 1] !== 0x6e) return -1;
+function plainEntry(entry: Buffer, from: number, to: number): number {
+  if (!holds(entry, from, LOG_KEY, to)) return -1;
+  const textStart = from + LOG_START;
+  // Searched in the whole buffer, which may hold the entries that follow: a
+  // key found in one of them fails the time's check, bounded by `to`.
+  const streamAt = entry.indexOf(STREAM_KEY, textStart);
   const s = streamAt + STREAM_KEY.length;
-  const n = entry.length;
+  if (streamAt < textStart + 2) return -1;
+  // The only escape is the final "\n" (two characters: a backslash and an n).
+  if (entry.indexOf(BACKSLASH, textStart) !== streamAt - 2 || entry[streamAt - 1] !== 0x6e) return -1;
   // "stdout" or "stderr": "std", then "out" or "err".
   const std = entry[s] === 0x73 && entry[s + 1] === 0x74 && entry[s + 2] === 0x64;
   const which =
     std &&
     ((entry[s + 3] === 0x6f && entry[s + 4] === 0x75 && entry[s + 5] === 0x74) || (entry[s + 3] === 0x65 && entry[s + 4] === 0x72 && entry[s + 5] === 0x72));
-  if (!which || !holds(entry, s + 6, TIME_KEY) || entry[n - 2] !== 0x22 || entry[n - 1] !== 0x7d) return -1;
+  if (!which || !holds(entry, s + 6, TIME_KEY, to) || entry[to - 2] !== 0x22 || entry[to - 1] !== 0x7d) return -1;
   return streamAt - 2;
 }
 
@@ -71,30 +74,30 @@ export class JsonFileParser {
   ) {}
 
   /**
-   * One entry, its bytes without the "\n" (only read during the call). The
-   * common kind is decoded field by field: its text and time become strings,
-   * nothing else of it does.
+   * One entry: `entry[from, to)`, without its "\n" (only read during the
+   * call). The common kind is decoded field by field: its text and time
+   * become strings, nothing else of it does.
    */
-  push(entry: Buffer): void {
+  push(entry: Buffer, from: number, to: number): void {
     /** The text without its line end. */
     let text: string;
     /** The text ended the line (else: a part of a longer line). */
     let complete: boolean;
     let stream: LogStream;
     let rawTime: string;
-    const textEnd = plainEntry(entry);
+    const textEnd = plainEntry(entry, from, to);
     if (textEnd >= 0) {
-      text = entry.toString('utf8', LOG_START, textEnd);
+      text = entry.toString('utf8', from + LOG_START, textEnd);
       complete = true;
       const s = textEnd + 2 + STREAM_KEY.length;
       stream = entry[s + 3] === 0x6f /* stdout */ ? 'stdout' : 'stderr';
-      rawTime = entry.toString('latin1', s + 6 + TIME_KEY.length, entry.length - 2);
+      rawTime = entry.toString('latin1', s + 6 + TIME_KEY.length, to - 2);
     } else {
       let parsed: Entry | null;
       try {
-        parsed = JSON.parse(entry.toString('utf8')) as Entry | null;
+        parsed = JSON.parse(entry.toString('utf8', from, to)) as Entry | null;
       } catch {
-        this.handlers.malformed(`an entry that is not JSON (${entry.length} bytes)`);
+        this.handlers.malformed(`an entry that is not JSON (${to - from} bytes)`);
         return;
       }
       if (typeof parsed !== 'object' || parsed === null) {

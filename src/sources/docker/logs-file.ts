@@ -119,7 +119,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
     idleMs: Infinity,
     goneMs: 5000,
     renameOnly: true,
-    line: (l) => parser.push(l.bytes),
+    line: (l) => parser.push(l.bytes, l.from, l.to),
     rotated: (finished, next) => (intake === undefined ? Promise.resolve() : readSkipped(file.path, finished, next, target, intake, parser, ctx)),
   });
   let exited = false;
@@ -423,7 +423,7 @@ async function readOnce(r: Rotated, parser: JsonFileParser, ctx: LogFileContext,
       let buf = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
       let at = 0;
       for (let nl = buf.indexOf(NL); nl >= 0; nl = buf.indexOf(NL, at)) {
-        parser.push(buf.subarray(at, nl));
+        parser.push(buf, at, nl);
         at = nl + 1;
       }
       buf = buf.subarray(at);

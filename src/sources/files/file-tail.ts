@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { readdir, stat, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FilePosition } from '../../core/record.js';
-import type { TailedFile } from '../../core/record.js';
+import type { Mutable, TailedFile } from '../../core/record.js';
 
 const NL = 0x0a;
 const CR = 0x0d;
@@ -41,11 +41,14 @@ let generations = 0;
 export interface TailLine {
   readonly file: TailedFile;
   /**
-   * The line's bytes, without its "\n" (nor a "\r" before it), for the
-   * caller to decode: only what it keeps becomes a string. A view of the read
-   * buffer, used again by the next read: valid only during the call.
+   * The line is `bytes[from, to)`, without its "\n" (nor a "\r" before it),
+   * for the caller to decode: only what it keeps becomes a string. `bytes`
+   * is the read buffer, and this object the tail's, both used again for the
+   * next line: valid only during the call.
    */
   readonly bytes: Buffer;
+  readonly from: number;
+  readonly to: number;
   readonly truncated: boolean;
   readonly start: number;
   readonly end: number;
@@ -121,6 +124,8 @@ export class FileTail {
   private grewAt = Date.now();
   private goneSince: number | undefined;
   private closed = false;
+  /** What `line` is given, filled again for each line: no object a line. */
+  private current: Mutable<TailLine> | undefined;
   /** Why the file could not be read, until it can again (for the caller to report once). */
   error: string | undefined;
   /** A file was open at some point (false: it never existed while tailed). */
@@ -374,8 +379,8 @@ export class FileTail {
       if (nl < 0) break;
       this.offset += nl + 1 - at;
       if (this.partLength === 0 && !this.cut) {
-        // The whole line is in this chunk: decoded from it, not copied first.
-        this.emit(chunk.subarray(at, nl), false);
+        // The whole line is in this chunk: handed over in it, not copied first.
+        this.emit(chunk, at, nl, false);
       } else {
         this.add(chunk.subarray(at, nl));
         this.flushLine(false);
@@ -405,20 +410,33 @@ export class FileTail {
   /** Sends the line read so far (ended by "\n", or by the end of its file when `final`). */
   private flushLine(final: boolean): void {
     if (final && this.partLength === 0 && !this.cut) return;
-    this.emit(this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partLength), this.cut);
+    const bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partLength);
+    this.emit(bytes, 0, bytes.length, this.cut);
   }
 
-  private emit(bytes: Buffer, cut: boolean): void {
+  /** Hands over the line `bytes[from, to)`. */
+  private emit(bytes: Buffer, from: number, to: number, cut: boolean): void {
     let truncated = cut;
-    if (bytes.length > this.options.maxLine) {
-      bytes = bytes.subarray(0, this.options.maxLine);
+    if (to - from > this.options.maxLine) {
+      to = from + this.options.maxLine;
       truncated = true;
     }
-    if (!truncated && bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
-    this.file ??= this.fallbackIdentity(bytes);
-    this.options.line({ file: this.file, bytes, truncated, start: this.lineStart, end: this.offset });
-    this.parts = [];
-    this.partLength = 0;
+    if (!truncated && to > from && bytes[to - 1] === CR) to--;
+    this.file ??= this.fallbackIdentity(bytes.subarray(from, to));
+    this.current ??= { file: this.file, bytes, from, to, truncated, start: 0, end: 0 };
+    const l = this.current;
+    l.file = this.file;
+    l.bytes = bytes;
+    l.from = from;
+    l.to = to;
+    l.truncated = truncated;
+    l.start = this.lineStart;
+    l.end = this.offset;
+    this.options.line(l);
+    if (this.partLength > 0) {
+      this.parts = [];
+      this.partLength = 0;
+    }
     this.cut = false;
     this.lineStart = this.offset;
   }

@@ -259,7 +259,7 @@ export class FileSource {
     if (t.ownerVersion !== this.ctx.owners.version) this.own(t, this.ctx.owners.ownerOf(t.tail.path));
     // Read all the same: the position moves on, and an excluded owner's lines go nowhere.
     if (!t.collected) return undefined;
-    const message = redactText(l.bytes.toString('utf8'), this.ctx.redact);
+    const message = redactText(l.bytes.toString('utf8', l.from, l.to), this.ctx.redact);
     const r: Mutable<FileRecord> = {
       type: 'file',
       time: nowTime(),

@@ -36,12 +36,24 @@ function parse(entries: readonly string[], maxLine = 1024 * 1024, end = true): P
   const lines: LogLine[] = [];
   const malformed: string[] = [];
   const p = new JsonFileParser({ line: (l) => lines.push(l), malformed: (d) => malformed.push(d) }, maxLine);
-  for (const e of entries) p.push(Buffer.from(e));
+  // One buffer of all the entries, as a read gives them: each is parsed in place, the ones after it there too.
+  const all = Buffer.from(entries.map((e) => `${e}\n`).join(''));
+  for (let at = 0; at < all.length; ) {
+    const nl = all.indexOf(0x0a, at);
+    p.push(all, at, nl);
+    at = nl + 1;
+  }
   if (end) p.end();
   return { lines, malformed };
 }
 
 /** A multiplexed frame of the logs API. */
+/** One entry, in a buffer of its own. */
+function pushOne(p: JsonFileParser, e: string): void {
+  const bytes = Buffer.from(e);
+  p.push(bytes, 0, bytes.length);
+}
+
 function logFrame(stream: number, payload: string): Buffer {
   const body = Buffer.from(payload, 'utf8');
   const header = Buffer.alloc(8);
@@ -158,9 +170,9 @@ describe('JsonFileParser', () => {
     assert.deepEqual(got.lines, []);
     const lines: LogLine[] = [];
     const p = new JsonFileParser({ line: (l) => lines.push(l), malformed: () => assert.fail('malformed') }, 1024);
-    p.push(Buffer.from(entry('no end ', written('1'))));
-    p.push(Buffer.from(entry('yet', written('2'))));
-    p.push(Buffer.from(entry('half', written('3'), 'stderr')));
+    pushOne(p, entry('no end ', written('1')));
+    pushOne(p, entry('yet', written('2')));
+    pushOne(p, entry('half', written('3'), 'stderr'));
     assert.deepEqual(lines, []);
     p.end();
     assert.deepEqual(lines, [line('stdout', full('1'), 'no end yet'), line('stderr', full('3'), 'half')]);
@@ -188,6 +200,13 @@ describe('JsonFileParser', () => {
   });
 
   // See the report: destructuring `null` throws instead of reporting the entry.
+  it('reads an entry in its own bounds, though the buffer goes on with the next', () => {
+    // Without a stream, and ending as an entry does: the next entry's keys must not be taken for its own.
+    const got = parse([`{"log":"no stream"}`, entry('next\n', written('1'))]);
+    assert.deepEqual(got.lines, [line('stdout', full('1'), 'next')]);
+    assert.deepEqual(got.malformed, ['an entry without log, stream or time']);
+  });
+
   it('reports a "null" entry as malformed', () => {
     const got = parse(['null', entry('good\n', written('2'))]);
     assert.deepEqual(got.lines, [line('stdout', full('2'), 'good')]);

@@ -28,8 +28,8 @@ function tailer(options: { maxLine?: number; idleMs?: number; goneMs?: number } 
     maxLine: options.maxLine ?? 1024,
     idleMs: options.idleMs ?? 1000,
     goneMs: options.goneMs ?? 5000,
-    // A line's bytes are the read buffer's until the next read: kept as a copy.
-    line: (l) => lines.push({ ...l, bytes: Buffer.from(l.bytes) }),
+    // A line and its bytes are the tail's until the next line: kept as a copy.
+    line: (l) => lines.push({ ...l, bytes: Buffer.from(l.bytes.subarray(l.from, l.to)), from: 0, to: l.to - l.from }),
   });
   return { tail, lines, messages: () => lines.map((l) => l.bytes.toString('utf8')) };
 }
@@ -263,7 +263,7 @@ describe('FileTail', () => {
       const file = join(dir, `f${f}.log`);
       // Lines long enough that each read fills a 64 KiB buffer, and spans several.
       writeFileSync(file, Array.from({ length: 300 }, (_, i) => `${f}:${i}:${'x'.repeat(500)}`).join('\n') + '\n');
-      const tail = new FileTail(file, { maxLine: 1024, idleMs: 1000, goneMs: 5000, line: (l) => lines.push(l.bytes.toString('utf8')) });
+      const tail = new FileTail(file, { maxLine: 1024, idleMs: 1000, goneMs: 5000, line: (l) => lines.push(l.bytes.toString('utf8', l.from, l.to)) });
       return { tail, lines, f };
     });
     await Promise.all(tails.map(({ tail }) => tail.open(undefined)));
