@@ -191,31 +191,48 @@ export function containerMeta(id: string, name: string, image: string, labels: R
     : { id, name: bare, image, labels: l };
 }
 
-const containerJson = new WeakMap<ContainerMeta, string>();
+/** A container's parts of its records' JSON, built once per container. */
+interface ContainerJson {
+  /** `,"container":{…}` and the container's `tag` and `fields`. */
+  readonly fragment: string;
+  /** How its log lines' ids start: the first 16 digits of its id, and "-". */
+  readonly logIdStart: string;
+  /** What comes between a log line's id and its stream: the end of the id, the container, the stream key. */
+  readonly afterLogId: string;
+}
 
-/** `,"container":{…}` and the container's `tag` and `fields`, built once per container. */
-function containerFragment(meta: ContainerMeta): string {
-  let json = containerJson.get(meta);
+const containerJsons = new WeakMap<ContainerMeta, ContainerJson>();
+
+function containerJsonOf(meta: ContainerMeta): ContainerJson {
+  let json = containerJsons.get(meta);
   if (json === undefined) {
     const { tag, fields, ...container } = meta;
-    json =
+    const fragment =
       ',"container":' +
       JSON.stringify(container) +
       (tag === undefined ? '' : ',"tag":' + JSON.stringify(tag)) +
       (fields === undefined ? '' : ',"fields":' + JSON.stringify(fields));
-    containerJson.set(meta, json);
+    json = { fragment, logIdStart: meta.id.slice(0, 16) + '-', afterLogId: '"' + fragment + ',"stream":"' };
+    containerJsons.set(meta, json);
   }
   return json;
 }
 
+function containerFragment(meta: ContainerMeta): string {
+  return containerJsonOf(meta).fragment;
+}
+
 /** The host's JSON, kept: it is the same for every record of this process. */
-let hostText = '';
-let hostJson = '""';
+let hostText: string | undefined;
+let hostJson = '';
+/** What comes between a line's time and its id: the host, the id key. */
+let afterTime = '';
 
 function hostJsonOf(host: string): string {
   if (host !== hostText) {
     hostText = host;
     hostJson = JSON.stringify(host);
+    afterTime = '","host":' + hostJson + ',"id":"';
   }
   return hostJson;
 }
@@ -226,8 +243,9 @@ function hostJsonOf(host: string): string {
  * than the result), and the result had to be flattened before it could wait
  * in a buffer; an array of the parts made a line would be one more object a
  * line, and this one is filled again for each (parts a record has not are '').
+ * What is the same for every line of a container is one part.
  */
-const lineParts: (string | number)[] = new Array<string | number>(23).fill('');
+const lineParts: (string | number)[] = new Array<string | number>(16).fill('');
 
 /** What JSON.stringify writes other than as it is in a string: a quote, a backslash, a control character, a surrogate (a lone one is escaped). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes.
@@ -236,48 +254,41 @@ const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
 /** The JSON of a log or file line, the records that come by the hundred thousand a second. */
 function lineJson(r: LogRecord | FileRecord): string {
   const p = lineParts;
-  p[0] = '{"type":"';
-  p[1] = r.type;
-  p[2] = '","time":"';
-  p[3] = r.time;
-  p[4] = '","host":';
-  p[5] = hostJsonOf(r.host);
-  p[6] = ',"id":"';
+  p[0] = r.type === 'log' ? '{"type":"log","time":"' : '{"type":"file","time":"';
+  p[1] = r.time;
+  hostJsonOf(r.host);
+  p[2] = afterTime;
   if (r.type === 'log') {
     // logId's parts: the container, the second's digits, the fraction, the place at that time.
-    p[7] = r.container.id.slice(0, 16);
-    p[8] = '-';
-    p[9] = secondDigits(r.time);
-    p[10] = r.time.slice(20, r.time.length - 1);
-    p[11] = '-';
-    p[12] = r.seq;
-    p[13] = '"';
-    p[14] = containerFragment(r.container);
-    p[15] = ',"stream":"';
-    p[16] = r.stream;
-    p[17] = '","message":';
+    const c = containerJsonOf(r.container);
+    p[3] = c.logIdStart;
+    p[4] = secondDigits(r.time);
+    p[5] = r.time.slice(20, r.time.length - 1);
+    p[6] = '-';
+    p[7] = r.seq;
+    p[8] = c.afterLogId;
+    p[9] = r.stream;
+    p[10] = '","message":';
   } else {
-    p[7] = fileLineId(r);
-    p[8] = p[9] = p[10] = p[11] = p[12] = '';
-    p[13] = '"';
-    p[14] = r.container !== undefined ? containerFragment(r.container) : r.fields === undefined ? '' : ',"fields":' + JSON.stringify(r.fields);
-    p[15] = ',"path":';
-    p[16] = JSON.stringify(r.path);
-    p[17] = ',"message":';
+    p[3] = fileLineId(r);
+    p[4] = p[5] = p[6] = p[7] = '';
+    p[8] = '"' + (r.container !== undefined ? containerFragment(r.container) : r.fields === undefined ? '' : ',"fields":' + JSON.stringify(r.fields));
+    p[9] = ',"path":' + JSON.stringify(r.path);
+    p[10] = ',"message":';
   }
   // Most messages need no escaping: then they are copied once, by the join.
   if (NEEDS_ESCAPING.test(r.message)) {
-    p[18] = p[20] = '';
-    p[19] = JSON.stringify(r.message);
+    p[11] = p[13] = '';
+    p[12] = JSON.stringify(r.message);
   } else {
-    p[18] = p[20] = '"';
-    p[19] = r.message;
+    p[11] = p[13] = '"';
+    p[12] = r.message;
   }
-  p[21] = r.json === true ? ',"json":' + r.message : '';
-  p[22] = r.truncated === true ? ',"truncated":true}' : '}';
+  p[14] = r.json === true ? ',"json":' + r.message : '';
+  p[15] = r.truncated === true ? ',"truncated":true}' : '}';
   const json = p.join('');
   // The parts are not kept past the call: a message may be long.
-  p[3] = p[7] = p[10] = p[14] = p[16] = p[19] = p[21] = '';
+  p[1] = p[3] = p[5] = p[8] = p[9] = p[12] = p[14] = '';
   return json;
 }
 
@@ -336,15 +347,15 @@ export function serialize(record: SidekickRecord): string {
  */
 export function logId(r: LogRecord): string {
   const t = r.time;
-  return r.container.id.slice(0, 16) + '-' + secondDigits(t) + t.slice(20, t.length - 1) + '-' + r.seq;
+  return containerJsonOf(r.container).logIdStart + secondDigits(t) + t.slice(20, t.length - 1) + '-' + r.seq;
 }
 
 /** The digits of a time's second ("2026-01-02T03:04:05.…" gives "20260102030405"). */
 function secondDigits(t: string): string {
-  // Lines come in bursts within one second: its digits are worked out once.
-  const prefix = t.slice(0, 19);
-  if (prefix !== idPrefix) {
-    idPrefix = prefix;
+  // Lines come in bursts within one second: its digits are worked out once
+  // (and its text compared where it is, not sliced out of each time).
+  if (idPrefix.length !== 19 || !t.startsWith(idPrefix)) {
+    idPrefix = t.slice(0, 19);
     idDigits = t.slice(0, 4) + t.slice(5, 7) + t.slice(8, 10) + t.slice(11, 13) + t.slice(14, 16) + t.slice(17, 19);
   }
   return idDigits;
