@@ -39,21 +39,22 @@ const MAX_TIME = 40;
 const NANO_TIME = 30;
 const UTC = 0x5a;
 
-function timeEnd(buf: Buffer): number {
-  const limit = Math.min(buf.length, MAX_TIME);
-  for (let i = 0; i < limit; i++) if (buf[i] === SPACE) return i;
+/** Where the space after the time is in `buf[from, to)`, or -1. */
+function timeEnd(buf: Buffer, from: number, to: number): number {
+  const limit = Math.min(to, from + MAX_TIME);
+  for (let i = from; i < limit; i++) if (buf[i] === SPACE) return i;
   return -1;
 }
 
 /**
- * The time before the space at `sp` ('' if none): Docker's
+ * The time from `from` to the space at `sp` ('' if none): Docker's
  * "2006-01-02T15:04:05.000000000Z" as is; any other form (Podman's whole
  * seconds, an offset) as normalizeTime makes it, '' if it is not a time.
  */
-function lineTime(buf: Buffer, sp: number): string {
+function lineTime(buf: Buffer, from: number, sp: number): string {
   if (sp < 0) return '';
-  const time = buf.toString('latin1', 0, sp);
-  return sp === NANO_TIME && buf[sp - 1] === UTC ? time : normalizeTime(time);
+  const time = buf.toString('latin1', from, sp);
+  return sp - from === NANO_TIME && buf[sp - 1] === UTC ? time : normalizeTime(time);
 }
 
 /** Parses one container's log stream; create one per HTTP response. */
@@ -70,7 +71,7 @@ export class LogLineParser {
     this.demuxer = tty
       ? undefined
       : new FrameDemuxer(
-          (stream, payload) => this.frame(stream, payload),
+          (stream, bytes, from, to) => this.frame(stream, bytes, from, to),
           (size) => this.handlers.fault('malformed', `a frame of ${size} bytes (skipped)`),
         );
   }
@@ -90,32 +91,32 @@ export class LogLineParser {
     }
   }
 
-  private frame(kind: number, payload: Buffer): void {
+  private frame(kind: number, bytes: Buffer, from: number, end: number): void {
     if (kind !== STDOUT && kind !== STDERR) {
-      if (kind === SYSTEMERR) this.handlers.fault('systemerr', payload.toString('utf8').trim());
+      if (kind === SYSTEMERR) this.handlers.fault('systemerr', bytes.toString('utf8', from, end).trim());
       else this.handlers.fault('malformed', `frame of unknown stream type ${kind}`);
       return;
     }
     const stream: LogStream = kind === STDOUT ? 'stdout' : 'stderr';
-    const sp = timeEnd(payload);
-    const time = lineTime(payload, sp);
-    const end = payload.length;
-    const complete = end > sp + 1 && payload[end - 1] === NL;
+    const sp = timeEnd(bytes, from, end);
+    const time = lineTime(bytes, from, sp);
+    // The text starts after the space, or at the frame's start when it has no time.
+    const text = sp < 0 ? from : sp + 1;
+    const complete = end > text && bytes[end - 1] === NL;
     if (complete && this.pending.get(stream) === undefined) {
       // The common case, a whole line in one frame: decoded straight from the frame, no views made.
-      const last = end >= sp + 3 && payload[end - 2] === CR ? end - 2 : end - 1;
-      const length = last - (sp + 1);
-      const truncated = length > this.maxLine;
+      const last = end >= text + 2 && bytes[end - 2] === CR ? end - 2 : end - 1;
+      const truncated = last - text > this.maxLine;
       this.handlers.line({
         stream,
         time,
-        message: payload.toString('utf8', sp + 1, truncated ? sp + 1 + this.maxLine : last),
+        message: bytes.toString('utf8', text, truncated ? text + this.maxLine : last),
         truncated,
       });
       return;
     }
-    const text = payload.subarray(sp + 1);
-    const line = this.pending.add(stream, time, complete ? BUFFER_TEXT.trimEol(text) : text, complete, this.maxLine);
+    const rest = bytes.subarray(text, end);
+    const line = this.pending.add(stream, time, complete ? BUFFER_TEXT.trimEol(rest) : rest, complete, this.maxLine);
     if (line !== undefined) this.emit(stream, line);
   }
 
@@ -146,8 +147,8 @@ export class LogLineParser {
   }
 
   private rawLine(line: Buffer, cut: boolean): void {
-    const sp = timeEnd(line);
-    const time = lineTime(line, sp);
+    const sp = timeEnd(line, 0, line.length);
+    const time = lineTime(line, 0, sp);
     const body = BUFFER_TEXT.trimEol(line.subarray(sp + 1));
     const truncated = cut || body.length > this.maxLine;
     this.handlers.line({

@@ -19,12 +19,15 @@ function frame(stream: number, payload: Buffer | string): Buffer {
 
 /**
  * Feeds the chunks and returns the frames. Payloads are copied, since the
- * demuxer may hand out views of a chunk (here the chunks are never reused, so
+ * demuxer may hand out ranges of a chunk (here the chunks are never reused, so
  * `copy` can be turned off for speed).
  */
 function demux(chunks: readonly Buffer[], copy = true): Frame[] {
   const out: Frame[] = [];
-  const d = new FrameDemuxer((stream, payload) => out.push({ stream, payload: copy ? Buffer.from(payload) : payload }));
+  const d = new FrameDemuxer((stream, bytes, from, to) => {
+    const payload = bytes.subarray(from, to);
+    out.push({ stream, payload: copy ? Buffer.from(payload) : payload });
+  });
   for (const c of chunks) d.push(c);
   if (d.midFrame) assert.fail('the demuxer should end between frames');
   return out;
@@ -106,7 +109,7 @@ describe('FrameDemuxer', () => {
 
   it('does not emit a frame before its last payload byte arrives', () => {
     const seen: string[] = [];
-    const d = new FrameDemuxer((_s, p) => seen.push(p.toString()));
+    const d = new FrameDemuxer((_s, bytes, from, to) => seen.push(bytes.toString('utf8', from, to)));
     const f = frame(STDOUT, 'hello');
     d.push(f.subarray(0, f.length - 1));
     assert.deepEqual(seen, []);

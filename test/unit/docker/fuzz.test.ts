@@ -46,7 +46,7 @@ describe('fuzz: log streams', () => {
     const got: string[] = [];
     const oversized: number[] = [];
     const demux = new FrameDemuxer(
-      (_s, p) => got.push(p.toString()),
+      (_s, bytes, from, to) => got.push(bytes.toString('utf8', from, to)),
       (size) => oversized.push(size),
     );
     const huge = MAX_FRAME + 10;

@@ -93,6 +93,15 @@ describe('LogLineParser, multiplexed (non-TTY)', () => {
     assert.deepEqual(got.faults, []);
   });
 
+  it('reads a frame in its own bounds, though the chunk goes on with the next frame', () => {
+    // No time, so the space is looked for past the text; the next frame's
+    // header holds its size, 32, a space. A whole frame at a chunk's end, too.
+    const next = `${ts(2)} \n`;
+    assert.equal(Buffer.byteLength(next), 32);
+    const got = parse(false, [Buffer.concat([frame(STDOUT, 'untimed\n'), frame(STDOUT, next), frame(STDOUT, 'x\n')])]);
+    assert.deepEqual(got.lines, [line('stdout', '', 'untimed'), line('stdout', ts(2), ''), line('stdout', '', 'x')]);
+  });
+
   it('trims "\\r\\n" and keeps a "\\r" inside the line', () => {
     const got = parse(false, [logFrame(STDOUT, ts(1), 'dos line\r\n'), logFrame(STDERR, ts(2), 'a\rb\n')]);
     assert.deepEqual(got.lines, [line('stdout', ts(1), 'dos line'), line('stderr', ts(2), 'a\rb')]);
