@@ -207,8 +207,9 @@ export class DockerApi {
    * `GET /containers/{id}/{what}`, straight through `node:http`: these are the
    * calls made for each container (a log follow open as long as it runs, a
    * stats sample every interval). docker-modem's way (dockerode's, for the
-   * rest) keeps 9.7 KiB of heap for an open follow, 7.1 this way (the unit
-   * test's figures), and formats its options with `util.inspect` each call.
+   * rest) keeps about 11 KiB of heap for an open follow, 6 to 9.5 this way
+   * (the unit test's figures), and formats its options with `util.inspect`
+   * each call.
    */
   private get<T>(
     id: string,
