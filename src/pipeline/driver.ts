@@ -89,6 +89,13 @@ export class SinkDriver {
   private failing: string | undefined;
   private droppingSince: number | undefined;
   private pendingSince: number | undefined;
+  /**
+   * Workers waiting out flushMs for a fuller batch. A push wakes none of them
+   * until the batch is full: each would only arm its timer again, a promise
+   * and a timer a record, which watching a few hundred containers made a
+   * tenth of what sidekick allocated.
+   */
+  private lingering = 0;
   private lastError: string | undefined;
   private readonly settledListeners: ((batch: readonly Envelope[]) => void)[] = [];
   /** What this sink was done with before a restart, or read again ahead of its live records, per source (hadAlready). */
@@ -196,7 +203,12 @@ export class SinkDriver {
     if (dropped > 0) this.noteDrops(dropped);
     if (this.blocked()) this.flow.block(this);
     this.pendingSince ??= Date.now();
-    this.wakeOne();
+    if (this.lingering === 0 || this.full()) this.wakeOne();
+  }
+
+  /** Whether the buffer holds a whole batch: it goes without waiting out flushMs. */
+  private full(): boolean {
+    return this.buffer.length >= this.batching.records || this.buffer.bytes >= this.batching.bytes;
   }
 
   /** Whether the record is left to be read again: its source is behind, or falls behind now (the sink is full). */
@@ -362,9 +374,14 @@ export class SinkDriver {
         continue;
       }
       const age = Date.now() - (this.pendingSince ?? Date.now());
-      const ready = this.closing || flushMs === 0 || age >= flushMs || this.buffer.length >= records || this.buffer.bytes >= bytes;
+      const ready = this.closing || flushMs === 0 || age >= flushMs || this.full();
       if (!ready && gaps.length === 0) {
-        await this.sleep(flushMs - age);
+        this.lingering++;
+        try {
+          await this.sleep(flushMs - age);
+        } finally {
+          this.lingering--;
+        }
         continue;
       }
       const batch = gaps.map((g) => envelope(gapRecord(g)));

@@ -111,6 +111,44 @@ describe('SinkDriver', () => {
     await ch.close(Date.now() + 1000);
   });
 
+  it('lets a batch wait out flushMs without a timer a record: pushes meanwhile wake no worker until the batch is full', async () => {
+    const writes: number[] = [];
+    const sink: Sink = {
+      name: 'lingering://',
+      batching: { flushMs: 200, records: 150 },
+      start: async () => undefined,
+      write: async (batch) => void writes.push(batch.length),
+      stop: async () => undefined,
+    };
+    const ch = new SinkDriver(sink, log, undefined);
+    await ch.start();
+    ch.push(rec(0));
+    await new Promise((resolve) => setImmediate(resolve));
+    const armed = globalThis.setTimeout;
+    let timers = 0;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      timers++;
+      return armed(...args);
+    }) as typeof setTimeout;
+    try {
+      for (let i = 1; i < 100; i++) {
+        ch.push(rec(i));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      globalThis.setTimeout = armed;
+    }
+    assert.equal(timers, 0);
+    assert.deepEqual(writes, []);
+    await waitFor('the batch after flushMs', () => writes.length === 1);
+    assert.deepEqual(writes, [100]);
+    // A full batch goes at once.
+    for (let i = 100; i < 250; i++) ch.push(rec(i));
+    await waitFor('the full batch', () => writes.length === 2);
+    assert.equal(writes[1], 150);
+    await ch.close(Date.now() + 1000);
+  });
+
   it('never blocks push() on a slow sink; drops the oldest when full and counts them', async () => {
     const sink = new MemorySink();
     const slow = gate();
