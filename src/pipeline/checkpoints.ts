@@ -236,11 +236,14 @@ export class Checkpoints {
       if (keys.has(key)) continue;
       keys.add(key);
       const own = channel.acks.doneWith(key);
+      const least = this.least(key);
+      // A sink's own position is of use only ahead of the least (what a
+      // restart reads again from): the slowest sink's, and the only sink's,
+      // is not journaled, half the lines with one sink. Its snapshot has it.
       const name = this.names.get(channel)!;
-      if (own !== undefined && this.sinkMoved(name, key, own)) {
+      if (own !== undefined && this.sinkMoved(name, key, own) && (least?.codec !== own.codec || !own.codec.same(own.at, least.at))) {
         text += `${JSON.stringify({ sink: name, source: key, kind: own.codec.kind, at: own.codec.encode(own.at) } satisfies SinkJournalEntry)}\n`;
       }
-      const least = this.least(key);
       if (least !== undefined) this.advance(key, least);
       const p = this.positions.get(key);
       const old = this.onDisk.get(key);

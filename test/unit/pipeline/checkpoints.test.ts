@@ -395,6 +395,66 @@ describe('Checkpoints', () => {
     }
   });
 
+  it("journals a sink's own position only where it is ahead of the least: one line a source and batch with one sink", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
+    try {
+      const fast = new MemorySink();
+      const slow = new MemorySink();
+      const slowGate = gate();
+      const one = new SinkDriver(fast, log, undefined);
+      await one.start();
+      const cp = new Checkpoints(dir, [one], events, CODECS);
+      cp.load();
+      cp.start();
+      one.push(line(a, T1, 1));
+      await waitFor('the sink', () => fast.received.length === 1);
+      one.push(line(a, T2, 1));
+      await waitFor('the sink', () => fast.received.length === 2);
+      const journaled = (): Record<string, unknown>[] =>
+        readFileSync(join(dir, 'checkpoints.journal'), 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(
+        journaled().map((e) => Object.keys(e).join()),
+        ['key,kind,at', 'key,kind,at'],
+      );
+      cp.stop();
+      await one.close(Date.now() + 100);
+
+      // Two sinks, one ahead: its position is journaled, and a restart skips what it had.
+      const ahead = new SinkDriver(fast, log, undefined);
+      const behind = new SinkDriver(slow, log, undefined);
+      await ahead.start();
+      await behind.start();
+      const two = new Checkpoints(dir, [ahead, behind], events, CODECS);
+      two.load();
+      two.start();
+      two.save();
+      slow.delay = slowGate.promise;
+      ahead.push(line(b, T1, 1));
+      behind.push(line(b, T1, 1));
+      await waitFor('the fast sink', () => fast.received.length === 3);
+      assert.deepEqual(journaled(), [
+        { sink: 'memory://', source: b.id, kind: 'log', at: { time: T1, count: 1 } },
+        { key: b.id, kind: 'log', at: { time: T1, count: 0 } },
+      ]);
+      const afterKill = new Checkpoints(dir, [], events, CODECS);
+      afterKill.load();
+      assert.deepEqual(afterKill.get(logPositions, b.id), { time: T1, count: 0 }, 'the least: the slow sink has nothing of b yet');
+      slowGate.open();
+      await waitFor('the slow sink', () => slow.received.length === 1);
+      // The slow sink is the least now: only the least moves on.
+      await waitFor('the least journaled', () => journaled().length === 3);
+      assert.deepEqual(journaled().slice(2), [{ key: b.id, kind: 'log', at: { time: T1, count: 1 } }]);
+      two.stop();
+      await ahead.close(Date.now() + 100);
+      await behind.close(Date.now() + 100);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('replays the journal over the snapshot, up to a line a crash cut short', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
     try {
