@@ -3,6 +3,7 @@
 // record tagged with the container's metadata. Idempotent per container, so a
 // start seen both in a list and in the event stream is collected once.
 
+import { setMaxListeners } from 'node:events';
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Logger } from 'pino';
 import { statusOf, type ContainerSummary, type DockerApi } from '../../docker/client.js';
@@ -102,6 +103,9 @@ export class Collector {
     private readonly log: Logger,
   ) {
     this.logFiles = new LogFileChoice(options.logsSource, options.dockerRoot, log);
+    // Each container followed waits on this signal for its death (untilDies):
+    // hundreds of listeners are the design, not the leak node warns of past 10.
+    setMaxListeners(0, this.abort.signal);
   }
 
   /** Containers being collected right now. */

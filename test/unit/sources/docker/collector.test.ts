@@ -442,6 +442,28 @@ describe('Collector', () => {
     });
   }
 
+  for (const source of ['api', 'file'] as const) {
+    it(`${source}: follows more than ten containers without a warning of a listener leak`, async () => {
+      const warnings: string[] = [];
+      const warned = (w: Error): void => void warnings.push(w.name);
+      process.on('warning', warned);
+      try {
+        const ids = Array.from({ length: 12 }, (_, i) => `${String(i).padStart(2, '0')}${WEB.slice(2)}`);
+        for (const [i, id] of ids.entries()) {
+          docker.add(id, `app${i}`, { jsonFile: source === 'file' });
+          docker.print(id, `hello ${i}`);
+        }
+        const run = collect({ logsSource: source === 'api' ? 'api' : 'auto' });
+        for (const [i, id] of ids.entries()) await run.collector.event(containerEvent('start', id, `app${i}`));
+        await waitFor('every container followed', () => ids.every((id) => run.status(id)?.state === 'following'));
+        await settled();
+        assert.deepEqual(warnings, []);
+      } finally {
+        process.off('warning', warned);
+      }
+    });
+  }
+
   it('does not read a container the policy excludes, by name (SIDEKICK_EXCLUDE) or by its sidekick.exclude label', async () => {
     docker.add(WEB, 'web');
     docker.add(SKIP, 'skip-me');
