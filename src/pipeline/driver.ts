@@ -365,6 +365,8 @@ export class SinkDriver {
   private async nextBatch(): Promise<Envelope[] | undefined> {
     const { records, bytes, flushMs } = this.batching;
     for (;;) {
+      // Past close's deadline the sink is stopped and what is left counted as unflushed: nothing more is written.
+      if (this.closed) return undefined;
       const gaps = this.dueGaps();
       if (this.buffer.length === 0 && gaps.length === 0) {
         this.pendingSince = undefined;

@@ -369,6 +369,35 @@ describe('SinkDriver', () => {
     assert.equal(ch.counts.unflushed, 2);
   });
 
+  it('writes nothing more once the deadline passed and the sink is stopped: what is left is unflushed, not rejected', async () => {
+    let stopped = false;
+    let afterStop = 0;
+    const sink: Sink = {
+      name: 'slow-and-down://',
+      batching: { records: 10, inFlight: 2 },
+      start: async () => undefined,
+      write: async () => {
+        if (stopped) {
+          afterStop++;
+          // As the HTTP and OTLP sinks do once their pool is closed.
+          throw new SinkError('written before start', 'state', false);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        throw new SinkError('connection refused', 'econnrefused', true);
+      },
+      stop: async () => {
+        stopped = true;
+      },
+    };
+    const ch = new SinkDriver(sink, log, undefined);
+    await ch.start();
+    for (let i = 0; i < 200; i++) ch.push(rec(i));
+    assert.equal(await ch.close(Date.now() + 100), 200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(afterStop, 0);
+    assert.deepEqual({ ...ch.counts }, { sent: 0, dropped: 0, retried: ch.counts.retried, rejected: 0, unflushed: 200 });
+  });
+
   it('calls sink.start and sink.stop once each', async () => {
     const sink = new MemorySink();
     const ch = new SinkDriver(sink, log, undefined);
