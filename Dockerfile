@@ -1,7 +1,8 @@
 # sidekick as a container. The build stage installs the dependencies and
-# bundles sidekick into one JavaScript file (scripts/bundle.mjs); the final
-# stage holds the Node runtime and that file, nothing else: no npm, no
-# shell, no sources, no tests, no node_modules.
+# bundles sidekick into one folder of JavaScript files (scripts/bundle.mjs:
+# an entry, and what only some runs load); the final stage holds the Node
+# runtime and that folder, nothing else: no npm, no shell, no sources, no
+# tests, no node_modules.
 #
 # The base images are build arguments, so they can be pinned by digest
 # (node:22-bookworm-slim@sha256:...) or replaced by local ones (the image test
@@ -20,7 +21,7 @@ COPY src src
 # Type-checked by tsc (tests and benchmarks are not in the build context), then
 # compiled and bundled by esbuild.
 RUN npx tsc -p tsconfig.json --noEmit \
- && node scripts/bundle.mjs /out/app/sidekick.cjs \
+ && node scripts/bundle.mjs /out/app \
  && mkdir -p /out/state/sidekick \
  && chmod 0770 /out/state/sidekick
 
@@ -55,5 +56,5 @@ COPY --from=build --chown=65532:0 /out/state/ /var/lib/
 USER 65532:65532
 EXPOSE 9324
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["node", "/app/sidekick.cjs", "--healthcheck"]
-ENTRYPOINT ["node", "/app/sidekick.cjs"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["node", "/app/sidekick.mjs", "--healthcheck"]
+ENTRYPOINT ["node", "/app/sidekick.mjs"]

@@ -50,7 +50,7 @@ const REPS = QUICK ? 1 : 3;
 const LINES = QUICK ? 100_000 : 500_000;
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 /** The single-file build the container image runs (`npm run bench` builds it). */
-const BUNDLE = fileURLToPath(new URL('../sidekick.cjs', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../app/sidekick.mjs', import.meta.url));
 const PEERS = fileURLToPath(new URL('../../bench/peers/', import.meta.url));
 const RESULTS = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
 /** The low-memory setting the README offers: V8's young generation capped at 2 × 1 MiB. */

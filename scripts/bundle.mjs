@@ -1,21 +1,27 @@
-// Builds sidekick into one file, dist/sidekick.cjs, with its dependencies:
-// what the container image runs, without a node_modules folder.
-//   node scripts/bundle.mjs [outfile]
-// CommonJS output: several dependencies (ssh2, via dockerode) use require and
-// __dirname, which an ES module bundle does not have.
+// Builds sidekick with its dependencies into one folder, dist/app: what the
+// container image runs, without a node_modules folder.
+//   node scripts/bundle.mjs [outdir]
+// sidekick.mjs is the entry; what only some runs need is split into files of
+// its own, loaded when first imported: undici (HTTP and OTLP sinks), the OTLP
+// encoders, and the collector itself (not loaded for --help, --version or
+// --healthcheck). Node keeps the source of every file it loads in the heap
+// (for compiling functions lazily): one file held all of undici's 0.7 MB at
+// rest (bench/RESULTS.md).
+// ES modules, for that splitting; the dependencies written as CommonJS
+// (dockerode, pino) get `require`, `__filename` and `__dirname` from a banner.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const outfile = process.argv[2] ?? 'dist/sidekick.cjs';
+const outdir = process.argv[2] ?? 'dist/app';
 
 /** Replaces modules (by the path they resolve to, without .js) with a function that says it is not there. */
 function leaveOut(modules) {
   return {
     name: 'leave-out',
     setup(b) {
-      b.onResolve({ filter: /^\.\/(ssh|session)(\.js)?$/ }, (args) => {
+      b.onResolve({ filter: /^\.\/(ssh|session|buildkit)(\.js)?$/ }, (args) => {
         const name = args.path.slice(2).replace(/\.js$/, '');
         const key = Object.keys(modules).find((m) => `${args.resolveDir}/${name}`.endsWith(`node_modules/${m}`));
         return key === undefined ? undefined : { path: key, namespace: 'left-out' };
@@ -28,24 +34,35 @@ function leaveOut(modules) {
   };
 }
 
+// Emptied first: the split files' names change with their contents.
+rmSync(outdir, { recursive: true, force: true });
+
 await build({
-  entryPoints: ['src/main.ts'],
-  outfile,
+  entryPoints: { sidekick: 'src/main.ts' },
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: '[name]-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'cjs',
+  format: 'esm',
   minifySyntax: true,
-  // Node keeps the file's source in the heap (for lazy compiling): without
-  // comments and indentation it is 1.6 MB, not 2.2. Names stay, for stack traces.
+  // Node keeps a file's source in the heap (for lazy compiling): without
+  // comments and indentation it is 30% smaller. Names stay, for stack traces.
   minifyWhitespace: true,
   legalComments: 'none',
-  // ES module dependencies (fdir) ask for import.meta.url: this file's URL.
-  banner: { js: "const sidekickFileUrl = require('node:url').pathToFileURL(__filename).href;" },
-  define: { SIDEKICK_VERSION: JSON.stringify(pkg.version), 'import.meta.url': 'sidekickFileUrl' },
-  // dockerode's ssh:// transport and BuildKit sessions (ssh2, gRPC), which sidekick never
-  // uses, are left out: src/docker/lean.ts does the same when running from node_modules.
-  plugins: [leaveOut({ 'docker-modem/lib/ssh': 'ssh:// DOCKER_HOST', 'dockerode/lib/session': 'BuildKit sessions' })],
+  banner: {
+    js: "import { createRequire as sidekickRequire } from 'node:module'; import { fileURLToPath as sidekickPath } from 'node:url'; const require = sidekickRequire(import.meta.url); const __filename = sidekickPath(import.meta.url); const __dirname = sidekickPath(new URL('.', import.meta.url));",
+  },
+  define: { SIDEKICK_VERSION: JSON.stringify(pkg.version) },
+  // dockerode's ssh:// transport, BuildKit sessions (ssh2, gRPC) and BuildKit
+  // build output (protobufjs), which sidekick never uses, are left out:
+  // src/docker/lean.ts does the same for the first two when running from
+  // node_modules (the third is only loaded when called).
+  plugins: [
+    leaveOut({ 'docker-modem/lib/ssh': 'ssh:// DOCKER_HOST', 'dockerode/lib/session': 'BuildKit sessions', 'dockerode/lib/buildkit': 'BuildKit build output' }),
+  ],
   external: ['cpu-features', '*.node'],
   logLevel: 'warning',
 });

@@ -23,11 +23,11 @@ describe('faults', () => {
   after(removeTestContainers);
 
   it('permission denied on the socket: says which group to join, keeps trying, /readyz 503', async () => {
-    // The single-file bundle, in a folder anyone may read: the checkout itself may be private to root.
+    // The bundle, in a folder anyone may read: the checkout itself may be private to root.
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-nonroot-'));
     chmodSync(dir, 0o755);
-    const script = join(dir, 'sidekick.cjs');
-    await exec(process.execPath, [fileURLToPath(new URL('../../../scripts/bundle.mjs', import.meta.url)), script], {
+    const script = join(dir, 'sidekick.mjs');
+    await exec(process.execPath, [fileURLToPath(new URL('../../../scripts/bundle.mjs', import.meta.url)), dir], {
       cwd: fileURLToPath(new URL('../../../', import.meta.url)),
     });
     const sk = new Sidekick({}, [], { uid: 65532, gid: 65532, script });

@@ -51,16 +51,16 @@ describe('the container image', () => {
 
   after(removeTestContainers);
 
-  it('holds the runtime and one bundled file: no npm, no sources, no tests; runs as non-root with a health check', async () => {
+  it('holds the runtime and the bundle: no npm, no sources, no tests; runs as non-root with a health check', async () => {
     const files = await filesOf(IMAGE);
-    assert.ok(files.includes('app/sidekick.cjs'));
+    assert.ok(files.includes('app/sidekick.mjs'));
     const unwanted = files.filter((f) => /(^|\/)(npm|npx|node_modules|src|test|tests)(\/|$)|\.ts$|\.map$/.test(f));
     assert.deepEqual(unwanted, []);
     const [config] = JSON.parse(await docker('image', 'inspect', IMAGE)) as { Config: Record<string, unknown>; Size: number }[];
     const c = config!.Config as { User: string; StopSignal: string; Healthcheck: { Test: string[] }; Labels: Record<string, string>; Entrypoint: string[] };
     assert.equal(c.User, '65532:65532');
     assert.equal(c.StopSignal, 'SIGTERM');
-    assert.deepEqual(c.Healthcheck.Test, ['CMD', 'node', '/app/sidekick.cjs', '--healthcheck']);
+    assert.deepEqual(c.Healthcheck.Test, ['CMD', 'node', '/app/sidekick.mjs', '--healthcheck']);
     assert.equal(c.Labels['org.opencontainers.image.title'], 'sidekick');
     assert.ok(c.Labels['org.opencontainers.image.version']);
     process.stdout.write(`# image size: ${(config!.Size / 1e6).toFixed(0)} MB (base from this machine's Node)\n`);

@@ -43,7 +43,8 @@ class HttpSink implements Sink {
 
   async start(): Promise<void> {
     // Loaded only when an HTTP sink is configured: undici is a fifth of sidekick's resident memory.
-    const { Pool } = await import('undici');
+    // Through its default export (its module.exports): the bundle's file of it has no other.
+    const { Pool } = (await import('undici')).default;
     this.pool ??= new Pool(this.o.origin, {
       connections: this.o.batching.inFlight,
       headersTimeout: this.o.timeoutMs,

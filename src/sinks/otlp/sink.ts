@@ -55,8 +55,10 @@ class OtlpSink implements Sink {
   }
 
   async start(): Promise<void> {
-    // Loaded only when an OTLP sink is configured: the encoders bring the semantic conventions' names, and undici is large.
-    const [{ Pool }, { encodeLogs }, { encodeMetrics }] = await Promise.all([import('undici'), import('./logs.js'), import('./metrics.js')]);
+    // Loaded only when an OTLP sink is configured: the encoders bring the semantic conventions' names, and undici is large
+    // (through its default export, its module.exports: the bundle's file of it has no other).
+    const [undici, { encodeLogs }, { encodeMetrics }] = await Promise.all([import('undici'), import('./logs.js'), import('./metrics.js')]);
+    const { Pool } = undici.default;
     this.encoders ??= { logs: encodeLogs, metrics: encodeMetrics };
     this.pool ??= new Pool(this.o.origin, {
       connections: this.o.batching.inFlight * 2,
