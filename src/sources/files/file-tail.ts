@@ -11,6 +11,7 @@
 // field, never as a whole.
 
 import { createHash } from 'node:crypto';
+import { read as readFd } from 'node:fs';
 import { readdir, stat, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FilePosition } from '../../core/record.js';
@@ -37,6 +38,17 @@ const spareSmall: Buffer[] = [];
 const FINGERPRINT_BYTES = 256;
 
 let generations = 0;
+
+/**
+ * `fs.read` at `position` on the handle's descriptor. A FileHandle's own
+ * read allocates about three times as much a call (a promise request with
+ * its stats array, and a result object), and a quiet container's json-file
+ * is read once a line: watching 220 containers, the reads were a third of
+ * what the json-file followers allocated.
+ */
+function readAt(fd: number, buf: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) => readFd(fd, buf, 0, buf.length, position, (err, n) => (err === null ? resolve(n) : reject(err))));
+}
 
 export interface TailLine {
   readonly file: TailedFile;
@@ -110,6 +122,8 @@ function isMissing(err: unknown): boolean {
 
 export class FileTail {
   private fh: FileHandle | undefined;
+  /** The read of the descriptor in flight, if any (closeHandle waits for it). */
+  private reading: Promise<number> | undefined;
   private file: TailedFile | undefined;
   private dev = 0;
   private ino = 0;
@@ -326,6 +340,8 @@ export class FileTail {
   private async closeHandle(): Promise<void> {
     const fh = this.fh;
     this.fh = undefined;
+    // A read of its descriptor still in flight ends first: the descriptor's number is not to be reused under it.
+    await this.reading?.catch(() => undefined);
     await fh?.close().catch(() => undefined);
   }
 
@@ -348,8 +364,10 @@ export class FileTail {
     let big: Buffer | undefined;
     try {
       let total = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
+      // Closed meanwhile (close() does not wait for a poll): nothing more is read.
+      while (this.fh === fh) {
+        this.reading = readAt(fh.fd, buf, this.offset);
+        const bytesRead = await this.reading;
         if (bytesRead === 0) return total;
         this.grewAt = Date.now();
         if (this.file === undefined) {
@@ -362,7 +380,9 @@ export class FileTail {
         if (total >= budget || bytesRead < buf.length) return total;
         buf = big ??= spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK);
       }
+      return total;
     } finally {
+      this.reading = undefined;
       if (spareSmall.length < SPARE_CHUNKS) spareSmall.push(small);
       if (big !== undefined && spareChunks.length < SPARE_CHUNKS) spareChunks.push(big);
     }

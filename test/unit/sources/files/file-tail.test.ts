@@ -165,6 +165,29 @@ describe('FileTail', () => {
     assert.equal(openFds(), before);
   });
 
+  it('closed while it reads: the read ends first, then its descriptor is closed, none left open', async () => {
+    const openFds = (): number => readdirSync('/proc/self/fd').length;
+    const before = openFds();
+    writeFileSync(path, 'a\n'.repeat(200_000));
+    const lines: string[] = [];
+    // renameOnly: a poll reads at once, so the close comes while the read is in flight.
+    const tail = new FileTail(path, {
+      maxLine: 1024,
+      idleMs: 1000,
+      goneMs: 5000,
+      renameOnly: true,
+      line: (l) => lines.push(l.bytes.toString('utf8', l.from, l.to)),
+    });
+    await tail.open(undefined);
+    const polled = tail.poll();
+    await tail.close();
+    await polled;
+    assert.equal(tail.error, undefined);
+    assert.deepEqual(lines, Array(4096 / 2).fill('a'), 'the read in flight, and no more');
+    assert.equal(await tail.poll(), 'closed');
+    assert.equal(openFds(), before);
+  });
+
   it('starts over at 0 after copytruncate, whether the file shrank or already grew past where it was', async () => {
     writeFileSync(path, 'a1\na2\n');
     const { tail, messages } = tailer();
