@@ -33,3 +33,19 @@ export async function collectGarbage(): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
   gc();
 }
+
+/** Runs `fn` with setTimeout counted: how many timers were made meanwhile (by `fn` and by anything else that ran). */
+export async function timersMadeBy(fn: () => Promise<void>): Promise<number> {
+  const armed = globalThis.setTimeout;
+  let timers = 0;
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    timers++;
+    return armed(...args);
+  }) as typeof setTimeout;
+  try {
+    await fn();
+  } finally {
+    globalThis.setTimeout = armed;
+  }
+  return timers;
+}

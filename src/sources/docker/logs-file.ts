@@ -172,7 +172,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
       // Removed with its container; or exited, and read to the end (and rotations followed) after that.
       if (result === 'closed' || (finishing && result === 'idle' && error === undefined)) break;
       if (busy) {
-        await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
+        await wake.sleep(COALESCE_MS);
         continue;
       }
       // Quiet again: notices back on, then one more read for what was written before they were.
@@ -180,7 +180,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
       await wake.next(SAFETY_POLL_MS);
       // A container printing fast changes its file thousands of times a second:
       // what it writes meanwhile is read in one go, not a read per change.
-      await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
+      await wake.sleep(COALESCE_MS);
     }
     const cut = endsCut(ctx);
     if (!cut) parser.end();
@@ -456,6 +456,18 @@ class Wake {
   paused = false;
   /** Bound once: the abort signal calls it. */
   private readonly wakeUp = (): void => this.notify();
+  /**
+   * The timers of next() and sleep(), one each a follower, armed again with
+   * refresh(): a quiet container's follower waits twice a line, and a timer
+   * made and cleared each time was a tenth of what it allocated.
+   */
+  private readonly safety = new ReusedTimer(() => this.waiting?.());
+  private readonly nap = new ReusedTimer(() => {
+    const woken = this.napping;
+    this.napping = undefined;
+    woken?.();
+  });
+  private napping: (() => void) | undefined;
   private readonly changed = (): void => {
     this.notices++;
     this.notify();
@@ -505,21 +517,32 @@ class Wake {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
+      this.waiting = (): void => {
         this.pending = false;
         this.waiting = undefined;
         resolve();
       };
-      const timer = setTimeout(done, this.watcher === undefined ? POLL_MS : safetyMs);
-      this.waiting = done;
+      this.safety.arm(this.watcher === undefined ? POLL_MS : safetyMs);
+    });
+  }
+
+  /** Resolves after `ms` (or at close). */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.napping = resolve;
+      this.nap.arm(ms);
     });
   }
 
   close(): void {
     this.signal.removeEventListener('abort', this.wakeUp);
     this.closeWatcher();
+    this.safety.clear();
+    this.nap.clear();
     this.notify();
+    const woken = this.napping;
+    this.napping = undefined;
+    woken?.();
   }
 
   private openWatcher(): void {
@@ -534,5 +557,28 @@ class Wake {
   private closeWatcher(): void {
     this.watcher?.close();
     this.watcher = undefined;
+  }
+}
+
+/** A timer armed again and again for one callback: refresh() when the delay is the same, no new timer. */
+class ReusedTimer {
+  private timer: NodeJS.Timeout | undefined;
+  private ms = 0;
+
+  constructor(private readonly fire: () => void) {}
+
+  arm(ms: number): void {
+    if (this.timer !== undefined && this.ms === ms) {
+      this.timer.refresh();
+      return;
+    }
+    clearTimeout(this.timer);
+    this.ms = ms;
+    this.timer = setTimeout(this.fire, ms);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }

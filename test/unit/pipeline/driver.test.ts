@@ -10,7 +10,7 @@ import { SinkDriver, type ReadAgainFor } from '../../../src/pipeline/driver.js';
 import { containerMeta, envelope, type Envelope, type LogPosition, type LogRecord } from '../../../src/core/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { SinkError, type Sink } from '../../../src/sinks/sink.js';
-import { gate, waitFor } from '../wait.js';
+import { gate, timersMadeBy, waitFor } from '../wait.js';
 import { logPositions } from '../../../src/sources/docker/log-position.js';
 
 const log = pino({ level: 'silent' });
@@ -124,20 +124,12 @@ describe('SinkDriver', () => {
     await ch.start();
     ch.push(rec(0));
     await new Promise((resolve) => setImmediate(resolve));
-    const armed = globalThis.setTimeout;
-    let timers = 0;
-    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
-      timers++;
-      return armed(...args);
-    }) as typeof setTimeout;
-    try {
+    const timers = await timersMadeBy(async () => {
       for (let i = 1; i < 100; i++) {
         ch.push(rec(i));
         await new Promise((resolve) => setImmediate(resolve));
       }
-    } finally {
-      globalThis.setTimeout = armed;
-    }
+    });
     assert.equal(timers, 0);
     assert.deepEqual(writes, []);
     await waitFor('the batch after flushMs', () => writes.length === 1);

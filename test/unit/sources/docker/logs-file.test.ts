@@ -13,7 +13,7 @@ import { Flow } from '../../../../src/core/flow.js';
 import { containerMeta, timeToSince, type LogRecord } from '../../../../src/core/record.js';
 import { followLogFile, planRead, rotatedChain, type LogFileEnd } from '../../../../src/sources/docker/logs-file.js';
 import type { LogCursor, LogsTarget } from '../../../../src/sources/docker/log-intake.js';
-import { gate, waitFor } from '../../wait.js';
+import { gate, timersMadeBy, waitFor } from '../../wait.js';
 import { logPositions } from '../../../../src/sources/docker/log-position.js';
 
 const ID = '2f1e8c7a6b5d4c3b2a1908f7e6d5c4b3a2918070f6e5d4c3b2a190807f6e5d4c';
@@ -223,6 +223,23 @@ describe('followLogFile', () => {
     await waitFor('a line after the flood', () => run.records.length === n);
     assert.ok(Date.now() - before < 2000, `read ${Date.now() - before} ms after it was written`);
     assert.deepEqual(run.messages(), lines(1, n));
+  });
+
+  it('follows a quiet container without a new timer a line (its two timers are armed again)', async () => {
+    writeFileSync(path, entries(1, 1));
+    const run = follow(target());
+    await waitFor('the first line', () => run.records.length === 1);
+    const timers = await timersMadeBy(async () => {
+      for (let i = 2; i <= 21; i++) {
+        appendFileSync(path, entry(i));
+        // Waited for without a timer of the test's own.
+        const end = Date.now() + 5000;
+        while (run.records.length < i && Date.now() < end) await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+    assert.deepEqual(run.messages(), lines(1, 21));
+    // At most the first wait of its kind makes its timer (2 a line before).
+    assert.ok(timers <= 1, `${timers} timers for 20 lines`);
   });
 
   it('says when no file was found: the container was removed before it could be opened', async () => {
