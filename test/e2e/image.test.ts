@@ -170,6 +170,12 @@ describe('the container image', () => {
       assert.equal(fromApp(all, 'log')[0]!['message'], 'stdout line 1');
       assert.equal(fromApp(all, 'file')[0]!['message'], 'file line 1');
       assert.equal((await fetch('http://127.0.0.1:9324/healthz')).status, 200);
+      // The compose file's own health check (its command, at the override's 1 s pace), as docker runs it.
+      await until(
+        'docker to call the compose service healthy',
+        async () => (await docker('inspect', '-f', '{{.State.Health.Status}}', 'sidekicktest_sidekick_1')) === 'healthy',
+        30_000,
+      );
       await until(
         'checkpoints in the state volume',
         async () => {
