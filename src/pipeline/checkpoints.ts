@@ -236,7 +236,7 @@ export class Checkpoints {
       if (keys.has(key)) continue;
       keys.add(key);
       const own = channel.acks.doneWith(key);
-      const least = this.least(key);
+      const least = this.least(key, channel, own);
       // A sink's own position is of use only ahead of the least (what a
       // restart reads again from): the slowest sink's, and the only sink's,
       // is not journaled, half the lines with one sink. Its snapshot has it.
@@ -254,11 +254,11 @@ export class Checkpoints {
     if (text !== '') this.append(text);
   }
 
-  /** The least advanced position of one source among the sinks that take it. */
-  private least(key: string): Held | undefined {
+  /** The least advanced position of one source among the sinks that take it; `known`'s is `itsOwn`, already asked. */
+  private least(key: string, known: SinkDriver, itsOwn: Held | undefined): Held | undefined {
     let least: Held | undefined;
     for (const channel of this.channels) {
-      const p = channel.acks.doneWith(key);
+      const p = channel === known ? itsOwn : channel.acks.doneWith(key);
       if (p === undefined) continue;
       least = least === undefined ? p : { codec: p.codec, at: p.codec.least(least.at, p.at) };
     }

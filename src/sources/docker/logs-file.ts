@@ -462,11 +462,7 @@ class Wake {
    * made and cleared each time was a tenth of what it allocated.
    */
   private readonly safety = new ReusedTimer(() => this.waiting?.());
-  private readonly nap = new ReusedTimer(() => {
-    const woken = this.napping;
-    this.napping = undefined;
-    woken?.();
-  });
+  private readonly nap = new ReusedTimer(() => this.napping?.());
   private napping: (() => void) | undefined;
   private readonly changed = (): void => {
     this.notices++;
@@ -526,7 +522,7 @@ class Wake {
     });
   }
 
-  /** Resolves after `ms` (or at close). */
+  /** Resolves after `ms` (the follower never closes it meanwhile: close comes after its loop). */
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.napping = resolve;
@@ -540,9 +536,6 @@ class Wake {
     this.safety.clear();
     this.nap.clear();
     this.notify();
-    const woken = this.napping;
-    this.napping = undefined;
-    woken?.();
   }
 
   private openWatcher(): void {
