@@ -9,6 +9,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { queryObjects } from 'node:v8';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, mock } from 'node:test';
@@ -75,6 +76,57 @@ describe('DockerApi', () => {
         `about 30 ms each, not ${took.join(', ')} s`,
       );
     } finally {
+      server.close();
+      rmSync(path, { force: true });
+    }
+  });
+
+  it('leaves no timer behind a call once answered (a stats sample of every container, every interval)', async () => {
+    const path = join(tmpdir(), `sidekick-api-timers-${process.pid}.sock`);
+    rmSync(path, { force: true });
+    const server = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ read: '2026-01-01T00:00:00Z' }));
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const Timeout = setTimeout(() => undefined, 0).constructor as new () => unknown;
+    const liveTimers = async (): Promise<number> => {
+      await collectGarbage();
+      return queryObjects(Timeout, { format: 'count' });
+    };
+    try {
+      const api = new DockerApi({ socketPath: path }, 4);
+      await api.stats('warm');
+      const before = await liveTimers();
+      for (let i = 0; i < 200; i++) await Promise.all([api.stats(`c${i}`), api.inspect(`c${i}`), api.newestLogTime(`c${i}`, 10_000)]);
+      const after = await liveTimers();
+      // AbortSignal.timeout kept each call's timer armed for its whole limit (30 s): 600 here.
+      assert.ok(after - before < 20, `${after - before} timers left by 600 calls answered`);
+    } finally {
+      server.close();
+      rmSync(path, { force: true });
+    }
+  });
+
+  it('gives up a call not answered within its time limit, as a timeout', async () => {
+    const path = join(tmpdir(), `sidekick-api-limit-${process.pid}.sock`);
+    rmSync(path, { force: true });
+    const held: ServerResponse[] = [];
+    const server = createServer((_req, res) => void held.push(res));
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      const kinds: string[] = [];
+      const api = new DockerApi({ socketPath: path }, 4, (kind) => kinds.push(kind));
+      const started = Date.now();
+      const err = await api.newestLogTime('c', 100).then(
+        () => assert.fail('answered'),
+        (e: unknown) => e,
+      );
+      assert.equal(errorKind(err), 'timeout');
+      assert.deepEqual(kinds, ['timeout']);
+      assert.ok(Date.now() - started < 2_000);
+    } finally {
+      for (const res of held) res.destroy();
       server.close();
       rmSync(path, { force: true });
     }
