@@ -39,9 +39,14 @@ function laneKey(e: Envelope): string {
   return r.position?.key(r) ?? r.container?.id ?? '';
 }
 
+/** Empty lanes kept for their sources' next records, at most (containers come and go: past this, an emptied lane is let go). */
+export const SPARE_LANES = 1024;
+/** A lane's ring to begin with, and again once emptied (a burst's big ring is not kept). */
+const RING = 4;
+
 /** A FIFO of one container's records: a growable ring. */
 class Lane {
-  private ring: (Envelope | undefined)[] = new Array<Envelope | undefined>(4);
+  private ring: (Envelope | undefined)[] = new Array<Envelope | undefined>(RING);
   private head = 0;
   count = 0;
   bytes = 0;
@@ -88,6 +93,13 @@ class Lane {
     return undefined;
   }
 
+  /** Emptied: a ring grown by a burst goes back to its first size. */
+  shrink(): void {
+    if (this.ring.length === RING) return;
+    this.ring = new Array<Envelope | undefined>(RING);
+    this.head = 0;
+  }
+
   private grow(): void {
     const old = this.ring;
     const ring = new Array<Envelope | undefined>(old.length * 2);
@@ -116,6 +128,11 @@ export class RecordBuffer implements SinkBuffer {
 
   get length(): number {
     return this.count;
+  }
+
+  /** Sources with a lane: those with records waiting, and up to SPARE_LANES emptied ones kept for their next record. */
+  get lanesKept(): number {
+    return this.lanes.size;
   }
 
   get records(): number {
@@ -211,7 +228,7 @@ export class RecordBuffer implements SinkBuffer {
   /** For each source (a container's log, a file), the oldest of its records still waiting. */
   oldestPositioned(): Map<string, SidekickRecord> {
     const out = new Map<string, SidekickRecord>();
-    for (const lane of this.lanes.values()) {
+    for (const lane of this.order) {
       const r = lane.firstPositioned();
       if (r !== undefined) out.set(r.position!.key(r), r);
     }
@@ -264,12 +281,18 @@ export class RecordBuffer implements SinkBuffer {
     this.dropped(lane.key, e, now);
   }
 
-  /** An empty lane leaves the rotation and the map (containers come and go). */
+  /**
+   * An empty lane leaves the rotation, and stays in the map for its source's
+   * next record: a container printing now and then empties its lane at each
+   * batch, and a lane made and let go each record was a ring, a map entry and
+   * the map's table resized, a line. Past SPARE_LANES empty ones, it is let go.
+   */
   private retire(lane: Lane): void {
     const at = this.order.indexOf(lane);
     this.order.splice(at, 1);
     if (at < this.next) this.next--;
-    this.lanes.delete(lane.key);
+    if (this.lanes.size - this.order.length > SPARE_LANES) this.lanes.delete(lane.key);
+    else lane.shrink();
   }
 
   private dropped(key: string, e: Envelope, now: number): void {

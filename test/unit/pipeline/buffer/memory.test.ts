@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { envelopeSize, RecordBuffer } from '../../../../src/pipeline/buffer/memory.js';
+import { getHeapStatistics } from 'node:v8';
+import { envelopeSize, RecordBuffer, SPARE_LANES } from '../../../../src/pipeline/buffer/memory.js';
+import { collectGarbage } from '../../wait.js';
 import { containerMeta, type Envelope } from '../../../../src/core/record.js';
 import { logPositions } from '../../../../src/sources/docker/log-position.js';
 
@@ -173,5 +175,40 @@ describe('RecordBuffer', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("keeps an emptied lane for its source's next record, up to SPARE_LANES of them", () => {
+    const b = new RecordBuffer(10_000, 1 << 30);
+    const of = (id: string, json: string): Envelope => {
+      const e = env(json);
+      return { ...e, record: { ...e.record, container: containerMeta(id, `/${id}`, 'app:1', {}) } };
+    };
+    // Three containers printing now and then: each batch empties their lanes.
+    for (let i = 0; i < 100; i++) {
+      for (const id of ['a', 'b', 'c']) b.push(of(id.repeat(64), `${id}${i}`));
+      assert.equal(b.shift(10).length, 3);
+      assert.equal(b.lanesKept, 3, 'the same three lanes, not one made and let go a record');
+    }
+    // Containers come and go: past SPARE_LANES empty lanes, an emptied one is let go.
+    for (let i = 0; i < SPARE_LANES + 500; i++) {
+      b.push(of(`c${i}`, 'x'));
+      b.shift(1);
+    }
+    assert.ok(b.lanesKept <= SPARE_LANES + 1, `${b.lanesKept} lanes kept`);
+    assert.equal(b.length, 0);
+  });
+
+  it('gives back the ring a burst grew once its lane is emptied', async () => {
+    const b = new RecordBuffer(1_000_000, 1 << 30);
+    const e = env('x');
+    await collectGarbage();
+    const before = getHeapStatistics().used_heap_size;
+    for (let i = 0; i < 200_000; i++) b.push(e);
+    while (b.length > 0) b.shift(10_000);
+    await collectGarbage();
+    const kept = getHeapStatistics().used_heap_size - before;
+    // The ring of 262,144 places is 2 MiB.
+    assert.ok(kept < 512 * 1024, `${kept} bytes kept by an empty buffer`);
+    assert.equal(b.lanesKept, 1);
   });
 });
