@@ -204,7 +204,10 @@ export class FileTail {
         return this.missing(now);
       }
       this.goneSince = undefined;
+      /** Another file is open now than the one `current` describes. */
+      let reopened = false;
       if (current.dev !== this.dev || current.ino !== this.ino) {
+        reopened = true;
         // Rotated: the rest of the old file first, then the new one from its start.
         await this.read(Infinity);
         this.flushLine(true);
@@ -224,7 +227,8 @@ export class FileTail {
         this.flushLine(true);
         this.restart();
       }
-      const more = (await this.read()) >= READ_BUDGET;
+      // No longer than what was read: nothing to read (a quiet file's poll is a stat, not a stat and a read).
+      const more = (reopened || current.size > this.offset) && (await this.read()) >= READ_BUDGET;
       if (!more) this.flushIdle(now, false);
       this.error = undefined;
       return more ? 'more' : 'idle';

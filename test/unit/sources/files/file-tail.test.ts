@@ -1,6 +1,8 @@
 // FileTail: follows one path like `tail -F`, on real files in a temporary folder.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -298,6 +300,36 @@ describe('FileTail', () => {
       );
     }
     await Promise.all(tails.map(({ tail }) => tail.close()));
+  });
+
+  it('looks at a quiet file with a stat, no read, whether it follows renames only or truncations too', async (t) => {
+    for (const renameOnly of [true, false]) {
+      writeFileSync(path, 'a1\n');
+      const lines: string[] = [];
+      const tail = new FileTail(path, {
+        maxLine: 1024,
+        idleMs: 1000,
+        goneMs: 5000,
+        renameOnly,
+        line: (l) => lines.push(l.bytes.toString('utf8', l.from, l.to)),
+      });
+      await tail.open(undefined);
+      while ((await tail.poll()) !== 'idle');
+      const read = t.mock.method(fs, 'read');
+      syncBuiltinESMExports();
+      try {
+        for (let i = 0; i < 10; i++) assert.equal(await tail.poll(), 'idle');
+        // renameOnly reads its open file before it looks at the path: one read a poll; else none.
+        assert.equal(read.mock.callCount(), renameOnly ? 10 : 0, `renameOnly ${renameOnly}: ${read.mock.callCount()} reads in 10 quiet polls`);
+        appendFileSync(path, 'a2\n');
+        assert.equal(await drain(tail), renameOnly ? 'grew' : 'idle');
+        assert.deepEqual(lines, ['a1', 'a2']);
+      } finally {
+        read.mock.restore();
+        syncBuiltinESMExports();
+        await tail.close();
+      }
+    }
   });
 
   it('keeps no read buffer for each quiet file it follows (hundreds of idle containers)', async (t) => {
