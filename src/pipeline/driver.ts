@@ -25,6 +25,8 @@ import { Flow, type ReadAgain } from '../core/flow.js';
 import { envelope, nowTime, type Envelope, type GapRecord, type SidekickRecord } from '../core/record.js';
 import { routeTakes, type SinkRoute } from '../transforms/route.js';
 
+/** dueGaps() with none due: not an array made for each batch. */
+const NO_GAPS: readonly Gap[] = Object.freeze([]);
 const DEFAULT_BATCHING: Batching = { records: 512, bytes: 1024 * 1024, flushMs: 0, inFlight: 1 };
 /** A drop episode ends after this long without a drop, or after the longer time at most. */
 const GAP_QUIET_MS = 1000;
@@ -386,8 +388,9 @@ export class SinkDriver {
         }
         continue;
       }
-      const batch = gaps.map((g) => envelope(gapRecord(g)));
-      batch.push(...this.buffer.shift(records - batch.length, bytes));
+      // The batch is the buffer's own array unless gaps go first (most batches: no copy).
+      const taken = this.buffer.shift(records - gaps.length, bytes);
+      const batch = gaps.length === 0 ? taken : [...gaps.map((g) => envelope(gapRecord(g))), ...taken];
       // In flight as it leaves the buffer, not once the caller resumes: a write
       // settled in between would read its records as done (the checkpoint past them).
       this.inFlight += batch.length;
@@ -398,8 +401,8 @@ export class SinkDriver {
     }
   }
 
-  private dueGaps(): Gap[] {
-    if (this.buffer.openGaps === 0) return [];
+  private dueGaps(): readonly Gap[] {
+    if (this.buffer.openGaps === 0) return NO_GAPS;
     return this.closing ? this.buffer.takeGaps(Infinity, 0, 0) : this.buffer.takeGaps(Date.now(), GAP_QUIET_MS, GAP_MAX_MS);
   }
 

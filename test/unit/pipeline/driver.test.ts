@@ -71,6 +71,36 @@ describe('SinkDriver', () => {
     assert.equal(await ch.close(Date.now() + 1000), 0);
   });
 
+  it('writes the batch the buffer gave, not a copy, when no gap record goes first', async () => {
+    const given: Envelope[][] = [];
+    class Watched extends RecordBuffer {
+      override shift(max: number, maxBytes?: number): Envelope[] {
+        const batch = super.shift(max, maxBytes);
+        given.push(batch);
+        return batch;
+      }
+    }
+    const written: (readonly Envelope[])[] = [];
+    const sink = new MemorySink();
+    const write = sink.write.bind(sink);
+    sink.write = (batch) => {
+      written.push(batch);
+      return write(batch);
+    };
+    const ch = new SinkDriver(sink, log, undefined, new Watched(1000, 1 << 20));
+    await ch.start();
+    for (let i = 0; i < 10; i++) {
+      ch.push(rec(i));
+      await waitFor('delivered', () => sink.received.length === i + 1);
+    }
+    assert.equal(written.length, 10);
+    assert.ok(
+      written.every((batch) => given.includes(batch as Envelope[])),
+      'each batch written is the array shift() gave',
+    );
+    assert.equal(await ch.close(Date.now() + 1000), 0);
+  });
+
   it('tells, per container, the time of its oldest record not delivered yet: written or waiting', async () => {
     const other = containerMeta('d'.repeat(64), '/other', 'app:1', {});
     const sink = new MemorySink();
