@@ -159,7 +159,8 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
     /** The read error last said (undefined: none). */
     const readError = new Latch<string | undefined>(undefined);
     while (!ctx.signal.aborted) {
-      await ctx.flow?.ready(ctx.signal);
+      // The live read has no flow: no wait (a promise) a line for nothing.
+      if (ctx.flow?.paused === true) await ctx.flow.ready(ctx.signal);
       const finishing = exited;
       const result = await tail.poll();
       const error = tail.error;
@@ -177,10 +178,9 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
       }
       // Quiet again: notices back on, then one more read for what was written before they were.
       if (wake.resume()) continue;
-      await wake.next(SAFETY_POLL_MS);
       // A container printing fast changes its file thousands of times a second:
       // what it writes meanwhile is read in one go, not a read per change.
-      await wake.sleep(COALESCE_MS);
+      await wake.next(SAFETY_POLL_MS, COALESCE_MS);
     }
     const cut = endsCut(ctx);
     if (!cut) parser.end();
@@ -506,17 +506,26 @@ class Wake {
     w?.();
   }
 
-  /** Resolves at the next notice (or at once if one came since the last call), or after `safetyMs`. */
-  next(safetyMs: number): Promise<void> {
+  /**
+   * Resolves `coalesceMs` after the next notice (or one that came since the
+   * last call), or after `safetyMs` without one: one wait a line, not a wait
+   * for the notice and another for more.
+   */
+  next(safetyMs: number, coalesceMs = 0): Promise<void> {
     if (this.pending || this.signal.aborted) {
       this.pending = false;
-      return Promise.resolve();
+      return coalesceMs === 0 ? Promise.resolve() : this.sleep(coalesceMs);
     }
     return new Promise((resolve) => {
       this.waiting = (): void => {
         this.pending = false;
         this.waiting = undefined;
-        resolve();
+        if (coalesceMs === 0) {
+          resolve();
+          return;
+        }
+        this.napping = resolve;
+        this.nap.arm(coalesceMs);
       };
       this.safety.arm(this.watcher === undefined ? POLL_MS : safetyMs);
     });

@@ -2,6 +2,7 @@
 // `tail -F`, on real files in a temporary folder.
 
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,7 +86,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function follow(t: LogsTarget, from?: FilePosition, flow = new Flow()): Run {
+/** `live`: as the live read is, with no flow (a read again for a sink has one). */
+function follow(t: LogsTarget, from?: FilePosition, flow = new Flow(), live = false): Run {
   const records: LogRecord[] = [];
   const abort = new AbortController();
   const exited = gate();
@@ -100,7 +102,7 @@ function follow(t: LogsTarget, from?: FilePosition, flow = new Flow()): Run {
       maxLine: 1024 * 1024,
       log: pino({ level: 'silent' }),
       signal: abort.signal,
-      flow,
+      flow: live ? undefined : flow,
       malformed: () => malformed++,
     },
   );
@@ -240,6 +242,33 @@ describe('followLogFile', () => {
     assert.deepEqual(run.messages(), lines(1, 21));
     // At most the first wait of its kind makes its timer (2 a line before).
     assert.ok(timers <= 1, `${timers} timers for 20 lines`);
+  });
+
+  it('follows a quiet container with few promises a line: one wait a line, not three', async () => {
+    writeFileSync(path, entries(1, 1));
+    const run = follow(target(), undefined, undefined, true);
+    await waitFor('the first line', () => run.records.length === 1);
+    let promises = 0;
+    const hook = createHook({
+      init: (_id, type) => {
+        if (type === 'PROMISE') promises++;
+      },
+    });
+    for (let i = 2; i <= 21; i++) {
+      appendFileSync(path, entry(i));
+      // Waited for with one promise a line of the test's own.
+      const end = Date.now() + 5000;
+      hook.enable();
+      await new Promise<void>((resolve) => {
+        const spin = (): void => void (run.records.length >= i || Date.now() > end ? resolve() : setImmediate(spin));
+        spin();
+      });
+      hook.disable();
+    }
+    assert.deepEqual(run.messages(), lines(1, 21));
+    const own = (promises - 20) / 20;
+    // 13 a line before: a wait for the flow the live read does not have, and a wait for the notice, then another for more.
+    assert.ok(own <= 10, `${own} promises a line`);
   });
 
   it('says when no file was found: the container was removed before it could be opened', async () => {
