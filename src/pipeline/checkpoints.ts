@@ -28,7 +28,14 @@ import type { Envelope } from '../core/record.js';
 const SNAPSHOT = 'checkpoints.json';
 const JOURNAL = 'checkpoints.journal';
 const VERSION = 2;
-const SNAPSHOT_MS = 1000;
+/**
+ * How often the snapshot is written; the journal holds what moved between
+ * (a restart replays at most this much of it). The snapshot is built and
+ * rewritten whole each time anything moved: every second, watching 220
+ * containers, that was 60 KB/s allocated (a twentieth of all) and a file
+ * renamed over 86,400 times a day.
+ */
+const SNAPSHOT_MS = 5000;
 
 /** A position as saved: its codec's kind, and what the codec encoded. */
 interface Saved {

@@ -33,6 +33,17 @@ function fileLine(file: TailedFile, start: number, end: number): Envelope {
   return envelope({ type: 'file', position: filePositions, time: T1, host: 'h', path: file.path, message: `${start}`, file, start, end });
 }
 
+/** A memory sink's driver, started, with checkpoints in `dir` over it, loaded and started. */
+async function checkpointed(dir: string): Promise<{ sink: MemorySink; ch: SinkDriver; cp: Checkpoints }> {
+  const sink = new MemorySink();
+  const ch = new SinkDriver(sink, log, undefined);
+  await ch.start();
+  const cp = new Checkpoints(dir, [ch], events, CODECS);
+  cp.load();
+  cp.start();
+  return { sink, ch, cp };
+}
+
 function line(meta: typeof a, time: string, seq: number): Envelope {
   return envelope({ type: 'log', position: logPositions, time, host: 'h', container: meta, stream: 'stdout', seq, message: `${time}#${seq}` });
 }
@@ -239,12 +250,7 @@ describe('Checkpoints', () => {
   it('drops what a sink had of a source once the source is forgotten', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
     try {
-      const sink = new MemorySink();
-      const first = new SinkDriver(sink, log, undefined);
-      await first.start();
-      const cp = new Checkpoints(dir, [first], events, CODECS);
-      cp.load();
-      cp.start();
+      const { sink, ch: first, cp } = await checkpointed(dir);
       for (let i = 1; i <= 3; i++) first.push(line(a, T1, i));
       await waitFor('the sink', () => sink.received.length === 3);
       cp.stop();
@@ -283,12 +289,7 @@ describe('Checkpoints', () => {
   it('keeps a stream that is ahead, journaled and in the snapshot, and moves each stream on by itself', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
     try {
-      const sink = new MemorySink();
-      const ch = new SinkDriver(sink, log, undefined);
-      await ch.start();
-      const cp = new Checkpoints(dir, [ch], events, CODECS);
-      cp.load();
-      cp.start();
+      const { sink, ch, cp } = await checkpointed(dir);
       ch.push(OUT_2);
       ch.push(TRACE_1);
       await waitFor('the sink', () => sink.received.length === 2);
@@ -366,12 +367,7 @@ describe('Checkpoints', () => {
   it('journals each delivered batch at once, so a kill repeats at most what was in flight', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
     try {
-      const sink = new MemorySink();
-      const ch = new SinkDriver(sink, log, undefined);
-      await ch.start();
-      const cp = new Checkpoints(dir, [ch], events, CODECS);
-      cp.load();
-      cp.start();
+      const { sink, ch, cp } = await checkpointed(dir);
       ch.push(line(a, T1, 1));
       ch.push(line(b, T1, 1));
       await waitFor('the sink', () => sink.received.length === 2);
@@ -388,6 +384,26 @@ describe('Checkpoints', () => {
       assert.equal(afterForget.get(logPositions, b.id), undefined, 'a destroy is journaled too');
       cp.save();
       assert.equal(readFileSync(join(dir, 'checkpoints.journal'), 'utf8'), '', 'a snapshot starts the journal over');
+      cp.stop();
+      await ch.close(Date.now() + 100);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes the snapshot every 5 s, not every second: the journal holds what moved between', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-ckpt-'));
+    try {
+      const { sink, ch, cp } = await checkpointed(dir);
+      const snapshot = (): string => readFileSync(join(dir, 'checkpoints.json'), 'utf8');
+      const first = snapshot();
+      ch.push(line(a, T1, 1));
+      await waitFor('the sink', () => sink.received.length === 1);
+      t.mock.timers.tick(4_999);
+      assert.equal(snapshot(), first, 'no snapshot within 5 s of the last');
+      t.mock.timers.tick(1);
+      assert.ok(a.id in (JSON.parse(snapshot()) as { positions: Record<string, unknown> }).positions, 'the snapshot at 5 s');
       cp.stop();
       await ch.close(Date.now() + 100);
     } finally {
