@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -18,10 +18,25 @@ import { DockerApi, errorKind, statusOf } from '../../../src/docker/client.js';
 import { makeCerts } from '../../certs.js';
 import { collectGarbage } from '../wait.js';
 
+/** A unix socket path of this process's own, nothing at it yet. */
+function socketPath(name: string): string {
+  const path = join(tmpdir(), `sidekick-api${name === '' ? '' : `-${name}`}-${process.pid}.sock`);
+  rmSync(path, { force: true });
+  return path;
+}
+
+function listening(server: Server, path: string): Promise<void> {
+  return new Promise((resolve) => server.listen(path, resolve));
+}
+
+function closed(server: Server, path: string): void {
+  server.close();
+  rmSync(path, { force: true });
+}
+
 describe('DockerApi', () => {
   it('keeps at most `concurrency` calls in flight when hundreds are asked at once', async () => {
-    const path = join(tmpdir(), `sidekick-api-${process.pid}.sock`);
-    rmSync(path, { force: true });
+    const path = socketPath('');
     let inFlight = 0;
     let most = 0;
     let served = 0;
@@ -36,7 +51,7 @@ describe('DockerApi', () => {
         res.end(JSON.stringify({ Id: id, Name: `/${id}`, Config: { Image: 'x' } }));
       }, 5);
     });
-    await new Promise<void>((resolve) => server.listen(path, resolve));
+    await listening(server, path);
     try {
       const api = new DockerApi({ socketPath: path }, 4);
       const ids = Array.from({ length: 200 }, (_, i) => `c${i}`);
@@ -49,14 +64,12 @@ describe('DockerApi', () => {
       assert.equal(most, 4);
       assert.deepEqual(api.pending, { queued: 0, running: 0 });
     } finally {
-      server.close();
-      rmSync(path, { force: true });
+      closed(server, path);
     }
   });
 
   it('tells how long each stats call took, failed ones too', async () => {
-    const path = join(tmpdir(), `sidekick-api-stats-${process.pid}.sock`);
-    rmSync(path, { force: true });
+    const path = socketPath('stats');
     const server = createServer((req, res) => {
       setTimeout(() => {
         res.statusCode = req.url?.includes('/gone/') === true ? 404 : 200;
@@ -64,7 +77,7 @@ describe('DockerApi', () => {
         res.end(JSON.stringify({ read: '2026-01-01T00:00:00Z' }));
       }, 30);
     });
-    await new Promise<void>((resolve) => server.listen(path, resolve));
+    await listening(server, path);
     try {
       const took: number[] = [];
       const api = new DockerApi({ socketPath: path }, 4, undefined, (s) => took.push(s));
@@ -76,19 +89,17 @@ describe('DockerApi', () => {
         `about 30 ms each, not ${took.join(', ')} s`,
       );
     } finally {
-      server.close();
-      rmSync(path, { force: true });
+      closed(server, path);
     }
   });
 
   it('leaves no timer behind a call once answered (a stats sample of every container, every interval)', async () => {
-    const path = join(tmpdir(), `sidekick-api-timers-${process.pid}.sock`);
-    rmSync(path, { force: true });
+    const path = socketPath('timers');
     const server = createServer((_req, res) => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ read: '2026-01-01T00:00:00Z' }));
     });
-    await new Promise<void>((resolve) => server.listen(path, resolve));
+    await listening(server, path);
     const Timeout = setTimeout(() => undefined, 0).constructor as new () => unknown;
     const liveTimers = async (): Promise<number> => {
       await collectGarbage();
@@ -103,17 +114,15 @@ describe('DockerApi', () => {
       // AbortSignal.timeout kept each call's timer armed for its whole limit (30 s): 600 here.
       assert.ok(after - before < 20, `${after - before} timers left by 600 calls answered`);
     } finally {
-      server.close();
-      rmSync(path, { force: true });
+      closed(server, path);
     }
   });
 
   it('gives up a call not answered within its time limit, as a timeout', async () => {
-    const path = join(tmpdir(), `sidekick-api-limit-${process.pid}.sock`);
-    rmSync(path, { force: true });
+    const path = socketPath('limit');
     const held: ServerResponse[] = [];
     const server = createServer((_req, res) => void held.push(res));
-    await new Promise<void>((resolve) => server.listen(path, resolve));
+    await listening(server, path);
     try {
       const kinds: string[] = [];
       const api = new DockerApi({ socketPath: path }, 4, (kind) => kinds.push(kind));
@@ -127,14 +136,12 @@ describe('DockerApi', () => {
       assert.ok(Date.now() - started < 2_000);
     } finally {
       for (const res of held) res.destroy();
-      server.close();
-      rmSync(path, { force: true });
+      closed(server, path);
     }
   });
 
   it('answers stats calls beside the queue: slow inspects do not hold them up', async () => {
-    const path = join(tmpdir(), `sidekick-api-beside-${process.pid}.sock`);
-    rmSync(path, { force: true });
+    const path = socketPath('beside');
     const server = createServer((req, res) => {
       const slow = req.url?.endsWith('/json') === true;
       setTimeout(
@@ -145,7 +152,7 @@ describe('DockerApi', () => {
         slow ? 300 : 5,
       );
     });
-    await new Promise<void>((resolve) => server.listen(path, resolve));
+    await listening(server, path);
     try {
       const took: number[] = [];
       const api = new DockerApi({ socketPath: path }, 1, undefined, (s) => took.push(s));
@@ -155,8 +162,7 @@ describe('DockerApi', () => {
       assert.deepEqual(api.pending, { queued: 2, running: 1 }, 'the inspects still queued');
       await inspects;
     } finally {
-      server.close();
-      rmSync(path, { force: true });
+      closed(server, path);
     }
   });
 
@@ -173,8 +179,7 @@ describe('DockerApi', () => {
   });
 
   it('calls the container endpoints without making a dockerode Container (its closures keep one as long as a stream is open)', async (t) => {
-    const path = join(tmpdir(), `sidekick-api-direct-${process.pid}.sock`);
-    rmSync(path, { force: true });
+    const path = socketPath('direct');
     const asked: string[] = [];
     const server = createServer((req, res) => {
       asked.push(req.url ?? '');
@@ -194,7 +199,7 @@ describe('DockerApi', () => {
         res.end(JSON.stringify(req.url?.includes('/stats?') === true ? { read: '2026-01-01T00:00:00Z' } : { Id: 'c1' }));
       }
     });
-    await new Promise<void>((resolve) => server.listen(path, resolve));
+    await listening(server, path);
     const made = mock.method(Docker.prototype, 'getContainer');
     t.after(() => made.mock.restore());
     try {
@@ -217,14 +222,12 @@ describe('DockerApi', () => {
       assert.match(asked[2]!, /follow=true.*since=1\.5|since=1\.5.*follow=true/);
       assert.equal(made.mock.callCount(), 0);
     } finally {
-      server.close();
-      rmSync(path, { force: true });
+      closed(server, path);
     }
   });
 
   it('keeps an open log follow to a few KiB of heap (one for each container, for as long as it runs)', async () => {
-    const path = join(tmpdir(), `sidekick-api-follows-${process.pid}.sock`);
-    rmSync(path, { force: true });
+    const path = socketPath('follows');
     // A daemon whose follows stay open (headers, then nothing), in a process
     // of its own: its side of each connection must not count in this heap.
     const daemon = spawn(
