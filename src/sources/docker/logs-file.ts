@@ -15,7 +15,7 @@
 import { Latch, once } from '../../observe/events.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { Readable } from 'node:stream';
-import { open, readdir, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
@@ -249,28 +249,61 @@ export async function planRead(
   return { rotated, current: opened };
 }
 
+/** Opens a file to read (the tests rotate files in the middle of a listing with it). */
+export type OpenFile = (path: string) => Promise<FileHandle>;
+
+const openToRead: OpenFile = (path) => open(path, 'r');
+
 /**
  * The rotated files (`<path>.N`, `<path>.N.gz`), all opened at once, oldest
  * first by their first line's time: names shift with every rotation, the
  * open files and their first lines do not. A .gz of a plain file still there
- * is left out (the plain one is read). A .gz still being written is waited
- * for, and so is a chain that is not `complete` yet: the engine may already
- * have renamed a plain file over before it has created its .gz.
+ * is left out (the plain one is read). The listing is taken again while it is
+ * not settled: a .gz still being written, a rotation during it, or a chain
+ * that is not `complete` yet (the engine may already have renamed a plain
+ * file over before it has created its .gz).
  */
-export async function rotatedChain(path: string, complete: (chain: readonly Rotated[]) => boolean = () => true): Promise<Rotated[]> {
+export async function rotatedChain(
+  path: string,
+  complete: (chain: readonly Rotated[]) => boolean = () => true,
+  openFile: OpenFile = openToRead,
+): Promise<Rotated[]> {
   for (let attempt = 1; ; attempt++) {
-    const { chain, writing } = await listRotated(path);
-    if ((!writing && complete(chain)) || attempt >= COMPRESSING_TRIES) return chain;
+    const { chain, settled } = await listRotated(path, openFile);
+    if ((settled && complete(chain)) || attempt >= COMPRESSING_TRIES) return chain;
     await closeAll(chain);
     await new Promise((resolve) => setTimeout(resolve, COMPRESSING_WAIT_MS));
   }
 }
 
-async function listRotated(path: string): Promise<{ chain: Rotated[]; writing: boolean }> {
-  const dir = dirname(path);
+async function rotatedNames(path: string): Promise<string[]> {
   const base = basename(path) + '.';
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(base) && /^\d+(\.gz)?$/.test(n.slice(base.length)));
-  const opened = await Promise.all(names.map(async (name) => ({ name, fh: await open(join(dir, name), 'r').catch(() => undefined) })));
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  return names.filter((n) => n.startsWith(base) && /^\d+(\.gz)?$/.test(n.slice(base.length))).sort();
+}
+
+/**
+ * One listing; `settled` is false when a .gz was still being written or when
+ * the files moved while they were opened. A rotation renames every rotated
+ * file one number up (`.1.gz` to `.2.gz`, ...), the oldest to a name not
+ * listed yet: opened in the middle of one, a name can give the file already
+ * opened under the next one, and the oldest file is missed. It shows as a
+ * name that no longer holds the file opened under it (or holds none), or
+ * as names other than those listed.
+ */
+async function listRotated(path: string, openFile: OpenFile): Promise<{ chain: Rotated[]; settled: boolean }> {
+  const dir = dirname(path);
+  const names = await rotatedNames(path);
+  let moved = false;
+  const opened = await Promise.all(
+    names.map(async (name) => ({
+      name,
+      fh: await openFile(join(dir, name)).catch((err: unknown) => {
+        moved ||= (err as NodeJS.ErrnoException).code === 'ENOENT';
+        return undefined;
+      }),
+    })),
+  );
   const all: Rotated[] = [];
   const seen = new Set<string>();
   let writing = false;
@@ -278,6 +311,8 @@ async function listRotated(path: string): Promise<{ chain: Rotated[]; writing: b
     if (fh === undefined) continue;
     const gzip = name.endsWith('.gz');
     const st = await fh.stat();
+    const now = await stat(join(dir, name)).catch(() => undefined);
+    moved ||= now === undefined || now.dev !== st.dev || now.ino !== st.ino;
     const key = `${st.dev}:${st.ino}`;
     const head = seen.has(key) ? undefined : await firstLine(fh, gzip);
     seen.add(key);
@@ -289,10 +324,11 @@ async function listRotated(path: string): Promise<{ chain: Rotated[]; writing: b
     }
     all.push({ fh, gzip, dev: st.dev, ino: st.ino, mtimeMs: st.mtimeMs, ...head });
   }
+  moved ||= (await rotatedNames(path)).join('/') !== names.join('/');
   const plain = new Set(all.filter((r) => !r.gzip).map((r) => r.fingerprint));
   const chain = all.filter((r) => !(r.gzip && plain.has(r.fingerprint)));
   await closeAll(all.filter((r) => !chain.includes(r)));
-  return { chain: chain.sort((a, b) => (a.firstTime < b.firstTime ? -1 : a.firstTime > b.firstTime ? 1 : 0)), writing };
+  return { chain: chain.sort((a, b) => (a.firstTime < b.firstTime ? -1 : a.firstTime > b.firstTime ? 1 : 0)), settled: !writing && !moved };
 }
 
 /**

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHook } from 'node:async_hooks';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -564,4 +565,39 @@ describe('planRead', () => {
       await Promise.all([plan.current?.fh.close(), ...plan.rotated.map((r) => r.fh.close())]);
     }
   });
+});
+
+describe('rotatedChain', () => {
+  for (const when of ['before the first file is opened', 'after the first file is opened']) {
+    it(`lists every rotated file when the engine rotates ${when}`, async () => {
+      writeFileSync(`${path}.2`, entries(1, 2));
+      writeFileSync(`${path}.1`, entries(3, 4));
+      writeFileSync(path, entries(5, 6));
+      const rotate = (): void => {
+        renameSync(`${path}.2`, `${path}.3`);
+        renameSync(`${path}.1`, `${path}.2`);
+        renameSync(path, `${path}.1`);
+        writeFileSync(path, entries(7, 7));
+      };
+      let calls = 0;
+      const firstOpened = gate();
+      const chain = await rotatedChain(path, undefined, async (p) => {
+        const call = ++calls;
+        if (call === 1 && when.startsWith('before')) rotate();
+        if (call === 2) await firstOpened.promise;
+        const fh = await open(p, 'r');
+        if (call === 1 && when.startsWith('after')) rotate();
+        if (call === 1) firstOpened.open();
+        return fh;
+      });
+      try {
+        assert.deepEqual(
+          chain.map((r) => r.firstTime),
+          [full(1), full(3), full(5)],
+        );
+      } finally {
+        await Promise.all(chain.map((r) => r.fh.close()));
+      }
+    });
+  }
 });
