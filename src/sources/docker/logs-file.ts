@@ -241,10 +241,13 @@ export async function planRead(
   if (st !== undefined && st.mtimeMs < after) return { rotated: [], current: await current(st.size) };
   const chain = await listing(path);
   // The current file, rotated since it was opened, is read as the current
-  // one: left out of the chain by its inode, or by its first line once
-  // compressed (taken now, after the listing: it is whole by then if it was rotated).
+  // one: found in the chain by its inode, or by its first line once
+  // compressed (taken now, after the listing: it is whole by then if it was
+  // rotated). Only the files before it are read first: those rotated after
+  // it are the follower's, once it finds the rotation.
   const opened = await current(0);
-  const rotated = chain.filter((r) => r.mtimeMs >= after && !(opened !== undefined && sameFile(r, opened)));
+  const at = opened === undefined ? -1 : chain.findIndex((r) => sameFile(r, opened));
+  const rotated = (at < 0 ? chain : chain.slice(0, at)).filter((r) => r.mtimeMs >= after);
   await closeAll(chain.filter((r) => !rotated.includes(r)));
   return { rotated, current: opened };
 }

@@ -567,6 +567,31 @@ describe('planRead', () => {
   });
 });
 
+describe('planRead, rotated twice', () => {
+  it('reads first only the files rotated before the open current file: those rotated after it come after it', async () => {
+    writeFileSync(`${path}.1`, entries(1, 2));
+    writeFileSync(path, entries(3, 4));
+    const ino = statSync(path).ino;
+    // The engine rotates twice after the current file was opened, before the rotated files are listed.
+    const plan = await planRead(path, { skipTo: undefined, tail: undefined }, async (p) => {
+      renameSync(`${p}.1`, `${p}.3`);
+      renameSync(p, `${p}.2`);
+      writeFileSync(`${p}.1`, entries(5, 6));
+      writeFileSync(p, entries(7, 7));
+      return rotatedChain(p);
+    });
+    try {
+      assert.equal(plan.current?.ino, ino, 'the file opened is read as the current one');
+      assert.deepEqual(
+        plan.rotated.map((r) => r.firstTime),
+        [full(1)],
+      );
+    } finally {
+      await Promise.all([plan.current?.fh.close(), ...plan.rotated.map((r) => r.fh.close())]);
+    }
+  });
+});
+
 describe('rotatedChain', () => {
   for (const when of ['before the first file is opened', 'after the first file is opened']) {
     it(`lists every rotated file when the engine rotates ${when}`, async () => {
