@@ -121,6 +121,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
     renameOnly: true,
     line: (l) => parser.push(l.bytes, l.from, l.to),
     rotated: (finished, next) => (intake === undefined ? Promise.resolve() : readSkipped(file.path, finished, next, target, intake, parser, ctx)),
+    signal: ctx.signal,
   });
   let exited = false;
   let found = false;

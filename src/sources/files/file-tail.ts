@@ -87,6 +87,12 @@ export interface TailOptions {
    * if there is none yet).
    */
   readonly rotated?: (finished: TailedFile | undefined, next: NextFile | undefined) => Promise<void>;
+  /**
+   * Once aborted, nothing more is read: a read the hook cut short (a rotated
+   * file's, when sidekick stops) is not followed by the next file's lines,
+   * which would leave the rest of it behind the cursor, never read.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The file opened after a rotation: its fingerprint is undefined while its first line is not whole. */
@@ -368,8 +374,8 @@ export class FileTail {
     let big: Buffer | undefined;
     try {
       let total = 0;
-      // Closed meanwhile (close() does not wait for a poll): nothing more is read.
-      while (this.fh === fh) {
+      // Closed meanwhile (close() does not wait for a poll), or aborted: nothing more is read.
+      while (this.fh === fh && this.options.signal?.aborted !== true) {
         this.reading = readAt(fh.fd, buf, this.offset);
         const bytesRead = await this.reading;
         if (bytesRead === 0) return total;

@@ -432,6 +432,43 @@ describe('followLogFile', () => {
     });
   }
 
+  it('stopped while it reads a file found rotated, reads nothing after the cut: no line past a gap', async () => {
+    const flow = new Flow();
+    const records: LogRecord[] = [];
+    const abort = new AbortController();
+    writeFileSync(path, entries(1, 3));
+    const done = followLogFile(
+      target(),
+      { path, exited: new Promise(() => {}), from: undefined },
+      {
+        host: HOST,
+        // sidekick stops while the file rotated in between is read: it has lines enough for several reads.
+        emit: (r) => {
+          records.push(r);
+          if (r.message === 'line 100') abort.abort();
+        },
+        multilineFlushMs: 1000,
+        maxLine: 1024 * 1024,
+        log: pino({ level: 'silent' }),
+        signal: abort.signal,
+        flow,
+      },
+    );
+    await waitFor('the first file', () => records.length === 3);
+    const sink = {};
+    flow.block(sink);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, entries(4, 5000));
+    renameSync(`${path}.1`, `${path}.2`);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, entries(5001, 5002));
+    flow.unblock(sink);
+    await done;
+    const got = records.map((r) => r.message);
+    assert.ok(got.length >= 100 && got.length < 5000, `${got.length} lines`);
+    assert.deepEqual(got, lines(1, got.length));
+  });
+
   it('reads nothing while the flow is paused', async () => {
     const flow = new Flow();
     const sink = {};
