@@ -15,6 +15,7 @@ import { selfOfThisProcess } from '../sources/docker/self.js';
 import { ContainerMetrics } from '../observe/container-metrics.js';
 import { HEALTH_CAUSES, HealthMonitor } from '../observe/health.js';
 import { Events } from '../observe/events.js';
+import { watchHeapMode } from '../observe/heap-mode.js';
 import { createRegistry, healthGauge, observePipeline, statsCallTimer } from '../observe/metrics.js';
 import { startServer, type Readiness } from '../observe/server.js';
 import { Taps } from '../observe/tap.js';
@@ -50,6 +51,7 @@ export class Topology {
   private readonly taps: Taps | undefined;
   private readonly checkpoints: Checkpoints;
   private readonly health: HealthMonitor;
+  private readonly heapMode: ReturnType<typeof watchHeapMode>;
   /** Created once the Docker facts are known; in registry order. */
   private readonly sources: Source[] = [];
   /** The source that reads records of each position codec again, for a sink that fell behind. */
@@ -98,6 +100,7 @@ export class Topology {
       events: this.events.forHealth(HEALTH_CAUSES),
     });
     healthGauge(this.registry, () => health.check().healthy);
+    this.heapMode = watchHeapMode(this.registry);
     this.health = health;
     health.start();
     observePipeline(this.registry, {
@@ -191,6 +194,7 @@ export class Topology {
     this.stopping = true;
     this.startup.abort(new Error(`stopped by ${signal}`));
     this.health.stop();
+    this.heapMode?.stop();
     this.taps?.close();
     this.server?.close();
     for (const source of [...this.sources].reverse()) await source.stop();
