@@ -98,6 +98,28 @@ export function decode(format: string, text: string): Json[] {
   }
 }
 
+/** Where a receiver's port is chosen: below the ephemeral range. */
+const FIRST_PORT = 20_000;
+const LAST_PORT = 32_767;
+
+/** Listens on `port`; false if it is in use. */
+function listenOn(server: Server, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', listening);
+      if (err.code === 'EADDRINUSE') resolve(false);
+      else reject(err);
+    };
+    const listening = (): void => {
+      server.off('error', failed);
+      resolve(true);
+    };
+    server.once('error', failed);
+    server.once('listening', listening);
+    server.listen(port, '127.0.0.1');
+  });
+}
+
 export class Receiver {
   /** Requests answered with 2xx, in order. */
   readonly accepted: Request[] = [];
@@ -120,8 +142,16 @@ export class Receiver {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as { port: number }).port;
+    if (this.port !== 0) {
+      if (!(await listenOn(server, this.port))) throw new Error(`the receiver's port ${this.port} was taken while it was down`);
+    } else {
+      // A port below the kernel's ephemeral range (32768-60999 on Linux): while
+      // the receiver is down, no connection made meanwhile (the sink's own
+      // retries included) can take it as its local port, which failed a
+      // receiver brought back up on its port with EADDRINUSE.
+      do this.port = FIRST_PORT + Math.floor(Math.random() * (LAST_PORT - FIRST_PORT + 1));
+      while (!(await listenOn(server, this.port)));
+    }
     this.server = server;
   }
 
