@@ -22,6 +22,11 @@ const LOG_KEY = Buffer.from('{"log":"');
 const STREAM_KEY = Buffer.from('","stream":"');
 const TIME_KEY = Buffer.from('","time":"');
 const BACKSLASH = 0x5c;
+/** Docker's time with nine digits ("2006-01-02T15:04:05.000000000Z"), and its end. */
+const NANO_TIME = 30;
+const UTC = 0x5a;
+const T = 0x54;
+const DOT = 0x2e;
 
 /** Whether `bytes` holds `key` at `at`, before `end`. */
 function holds(bytes: Buffer, at: number, key: Buffer, end: number): boolean {
@@ -42,13 +47,14 @@ function holds(bytes: Buffer, at: number, key: Buffer, end: number): boolean {
 function plainEntry(entry: Buffer, from: number, to: number): number {
   if (!holds(entry, from, LOG_KEY, to)) return -1;
   const textStart = from + LOG_START;
-  // Searched in the whole buffer, which may hold the entries that follow: a
-  // key found in one of them fails the time's check, bounded by `to`.
-  const streamAt = entry.indexOf(STREAM_KEY, textStart);
+  // The only escape is the final "\n" (two characters: a backslash and an n),
+  // right before the stream's key. Searched in the whole buffer, which may
+  // hold the entries that follow: one found in them fails the key's check,
+  // bounded by `to`.
+  const backslash = entry.indexOf(BACKSLASH, textStart);
+  if (backslash < 0 || entry[backslash + 1] !== 0x6e || !holds(entry, backslash + 2, STREAM_KEY, to)) return -1;
+  const streamAt = backslash + 2;
   const s = streamAt + STREAM_KEY.length;
-  if (streamAt < textStart + 2) return -1;
-  // The only escape is the final "\n" (two characters: a backslash and an n).
-  if (entry.indexOf(BACKSLASH, textStart) !== streamAt - 2 || entry[streamAt - 1] !== 0x6e) return -1;
   // "stdout" or "stderr": "std", then "out" or "err".
   const std = entry[s] === 0x73 && entry[s + 1] === 0x74 && entry[s + 2] === 0x64;
   const which =
@@ -84,14 +90,19 @@ export class JsonFileParser {
     /** The text ended the line (else: a part of a longer line). */
     let complete: boolean;
     let stream: LogStream;
-    let rawTime: string;
+    /** Docker's time, with nine digits. */
+    let time: string;
     const textEnd = plainEntry(entry, from, to);
     if (textEnd >= 0) {
       text = entry.toString('utf8', from + LOG_START, textEnd);
       complete = true;
       const s = textEnd + 2 + STREAM_KEY.length;
       stream = entry[s + 3] === 0x6f /* stdout */ ? 'stdout' : 'stderr';
-      rawTime = entry.toString('latin1', s + 6 + TIME_KEY.length, to - 2);
+      const timeAt = s + 6 + TIME_KEY.length;
+      const raw = entry.toString('latin1', timeAt, to - 2);
+      // Docker's form with all nine digits, as most are (the others have trailing zeros trimmed): kept as it is.
+      const nano = to - 2 - timeAt === NANO_TIME && entry[to - 3] === UTC && entry[timeAt + 10] === T && entry[timeAt + 19] === DOT;
+      time = nano ? raw : normalizeTime(raw);
     } else {
       let parsed: Entry | null;
       try {
@@ -112,9 +123,8 @@ export class JsonFileParser {
       complete = e.log.length > 0 && e.log.charCodeAt(e.log.length - 1) === 0x0a;
       text = complete ? STRING_TEXT.trimEol(e.log) : e.log;
       stream = e.stream;
-      rawTime = e.time;
+      time = normalizeTime(e.time);
     }
-    const time = normalizeTime(rawTime);
     if (complete && this.pending.get(stream) === undefined) {
       this.emit(stream, time, text, false);
       return;

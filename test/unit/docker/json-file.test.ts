@@ -121,6 +121,13 @@ describe('JsonFileParser', () => {
     assert.deepEqual(got.malformed, []);
   });
 
+  it('keeps a time of nine digits as it is, and reads no other string of its length ending in "Z" as a time', () => {
+    const nine = '2024-01-02T03:04:05.123456789Z';
+    const notATime = 'abcdefghijklmnopqrstuvwxyz123Z';
+    const got = parse([entry('a\n', nine), entry('b\n', notATime)]);
+    assert.deepEqual(got.lines, [line('stdout', nine, 'a'), line('stdout', '', 'b')]);
+  });
+
   it('trims "\\r\\n" (TTY) and keeps a "\\r" inside the line', () => {
     const got = parse([entry('tty line\r\n', written('1')), entry('a\rb\n', written('2'))]);
     assert.deepEqual(got.lines, [line('stdout', full('1'), 'tty line'), line('stdout', full('2'), 'a\rb')]);
