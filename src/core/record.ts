@@ -71,6 +71,8 @@ export interface LogRecord extends RecordBase {
   readonly truncated?: true;
   /** Present when the message is a JSON object (SIDEKICK_PARSE_JSON): also written as `json`. */
   readonly json?: true;
+  /** Not serialised: the message is ASCII with nothing JSON escapes (see LogLine): its JSON is the message in quotes. */
+  readonly plain?: boolean;
   /**
    * Not serialised, set on multiline records only (others are at their
    * `time` and `seq`): where the log was done with before this record and
@@ -281,7 +283,7 @@ function lineJson(r: LogRecord | FileRecord): string {
       '-' +
       r.seq +
       (r.stream === 'stdout' ? c.stdoutMessage : c.stderrMessage) +
-      messageJson(r.message) +
+      (r.plain === true ? '"' + r.message + '"' : messageJson(r.message)) +
       lineEnd(r)
     );
   }

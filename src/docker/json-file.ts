@@ -92,10 +92,14 @@ export class JsonFileParser {
     let stream: LogStream;
     /** Docker's time, with nine digits. */
     let time: string;
+    /** The text is ASCII without escapes (see LogLine). */
+    let plain = false;
     const textEnd = plainEntry(entry, from, to);
     if (textEnd >= 0) {
       text = entry.toString('utf8', from + LOG_START, textEnd);
       complete = true;
+      // Nothing in the text is escaped (plainEntry), and as many characters as bytes: ASCII.
+      plain = text.length === textEnd - (from + LOG_START);
       const s = textEnd + 2 + STREAM_KEY.length;
       stream = entry[s + 3] === 0x6f /* stdout */ ? 'stdout' : 'stderr';
       const timeAt = s + 6 + TIME_KEY.length;
@@ -126,7 +130,7 @@ export class JsonFileParser {
       time = normalizeTime(e.time);
     }
     if (complete && this.pending.get(stream) === undefined) {
-      this.emit(stream, time, text, false);
+      this.emit(stream, time, text, false, plain);
       return;
     }
     const joined = this.pending.add(stream, time, text, complete, this.maxLine);
@@ -138,12 +142,12 @@ export class JsonFileParser {
     for (const [stream, line] of this.pending.drain()) this.emit(stream, line.time, line.text(), line.truncated);
   }
 
-  private emit(stream: LogStream, time: string, message: string, truncated: boolean): void {
+  private emit(stream: LogStream, time: string, message: string, truncated: boolean, plain = false): void {
     // The maximum is in bytes, as for the logs API: counted only when it may matter.
     if (message.length * 3 > this.maxLine && Buffer.byteLength(message) > this.maxLine) {
       message = Buffer.from(message).subarray(0, this.maxLine).toString('utf8');
       truncated = true;
     }
-    this.handlers.line({ stream, time, message, truncated });
+    this.handlers.line({ stream, time, message, truncated, plain });
   }
 }

@@ -22,6 +22,11 @@ export interface LogLine {
   readonly message: string;
   /** Set when the line was longer than the maximum and was cut. */
   readonly truncated: boolean;
+  /**
+   * The message is ASCII with nothing JSON escapes in it, as the json-file
+   * reader knows of most lines for nothing: a record's JSON takes it as it is.
+   */
+  readonly plain?: boolean;
 }
 
 export interface LogLineHandlers {

@@ -108,8 +108,8 @@ export class LogIntake {
     this.rereading = cursor !== undefined;
   }
 
-  /** One line as read; `time` is Docker's (RFC 3339, 9 digits), or '' when it had none. */
-  line(stream: LogStream, time: string, message: string, truncated: boolean): void {
+  /** One line as read; `time` is Docker's (RFC 3339, 9 digits), or '' when it had none; `plain`: see LogLine. */
+  line(stream: LogStream, time: string, message: string, truncated: boolean, plain = false): void {
     let seq = 1;
     if (time === '') {
       time = nowTime();
@@ -131,7 +131,7 @@ export class LogIntake {
       this.remember(time);
       if (this.ahead !== undefined && this.delivered(stream, time, seq)) return;
     }
-    if (this.joiner === undefined) this.emit(stream, time, seq, message, truncated, undefined, undefined);
+    if (this.joiner === undefined) this.emit(stream, time, seq, message, truncated, undefined, undefined, plain);
     else this.joiner.push(stream, time, seq, message, truncated);
   }
 
@@ -183,9 +183,21 @@ export class LogIntake {
     truncated: boolean,
     from: LogPosition | undefined,
     through: LogPosition | undefined,
+    plain = false,
   ): void {
     const message = redactText(line, this.ctx.redact);
-    const r: Mutable<LogRecord> = { type: 'log', time, host: this.ctx.host, container: this.target.meta, stream, message, seq, position: logPositions };
+    const r: Mutable<LogRecord> = {
+      type: 'log',
+      time,
+      host: this.ctx.host,
+      container: this.target.meta,
+      stream,
+      message,
+      seq,
+      // A mask put in may need escaping.
+      plain: plain && message === line,
+      position: logPositions,
+    };
     if (truncated) r.truncated = true;
     if (this.parseJson && isJsonObject(message)) r.json = true;
     if (from !== undefined) {

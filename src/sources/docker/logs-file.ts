@@ -105,7 +105,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
   const firstFault = once();
   const parser = new JsonFileParser(
     {
-      line: (l) => intake!.line(l.stream, l.time, l.message, l.truncated),
+      line: (l) => intake!.line(l.stream, l.time, l.message, l.truncated, l.plain),
       malformed: (detail) => {
         ctx.malformed?.();
         if (firstFault()) ctx.log.warn({ container: target.meta.name, detail }, 'json-file: an entry could not be read (said once per read)');

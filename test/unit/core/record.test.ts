@@ -96,6 +96,21 @@ describe('serialize', () => {
     );
   });
 
+  it('property: writes a message marked plain (ASCII, nothing JSON escapes) as JSON.stringify does, without a field for the mark', () => {
+    const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 60 });
+    fc.assert(
+      fc.property(
+        printable.filter((m) => !m.includes('"') && !m.includes('\\')),
+        fc.constantFrom<'stdout' | 'stderr'>('stdout', 'stderr'),
+        (message, stream) => {
+          const log: LogRecord = { type: 'log', position: logPositions, time: TIME, host: 'h', container: meta, stream, seq: 1, message };
+          assert.equal(serialize({ ...log, plain: true }), serialize(log));
+          assert.ok(serialize(log).endsWith(`"stream":"${stream}","message":${JSON.stringify(message)}}`));
+        },
+      ),
+    );
+  });
+
   it('adds truncated: true only to a cut log line', () => {
     const base: LogRecord = { type: 'log', position: logPositions, time: TIME, host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'abc' };
     const cut = parsed(serialize({ ...base, truncated: true }));

@@ -28,14 +28,27 @@ function entry(log: string, time: string, stream: Stream = 'stdout'): string {
 }
 
 interface Parsed {
+  /** The lines, without `plain` (see plainness()). */
   readonly lines: LogLine[];
+  /** Whether each line was marked plain. */
+  readonly plain: boolean[];
   readonly malformed: string[];
 }
 
 function parse(entries: readonly string[], maxLine = 1024 * 1024, end = true): Parsed {
   const lines: LogLine[] = [];
+  const plain: boolean[] = [];
   const malformed: string[] = [];
-  const p = new JsonFileParser({ line: (l) => lines.push(l), malformed: (d) => malformed.push(d) }, maxLine);
+  const p = new JsonFileParser(
+    {
+      line: ({ plain: isPlain, ...l }) => {
+        lines.push(l);
+        plain.push(isPlain === true);
+      },
+      malformed: (d) => malformed.push(d),
+    },
+    maxLine,
+  );
   // One buffer of all the entries, as a read gives them: each is parsed in place, the ones after it there too.
   const all = Buffer.from(entries.map((e) => `${e}\n`).join(''));
   for (let at = 0; at < all.length; ) {
@@ -44,7 +57,7 @@ function parse(entries: readonly string[], maxLine = 1024 * 1024, end = true): P
     at = nl + 1;
   }
   if (end) p.end();
-  return { lines, malformed };
+  return { lines, plain, malformed };
 }
 
 /** A multiplexed frame of the logs API. */
@@ -128,6 +141,23 @@ describe('JsonFileParser', () => {
     assert.deepEqual(got.lines, [line('stdout', nine, 'a'), line('stdout', '', 'b')]);
   });
 
+  it('marks plain the lines that are ASCII with nothing JSON escapes: their JSON is the message in quotes', () => {
+    const got = parse([
+      entry('plain ascii\n', written('1')),
+      entry('a "quote"\n', written('2')),
+      entry('tab\there\n', written('3')),
+      entry('caf\u00e9\n', written('4')),
+      entry('<b>\n', written('5')),
+      entry('part', written('6')),
+      entry(' joined\n', written('7')),
+    ]);
+    assert.deepEqual(
+      got.lines.map((l) => l.message),
+      ['plain ascii', 'a "quote"', 'tab\there', 'caf\u00e9', '<b>', 'part joined'],
+    );
+    assert.deepEqual(got.plain, [true, false, false, false, true, false]);
+  });
+
   it('trims "\\r\\n" (TTY) and keeps a "\\r" inside the line', () => {
     const got = parse([entry('tty line\r\n', written('1')), entry('a\rb\n', written('2'))]);
     assert.deepEqual(got.lines, [line('stdout', full('1'), 'tty line'), line('stdout', full('2'), 'a\rb')]);
@@ -176,7 +206,7 @@ describe('JsonFileParser', () => {
     const got = parse([entry('no end yet', written('1')), entry('half', written('2'), 'stderr')], undefined, false);
     assert.deepEqual(got.lines, []);
     const lines: LogLine[] = [];
-    const p = new JsonFileParser({ line: (l) => lines.push(l), malformed: () => assert.fail('malformed') }, 1024);
+    const p = new JsonFileParser({ line: ({ plain: _, ...l }) => lines.push(l), malformed: () => assert.fail('malformed') }, 1024);
     pushOne(p, entry('no end ', written('1')));
     pushOne(p, entry('yet', written('2')));
     pushOne(p, entry('half', written('3'), 'stderr'));

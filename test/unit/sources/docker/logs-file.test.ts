@@ -182,6 +182,7 @@ describe('followLogFile', () => {
       stream: 'stdout',
       message: 'line 1',
       seq: 1,
+      plain: true,
     });
     assert.deepEqual(run.records[2], {
       type: 'log',
@@ -192,6 +193,7 @@ describe('followLogFile', () => {
       stream: 'stderr',
       message: 'oops',
       seq: 1,
+      plain: true,
     });
     assert.equal(run.malformed(), 0);
     const st = statSync(path);
