@@ -151,11 +151,19 @@ describe('collecting from the real engine', () => {
 describe('containers running before sidekick starts', () => {
   it('with SIDEKICK_BACKLOG=tail:N: the last N lines, then everything after', async () => {
     const name = uniqueName('backlog');
-    await runContainer(name, [], 'i=0; while [ $i -lt 20 ]; do i=$((i+1)); echo old-$i; done; sleep 2; echo new-1; sleep 30');
+    // The new line waits for the backlog to have been read: a slow start of
+    // sidekick must not find it among the last 5.
+    await runContainer(
+      name,
+      [],
+      'i=0; while [ $i -lt 20 ]; do i=$((i+1)); echo old-$i; done; while [ ! -e /tmp/go ]; do usleep 50000; done; echo new-1; sleep 30',
+    );
     await new Promise((r) => setTimeout(r, 1000));
     const sk = new Sidekick({ SIDEKICK_BACKLOG: 'tail:5' });
     try {
       await sk.ready();
+      await sk.until(() => sk.logsOf(name).length >= 5, 15_000, `the backlog of ${name}`);
+      await docker('exec', name, 'touch', '/tmp/go');
       await sk.until(() => sk.logsOf(name).some((r) => r['message'] === 'new-1'), 15_000, `the new line of ${name}`);
       assert.deepEqual(
         sk.logsOf(name).map((r) => r['message']),
