@@ -250,9 +250,9 @@ function hostJsonOf(host: string): string {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes.
 const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-/** A message as a JSON string: most need no escaping, and are copied as they are. */
-function messageJson(message: string): string {
-  return NEEDS_ESCAPING.test(message) ? JSON.stringify(message) : '"' + message + '"';
+/** A message as a JSON string: most need no escaping (known of a `plain` one, see LogRecord), and are copied as they are. */
+function messageJson(message: string, plain = false): string {
+  return plain || !NEEDS_ESCAPING.test(message) ? '"' + message + '"' : JSON.stringify(message);
 }
 
 /** What ends a line's JSON: its message again as JSON (SIDEKICK_PARSE_JSON), and whether it was cut. */
@@ -283,7 +283,7 @@ function lineJson(r: LogRecord | FileRecord): string {
       '-' +
       r.seq +
       (r.stream === 'stdout' ? c.stdoutMessage : c.stderrMessage) +
-      (r.plain === true ? '"' + r.message + '"' : messageJson(r.message)) +
+      messageJson(r.message, r.plain === true) +
       lineEnd(r)
     );
   }

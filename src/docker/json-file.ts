@@ -22,11 +22,6 @@ const LOG_KEY = Buffer.from('{"log":"');
 const STREAM_KEY = Buffer.from('","stream":"');
 const TIME_KEY = Buffer.from('","time":"');
 const BACKSLASH = 0x5c;
-/** Docker's time with nine digits ("2006-01-02T15:04:05.000000000Z"), and its end. */
-const NANO_TIME = 30;
-const UTC = 0x5a;
-const T = 0x54;
-const DOT = 0x2e;
 
 /** Whether `bytes` holds `key` at `at`, before `end`. */
 function holds(bytes: Buffer, at: number, key: Buffer, end: number): boolean {
@@ -103,10 +98,7 @@ export class JsonFileParser {
       const s = textEnd + 2 + STREAM_KEY.length;
       stream = entry[s + 3] === 0x6f /* stdout */ ? 'stdout' : 'stderr';
       const timeAt = s + 6 + TIME_KEY.length;
-      const raw = entry.toString('latin1', timeAt, to - 2);
-      // Docker's form with all nine digits, as most are (the others have trailing zeros trimmed): kept as it is.
-      const nano = to - 2 - timeAt === NANO_TIME && entry[to - 3] === UTC && entry[timeAt + 10] === T && entry[timeAt + 19] === DOT;
-      time = nano ? raw : normalizeTime(raw);
+      time = normalizeTime(entry.toString('latin1', timeAt, to - 2));
     } else {
       let parsed: Entry | null;
       try {

@@ -40,9 +40,6 @@ const CR = 0x0d;
 const SPACE = 0x20;
 /** "2006-01-02T15:04:05.000000000Z07:00" is the longest prefix Docker writes. */
 const MAX_TIME = 40;
-/** The length of "2006-01-02T15:04:05.000000000Z", the form Docker writes, and its "Z". */
-const NANO_TIME = 30;
-const UTC = 0x5a;
 
 /** Where the space after the time is in `buf[from, to)`, or -1. */
 function timeEnd(buf: Buffer, from: number, to: number): number {
@@ -52,14 +49,12 @@ function timeEnd(buf: Buffer, from: number, to: number): number {
 }
 
 /**
- * The time from `from` to the space at `sp` ('' if none): Docker's
- * "2006-01-02T15:04:05.000000000Z" as is; any other form (Podman's whole
- * seconds, an offset) as normalizeTime makes it, '' if it is not a time.
+ * The time from `from` to the space at `sp` ('' if none), as normalizeTime
+ * makes it: Docker's "2006-01-02T15:04:05.000000000Z" as is; any other form
+ * (Podman's whole seconds, an offset) padded or converted; '' if it is not a time.
  */
 function lineTime(buf: Buffer, from: number, sp: number): string {
-  if (sp < 0) return '';
-  const time = buf.toString('latin1', from, sp);
-  return sp - from === NANO_TIME && buf[sp - 1] === UTC ? time : normalizeTime(time);
+  return sp < 0 ? '' : normalizeTime(buf.toString('latin1', from, sp));
 }
 
 /** Parses one container's log stream; create one per HTTP response. */

@@ -5,11 +5,18 @@
 import { millisToTime } from '../core/record.js';
 
 const ZEROS = '000000000';
+/** The length of "2006-01-02T15:04:05.000000000Z", and the characters checked in it. */
+const NANO_TIME = 30;
+const UTC = 0x5a;
+const T = 0x54;
+const DOT = 0x2e;
 const UTC_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/;
 
 /** Docker's time padded to 9 fractional digits; '' if it is not a time. */
 export function normalizeTime(time: string): string {
   const n = time.length;
+  // Docker's own form, with all nine digits (most of its times): as it is, without the expression.
+  if (n === NANO_TIME && time.charCodeAt(n - 1) === UTC && time.charCodeAt(10) === T && time.charCodeAt(19) === DOT) return time;
   if (!UTC_TIME.test(time)) {
     const ms = Date.parse(time);
     return Number.isFinite(ms) ? millisToTime(ms) : '';
