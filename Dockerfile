@@ -37,12 +37,15 @@ LABEL org.opencontainers.image.title="sidekick" \
       org.opencontainers.image.licenses="Apache-2.0"
 # The heap limit bounds memory near the buffers (README, Guarantees and limits):
 # 2 x the default 64 MiB buffer + 64 MiB. Raise it with bigger buffers. A
-# 4 MiB semi-space keeps V8's young generation at 8 MiB instead of 32, and two
-# malloc arenas keep glibc from one per thread (see src/relaunch.ts).
+# 4 MiB semi-space keeps V8's young generation at 8 MiB instead of 32; two
+# malloc arenas keep glibc from one per thread, and fixed thresholds keep it
+# from holding big freed blocks (see src/relaunch.ts).
 ENV PATH=/nodejs/bin:/usr/local/bin:/usr/bin:/bin \
     NODE_ENV=production \
     NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=4" \
     MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=65536 \
+    MALLOC_TRIM_THRESHOLD_=65536 \
     SIDEKICK_STATE_DIR=/var/lib/sidekick
 COPY --from=build /out/app /app
 # The state folder belongs to the user sidekick runs as, and to group root:

@@ -15,8 +15,12 @@ const exec = promisify(execFile);
  * the systemd unit has the same): the heap limit and the young generation.
  */
 export const IMAGE_NODE_OPTIONS = imageSetting('NODE_OPTIONS');
-/** The image's environment for the runtime (node's flags, glibc's malloc arenas): what its rows run with. */
-export const IMAGE_ENV = { NODE_OPTIONS: IMAGE_NODE_OPTIONS, MALLOC_ARENA_MAX: imageSetting('MALLOC_ARENA_MAX') };
+/** glibc's malloc settings the image runs sidekick with. */
+export const IMAGE_MALLOC_ENV = Object.fromEntries(
+  ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'].map((name) => [name, imageSetting(name)]),
+);
+/** The image's environment for the runtime (node's flags, glibc's malloc settings): what its rows run with. */
+export const IMAGE_ENV = { NODE_OPTIONS: IMAGE_NODE_OPTIONS, ...IMAGE_MALLOC_ENV };
 
 function imageSetting(name: string): string {
   const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');

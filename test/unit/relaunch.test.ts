@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { heapLimitGiven, MALLOC_ARENAS, relaunchEnv, relaunchFlags, SEMI_SPACE_MIB } from '../../src/relaunch.js';
+import { heapLimitGiven, MALLOC_ENV, relaunchEnv, relaunchFlags, SEMI_SPACE_MIB } from '../../src/relaunch.js';
 
 describe('heapLimitGiven', () => {
   it('finds --max-old-space-size on node’s command line or in NODE_OPTIONS, in either spelling', () => {
@@ -28,14 +28,26 @@ describe('relaunchFlags', () => {
     for (const file of ['Dockerfile', 'deploy/systemd/sidekick.service']) {
       const text = readFileSync(new URL(file, root), 'utf8');
       assert.match(text, new RegExp(`NODE_OPTIONS=[^\\n]*--max-semi-space-size=${SEMI_SPACE_MIB}\\b`), file);
-      assert.match(text, new RegExp(`^[^#\\n]*\\bMALLOC_ARENA_MAX=${MALLOC_ARENAS}\\b`, 'm'), file);
+      for (const [name, value] of Object.entries(MALLOC_ENV)) assert.match(text, new RegExp(`^[^#\\n]*\\b${name}=${value}\\b`, 'm'), `${file}: ${name}`);
     }
   });
 });
 
 describe('relaunchEnv', () => {
-  it('gives the child MALLOC_ARENA_MAX unless it is set, and keeps the rest of the environment', () => {
-    assert.deepEqual(relaunchEnv({ PATH: '/bin' }), { PATH: '/bin', MALLOC_ARENA_MAX: String(MALLOC_ARENAS) });
-    assert.deepEqual(relaunchEnv({ PATH: '/bin', MALLOC_ARENA_MAX: '8' }), { PATH: '/bin', MALLOC_ARENA_MAX: '8' });
+  it('gives the child each of glibc’s malloc settings that is not set, and keeps the rest of the environment', () => {
+    assert.deepEqual(relaunchEnv({ PATH: '/bin' }), {
+      PATH: '/bin',
+      MALLOC_ARENA_MAX: '2',
+      MALLOC_MMAP_THRESHOLD_: '65536',
+      MALLOC_TRIM_THRESHOLD_: '65536',
+    });
+    assert.deepEqual(relaunchEnv({ PATH: '/bin', MALLOC_ARENA_MAX: '8' }), {
+      PATH: '/bin',
+      MALLOC_ARENA_MAX: '8',
+      MALLOC_MMAP_THRESHOLD_: '65536',
+      MALLOC_TRIM_THRESHOLD_: '65536',
+    });
+    const all = { PATH: '/bin', MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '1', MALLOC_TRIM_THRESHOLD_: '1' };
+    assert.equal(relaunchEnv(all), all);
   });
 });
