@@ -8,7 +8,7 @@
 
 import type { LogStream } from '../core/record.js';
 import type { LogLine } from './log-lines.js';
-import { normalizeTime } from './time.js';
+import { engineTime } from './time.js';
 import { PendingLines, STRING_TEXT } from './partial-line.js';
 
 export interface JsonFileHandlers {
@@ -98,7 +98,7 @@ export class JsonFileParser {
       const s = textEnd + 2 + STREAM_KEY.length;
       stream = entry[s + 3] === 0x6f /* stdout */ ? 'stdout' : 'stderr';
       const timeAt = s + 6 + TIME_KEY.length;
-      time = normalizeTime(entry.toString('latin1', timeAt, to - 2));
+      time = engineTime(entry.toString('latin1', timeAt, to - 2));
     } else {
       let parsed: Entry | null;
       try {
@@ -119,7 +119,7 @@ export class JsonFileParser {
       complete = e.log.length > 0 && e.log.charCodeAt(e.log.length - 1) === 0x0a;
       text = complete ? STRING_TEXT.trimEol(e.log) : e.log;
       stream = e.stream;
-      time = normalizeTime(e.time);
+      time = engineTime(e.time);
     }
     if (complete && this.pending.get(stream) === undefined) {
       this.emit(stream, time, text, false, plain);

@@ -10,7 +10,7 @@
 
 import { FrameDemuxer, STDERR, STDOUT, SYSTEMERR } from './frames.js';
 import { BUFFER_TEXT, PartialLine, PendingLines } from './partial-line.js';
-import { normalizeTime } from './time.js';
+import { engineTime } from './time.js';
 import type { LogStream } from '../core/record.js';
 
 export const DEFAULT_MAX_LINE = 1024 * 1024;
@@ -49,12 +49,12 @@ function timeEnd(buf: Buffer, from: number, to: number): number {
 }
 
 /**
- * The time from `from` to the space at `sp` ('' if none), as normalizeTime
+ * The time from `from` to the space at `sp` ('' if none), as engineTime
  * makes it: Docker's "2006-01-02T15:04:05.000000000Z" as is; any other form
  * (Podman's whole seconds, an offset) padded or converted; '' if it is not a time.
  */
 function lineTime(buf: Buffer, from: number, sp: number): string {
-  return sp < 0 ? '' : normalizeTime(buf.toString('latin1', from, sp));
+  return sp < 0 ? '' : engineTime(buf.toString('latin1', from, sp));
 }
 
 /** Parses one container's log stream; create one per HTTP response. */

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { STDERR, STDOUT } from '../../../src/docker/frames.js';
 import { JsonFileParser } from '../../../src/docker/json-file.js';
-import { normalizeTime } from '../../../src/docker/time.js';
+import { engineTime, normalizeTime } from '../../../src/docker/time.js';
 import { LogLineParser, type LogLine } from '../../../src/docker/log-lines.js';
 import { sinceToTime, timeToSince } from '../../../src/core/record.js';
 
@@ -106,11 +106,22 @@ describe('normalizeTime', () => {
     assert.equal(normalizeTime('garbage'), '');
     assert.equal(normalizeTime(''), '');
     assert.equal(normalizeTime('2024-13-45T99:99:99+01:00'), '');
+    // The length, "T", "." and "Z" of Docker's nine-digit form, and nothing else of a time.
+    assert.equal(normalizeTime('xxxx-xx-xxTxx:xx:xx.xxxxxxxxxZ'), '');
+    assert.equal(normalizeTime('2024-01-02T03:04:05.12345678xZ'), '');
   });
 
   // See the report: a string of 20 characters or more ending in "Z" is taken for a time unread.
   it('gives "" for a long string ending in "Z" that is not a time', () => {
     assert.equal(normalizeTime('this is not a time, Z'), '');
+  });
+
+  it('engineTime: Docker’s nine-digit form as it is, by its shape; any other as normalizeTime makes it', () => {
+    assert.equal(engineTime('2024-01-02T03:04:05.123456789Z'), '2024-01-02T03:04:05.123456789Z');
+    assert.equal(engineTime('2024-01-02T03:04:05.1Z'), '2024-01-02T03:04:05.100000000Z');
+    assert.equal(engineTime('2024-01-02T03:04:05Z'), '2024-01-02T03:04:05.000000000Z');
+    assert.equal(engineTime('2024-01-02T05:04:05.1234+02:00'), '2024-01-02T03:04:05.123000000Z');
+    assert.equal(engineTime('garbage'), '');
   });
 
   it('orders times as strings as they order in time', () => {
