@@ -8,6 +8,7 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
+import { MALLOC_ENV } from '../src/relaunch.js';
 
 const exec = promisify(execFile);
 /**
@@ -15,12 +16,11 @@ const exec = promisify(execFile);
  * the systemd unit has the same): the heap limit and the young generation.
  */
 export const IMAGE_NODE_OPTIONS = imageSetting('NODE_OPTIONS');
-/** glibc's malloc settings the image runs sidekick with. */
-export const IMAGE_MALLOC_ENV = Object.fromEntries(
-  ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'].map((name) => [name, imageSetting(name)]),
-);
-/** The image's environment for the runtime (node's flags, glibc's malloc settings): what its rows run with. */
-export const IMAGE_ENV = { NODE_OPTIONS: IMAGE_NODE_OPTIONS, ...IMAGE_MALLOC_ENV };
+/** The image's environment for the runtime (node's flags, glibc's malloc settings as the image gives them): what its rows run with. */
+export const IMAGE_ENV = {
+  NODE_OPTIONS: IMAGE_NODE_OPTIONS,
+  ...Object.fromEntries(Object.keys(MALLOC_ENV).map((name) => [name, imageSetting(name)])),
+};
 
 function imageSetting(name: string): string {
   const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');

@@ -23,7 +23,7 @@ describe('relaunchFlags', () => {
     assert.deepEqual(relaunchFlags(128, [], '--max_semi_space_size=1'), ['--max-old-space-size=128']);
   });
 
-  it('the image and the systemd unit run with the same semi-space size and malloc arenas', () => {
+  it('the image and the systemd unit run with the same semi-space size and malloc settings', () => {
     const root = new URL('../../../', import.meta.url);
     for (const file of ['Dockerfile', 'deploy/systemd/sidekick.service']) {
       const text = readFileSync(new URL(file, root), 'utf8');
