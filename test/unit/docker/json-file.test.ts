@@ -118,10 +118,9 @@ describe('normalizeTime', () => {
 
   it('engineTime: Docker’s nine-digit form as it is, by its shape; any other as normalizeTime makes it', () => {
     assert.equal(engineTime('2024-01-02T03:04:05.123456789Z'), '2024-01-02T03:04:05.123456789Z');
-    assert.equal(engineTime('2024-01-02T03:04:05.1Z'), '2024-01-02T03:04:05.100000000Z');
-    assert.equal(engineTime('2024-01-02T03:04:05Z'), '2024-01-02T03:04:05.000000000Z');
-    assert.equal(engineTime('2024-01-02T05:04:05.1234+02:00'), '2024-01-02T03:04:05.123000000Z');
-    assert.equal(engineTime('garbage'), '');
+    for (const t of ['2024-01-02T03:04:05.1Z', '2024-01-02T03:04:05Z', '2024-01-02T05:04:05.1234+02:00', 'garbage']) {
+      assert.equal(engineTime(t), normalizeTime(t), t);
+    }
   });
 
   it('orders times as strings as they order in time', () => {
