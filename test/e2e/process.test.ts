@@ -97,12 +97,18 @@ describe('the sidekick process', () => {
     const [child] = readFileSync(`/proc/${sk.pid}/task/${sk.pid}/children`, 'utf8').split(' ');
     const exit = await sk.stop('SIGKILL');
     assert.equal(exit.signal, 'SIGKILL');
-    // The harness waits for stdout to close: the child, which shares it, has ended too.
-    let state = 'gone';
-    try {
-      state = /State:\s+(\w)/.exec(readFileSync(`/proc/${Number(child)}/status`, 'utf8'))![1]!;
-    } catch {
-      // no such process
+    // The harness waits for stdout to close, which the child, sharing it, does
+    // as it exits, a moment before the kernel has made it a zombie (seen 'R').
+    const stateOf = (): string => {
+      try {
+        return /State:\s+(\w)/.exec(readFileSync(`/proc/${Number(child)}/status`, 'utf8'))![1]!;
+      } catch {
+        return 'gone';
+      }
+    };
+    let state = stateOf();
+    for (const deadline = Date.now() + 2000; state !== 'gone' && state !== 'Z' && Date.now() < deadline; state = stateOf()) {
+      await new Promise((r) => setTimeout(r, 20));
     }
     assert.ok(state === 'gone' || state === 'Z', `the child is ${state}`);
   });
