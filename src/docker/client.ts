@@ -6,9 +6,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import Docker from 'dockerode';
 import PQueue from 'p-queue';
 import { EventStreamParser, type DockerEvent } from './events.js';
+import { HttpGetPool } from './http-get.js';
 import { LogLineParser } from './log-lines.js';
 
 /** A call that returns a whole answer must not wait on a hung daemon forever. */
@@ -64,26 +67,41 @@ export class DockerCallError extends Error {
   }
 }
 
-/** What a container call gives back: the answer's JSON, its bytes, or the answer itself to read as a stream. */
-type Answer = 'json' | 'bytes' | 'stream';
-
-/** How requests reach the daemon: the module that makes them, and the options each starts from. */
+/**
+ * How requests reach the daemon: the module that makes them and the options
+ * each starts from (for streams), and how to open a connection of one's own
+ * (for whole answers, ./http-get.ts), with the Host header to send.
+ */
 interface Endpoint {
   readonly request: (options: RequestOptions, answered: (res: IncomingMessage) => void) => ClientRequest;
   readonly options: RequestOptions;
+  readonly connect: () => Socket;
+  readonly host: string;
 }
 
-/** The daemon's address as `node:http` (or `node:https`, with the client's certificates) takes it. */
+/** The daemon's address as `node:http` (or `node:https`, with the client's certificates) takes it, and as `node:net` (`node:tls`) does. */
 function endpointOf(o: Docker.DockerOptions): Endpoint {
-  if (o.socketPath !== undefined) return { request: httpRequest, options: { socketPath: o.socketPath } };
+  const socketPath = o.socketPath;
+  if (socketPath !== undefined) return { request: httpRequest, options: { socketPath }, connect: () => netConnect({ path: socketPath }), host: 'localhost' };
+  const host = o.host ?? 'localhost';
+  const port = Number(o.port ?? (o.protocol === 'https' ? 2376 : 2375));
   const options: RequestOptions = { host: o.host, port: o.port };
-  if (o.protocol !== 'https') return { request: httpRequest, options };
-  return { request: httpsRequest, options: { ...options, ca: o.ca, cert: o.cert, key: o.key } as RequestOptions };
+  const hostHeader = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  if (o.protocol !== 'https') return { request: httpRequest, options, connect: () => netConnect({ host, port }), host: hostHeader };
+  const tls = { ca: o.ca, cert: o.cert, key: o.key } as ConnectionOptions;
+  return {
+    request: httpsRequest,
+    options: { ...options, ...tls } as RequestOptions,
+    // SNI is a name's, never an address's (as node:https does it).
+    connect: () => tlsConnect({ ...tls, host, port, ...(isIP(host) === 0 ? { servername: host } : {}) }),
+    host: hostHeader,
+  };
 }
 
 export class DockerApi {
   private readonly docker: Docker;
   private readonly endpoint: Endpoint;
+  private readonly gets: HttpGetPool;
   private readonly queue: PQueue;
 
   constructor(
@@ -96,6 +114,7 @@ export class DockerApi {
   ) {
     this.docker = new Docker(options);
     this.endpoint = endpointOf(options);
+    this.gets = new HttpGetPool(this.endpoint.connect, this.endpoint.host);
     this.queue = new PQueue({ concurrency });
   }
 
@@ -138,7 +157,7 @@ export class DockerApi {
   }
 
   inspect(id: string): Promise<Docker.ContainerInspectInfo> {
-    return this.call(() => this.get(id, 'json', {}, 'json', CALL_TIMEOUT_MS));
+    return this.call(() => this.json(id, 'json', {}, CALL_TIMEOUT_MS));
   }
 
   /** One stats sample, at once (`one-shot`: no second sample a second later). */
@@ -148,14 +167,14 @@ export class DockerApi {
     // to a second later, and 220 containers' samples would keep every place
     // taken, with the inspects of new containers waiting behind them. Each
     // container has one sample in flight at most, spread over the interval.
-    const sample = this.get<unknown>(id, 'stats', { stream: false, 'one-shot': true }, 'json', CALL_TIMEOUT_MS);
+    const sample = this.json<unknown>(id, 'stats', { stream: false, 'one-shot': true }, CALL_TIMEOUT_MS);
     return this.counted(sample).finally(() => this.onStatsCall((performance.now() - started) / 1000));
   }
 
   /** Follows a container's logs, stdout and stderr, with Docker's timestamps; `signal` ends the call until it is answered, the stream is the caller's to end. */
   logs(id: string, options: LogsOptions, signal?: AbortSignal): Promise<IncomingMessage> {
     const query = { follow: true, stdout: true, stderr: true, timestamps: true, since: options.since, tail: options.tail, until: options.until };
-    return this.call(() => this.get<IncomingMessage>(id, 'logs', query, 'stream', signal));
+    return this.call(() => this.follow(id, query, signal));
   }
 
   /** The event stream, from `since` (`seconds.nanoseconds`) or from now. */
@@ -188,7 +207,7 @@ export class DockerApi {
   /** Docker's time of the container's newest log line (`tail=1`), normalized; undefined when it has none. */
   async newestLogTime(id: string, timeoutMs: number): Promise<string | undefined> {
     const query = { follow: false, stdout: true, stderr: true, timestamps: true, tail: 1 };
-    const buf = await this.counted(this.get<Buffer>(id, 'logs', query, 'bytes', timeoutMs));
+    const buf = await this.counted(this.whole(id, 'logs', query, timeoutMs));
     // A TTY container's answer is raw lines; any other's, frames whose header starts with a stream number and three zeros.
     const framed = buf.length >= 8 && buf[0]! <= 3 && buf[1] === 0 && buf[2] === 0 && buf[3] === 0;
     let newest: string | undefined;
@@ -203,72 +222,75 @@ export class DockerApi {
     return newest;
   }
 
-  /**
-   * `GET /containers/{id}/{what}`, straight through `node:http`: these are the
-   * calls made for each container (a log follow open as long as it runs, a
-   * stats sample every interval). docker-modem's way (dockerode's, for the
-   * rest) keeps about 11 KiB of heap for an open follow, 6 to 9.5 this way
-   * (the unit test's figures), and formats its options with `util.inspect`
-   * each call.
-   */
-  private get<T>(
+  /** `/containers/{id}/{what}` with its query: the calls made for each container. */
+  private path(id: string, what: 'json' | 'logs' | 'stats', query: Readonly<Record<string, string | number | boolean | undefined>>): string {
+    let search = '';
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) search += `${search === '' ? '?' : '&'}${key}=${encodeURIComponent(value)}`;
+    return `/containers/${encodeURIComponent(id)}/${what}${search}`;
+  }
+
+  /** A whole answer's bytes (a stats sample, an inspect), over a kept-alive connection (./http-get.ts). */
+  private async whole(
     id: string,
     what: 'json' | 'logs' | 'stats',
     query: Readonly<Record<string, string | number | boolean | undefined>>,
-    answer: Answer,
-    /** The caller's signal, or a time limit in ms. */
-    limit: AbortSignal | number | undefined,
+    timeoutMs: number,
+  ): Promise<Buffer> {
+    const { status, body } = await this.gets.get(this.path(id, what, query), timeoutMs);
+    if (status !== 200) throw callError(status, body);
+    return body;
+  }
+
+  /** A whole answer's JSON. */
+  private async json<T>(
+    id: string,
+    what: 'json' | 'stats',
+    query: Readonly<Record<string, string | number | boolean | undefined>>,
+    timeoutMs: number,
   ): Promise<T> {
-    let search = '';
-    for (const [key, value] of Object.entries(query)) if (value !== undefined) search += `${search === '' ? '?' : '&'}${key}=${encodeURIComponent(value)}`;
-    const options: RequestOptions = { ...this.endpoint.options, method: 'GET', path: `/containers/${encodeURIComponent(id)}/${what}${search}` };
-    const signal = typeof limit === 'number' ? undefined : limit;
-    return new Promise<T>((resolve, reject) => {
-      // The signal is listened to until the answer is in (for a stream: until
-      // its headers are), not by node:http's own `signal` option, whose hold
-      // on an open follow was half again its heap.
-      const abort = (cause: unknown): void => {
-        const err = new Error('The operation was aborted', { cause });
+    const body = await this.whole(id, what, query, timeoutMs);
+    try {
+      return JSON.parse(body.toString('utf8')) as T;
+    } catch (err) {
+      throw new Error(`GET /containers/${id}/${what}: the daemon's answer is not JSON (${(err as Error).message})`);
+    }
+  }
+
+  /**
+   * A log follow: the answer as a stream once its headers are in, straight
+   * through `node:http`, a connection of its own for as long as it runs.
+   * docker-modem's way (dockerode's, for the rest) keeps about 11 KiB of heap
+   * for an open follow, 6 to 9.5 this way (the unit test's figures), and
+   * formats its options with `util.inspect` each call.
+   */
+  private follow(
+    id: string,
+    query: Readonly<Record<string, string | number | boolean | undefined>>,
+    signal: AbortSignal | undefined,
+  ): Promise<IncomingMessage> {
+    const options: RequestOptions = { ...this.endpoint.options, method: 'GET', path: this.path(id, 'logs', query) };
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      // The signal is listened to until the answer's headers are in, not by
+      // node:http's own `signal` option, whose hold on an open follow was
+      // half again its heap.
+      const aborted = (): void => {
+        const err = new Error('The operation was aborted', { cause: signal?.reason });
         err.name = 'AbortError';
         reject(err);
         req.destroy(err);
       };
-      const aborted = (): void => abort(signal?.reason);
-      // A time limit is a timer cleared with the answer, not AbortSignal.timeout:
-      // that one's timer and signal stay for the whole limit (30 s) after a
-      // call answered in a millisecond, and live long enough to be promoted
-      // (a stats sample of each of 220 containers every 10 s kept 660 of them).
-      const timer = typeof limit === 'number' ? setTimeout(() => abort(new Error(`no answer within ${limit} ms`)), limit).unref() : undefined;
-      const answered = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', aborted);
-      };
+      const answered = (): void => signal?.removeEventListener('abort', aborted);
       const req = this.endpoint.request(options, (res) => {
+        answered();
         const status = res.statusCode ?? 0;
-        if (status === 200 && answer === 'stream') {
-          answered();
-          resolve(res as T);
+        if (status === 200) {
+          resolve(res);
           return;
         }
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (err) => {
-          answered();
-          reject(err);
-        });
-        res.on('end', () => {
-          answered();
-          const body = Buffer.concat(chunks);
-          if (status !== 200) reject(callError(status, body));
-          else if (answer === 'bytes') resolve(body as T);
-          else {
-            try {
-              resolve(JSON.parse(body.toString('utf8')) as T);
-            } catch (err) {
-              reject(new Error(`GET /containers/${id}/${what}: the daemon's answer is not JSON (${(err as Error).message})`));
-            }
-          }
-        });
+        res.on('error', reject);
+        res.on('end', () => reject(callError(status, Buffer.concat(chunks))));
       });
       req.on('error', (err) => {
         answered();

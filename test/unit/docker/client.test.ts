@@ -118,6 +118,35 @@ describe('DockerApi', () => {
     }
   });
 
+  it('asks for stats, inspects and newest log times over one kept connection, a 404 among them', async () => {
+    const path = socketPath('kept');
+    let connections = 0;
+    const server = createServer((req, res) => {
+      if (req.url?.includes('/logs?') === true) {
+        res.end();
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      if (req.url?.includes('/gone/') === true) res.statusCode = 404;
+      res.end(JSON.stringify(res.statusCode === 404 ? { message: 'No such container: gone' } : { Id: 'c', read: '2026-01-01T00:00:00Z' }));
+    });
+    server.on('connection', () => connections++);
+    await listening(server, path);
+    try {
+      const api = new DockerApi({ socketPath: path }, 4);
+      for (let i = 0; i < 100; i++) {
+        assert.deepEqual(await api.stats(`c${i}`), { Id: 'c', read: '2026-01-01T00:00:00Z' });
+        await api.inspect(`c${i}`);
+        assert.equal(await api.newestLogTime(`c${i}`, 10_000), undefined);
+      }
+      await assert.rejects(api.stats('gone'), (err: unknown) => statusOf(err) === 404);
+      await api.stats('c');
+      assert.equal(connections, 1, `${connections} connections for 302 calls one after another, a 404 among them`);
+    } finally {
+      closed(server, path);
+    }
+  });
+
   it('gives up a call not answered within its time limit, as a timeout', async () => {
     const path = socketPath('limit');
     const held: ServerResponse[] = [];
