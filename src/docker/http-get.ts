@@ -63,15 +63,12 @@ export class AnswerReader {
           buf = buf.subarray(end + 4);
           break;
         }
-        case 'length': {
-          const take = Math.min(this.left, buf.length);
-          if (take > 0) this.body.push(buf.subarray(0, take));
-          this.left -= take;
-          buf = buf.subarray(take);
+        case 'length':
+        case 'chunk-data':
+          buf = this.bodyBytes(buf);
           if (this.left > 0) return false;
-          this.state = 'done';
+          this.state = this.state === 'length' ? 'done' : 'chunk-end';
           break;
-        }
         case 'chunk-size': {
           const eol = buf.indexOf('\r\n');
           if (eol < 0) {
@@ -86,15 +83,6 @@ export class AnswerReader {
           buf = buf.subarray(eol + 2);
           this.left = size;
           this.state = size === 0 ? 'trailers' : 'chunk-data';
-          break;
-        }
-        case 'chunk-data': {
-          const take = Math.min(this.left, buf.length);
-          if (take > 0) this.body.push(buf.subarray(0, take));
-          this.left -= take;
-          buf = buf.subarray(take);
-          if (this.left > 0) return false;
-          this.state = 'chunk-end';
           break;
         }
         case 'chunk-end': {
@@ -127,6 +115,14 @@ export class AnswerReader {
           return true;
       }
     }
+  }
+
+  /** Takes the body's bytes still to come (`left`) from `buf`; what follows them. */
+  private bodyBytes(buf: Buffer): Buffer {
+    const take = Math.min(this.left, buf.length);
+    if (take > 0) this.body.push(buf.subarray(0, take));
+    this.left -= take;
+    return buf.subarray(take);
   }
 
   /** The connection ended. Whether the answer is whole: one read to the close is. */
