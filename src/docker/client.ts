@@ -98,6 +98,9 @@ function endpointOf(o: Docker.DockerOptions): Endpoint {
   };
 }
 
+/** A call's query parameters; undefined ones are left out. */
+type Query = Readonly<Record<string, string | number | boolean | undefined>>;
+
 export class DockerApi {
   private readonly docker: Docker;
   private readonly endpoint: Endpoint;
@@ -223,31 +226,21 @@ export class DockerApi {
   }
 
   /** `/containers/{id}/{what}` with its query: the calls made for each container. */
-  private path(id: string, what: 'json' | 'logs' | 'stats', query: Readonly<Record<string, string | number | boolean | undefined>>): string {
+  private path(id: string, what: 'json' | 'logs' | 'stats', query: Query): string {
     let search = '';
     for (const [key, value] of Object.entries(query)) if (value !== undefined) search += `${search === '' ? '?' : '&'}${key}=${encodeURIComponent(value)}`;
     return `/containers/${encodeURIComponent(id)}/${what}${search}`;
   }
 
   /** A whole answer's bytes (a stats sample, an inspect), over a kept-alive connection (./http-get.ts). */
-  private async whole(
-    id: string,
-    what: 'json' | 'logs' | 'stats',
-    query: Readonly<Record<string, string | number | boolean | undefined>>,
-    timeoutMs: number,
-  ): Promise<Buffer> {
+  private async whole(id: string, what: 'json' | 'logs' | 'stats', query: Query, timeoutMs: number): Promise<Buffer> {
     const { status, body } = await this.gets.get(this.path(id, what, query), timeoutMs);
     if (status !== 200) throw callError(status, body);
     return body;
   }
 
   /** A whole answer's JSON. */
-  private async json<T>(
-    id: string,
-    what: 'json' | 'stats',
-    query: Readonly<Record<string, string | number | boolean | undefined>>,
-    timeoutMs: number,
-  ): Promise<T> {
+  private async json<T>(id: string, what: 'json' | 'stats', query: Query, timeoutMs: number): Promise<T> {
     const body = await this.whole(id, what, query, timeoutMs);
     try {
       return JSON.parse(body.toString('utf8')) as T;
@@ -263,11 +256,7 @@ export class DockerApi {
    * for an open follow, 6 to 9.5 this way (the unit test's figures), and
    * formats its options with `util.inspect` each call.
    */
-  private follow(
-    id: string,
-    query: Readonly<Record<string, string | number | boolean | undefined>>,
-    signal: AbortSignal | undefined,
-  ): Promise<IncomingMessage> {
+  private follow(id: string, query: Query, signal: AbortSignal | undefined): Promise<IncomingMessage> {
     const options: RequestOptions = { ...this.endpoint.options, method: 'GET', path: this.path(id, 'logs', query) };
     return new Promise<IncomingMessage>((resolve, reject) => {
       // The signal is listened to until the answer's headers are in, not by

@@ -24,6 +24,7 @@ export interface HttpAnswer {
 const MAX_HEAD = 64 * 1024;
 
 const CRLF2 = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
 
 /** What a reader is reading: the head, a body of known length, chunks (size line, data, the CRLF after it, trailers), or to the end. */
 type ReadState = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers' | 'close' | 'done';
@@ -35,7 +36,7 @@ type ReadState = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' |
  */
 export class AnswerReader {
   private state: ReadState = 'head';
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
   private readonly body: Buffer[] = [];
   private left = 0;
   status = 0;
@@ -49,7 +50,7 @@ export class AnswerReader {
   push(chunk: Buffer): boolean {
     this.started = true;
     let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    this.pending = Buffer.alloc(0);
+    this.pending = EMPTY;
     for (;;) {
       switch (this.state) {
         case 'head': {
@@ -251,7 +252,7 @@ export class HttpGetPool {
         clearTimeout(timer);
         socket.removeListener('data', onData);
         socket.removeListener('end', onEnd);
-        socket.removeListener('close', onClose);
+        socket.removeListener('close', onEnd);
         socket.removeListener('error', onError);
         if (err !== undefined) {
           socket.destroy();
@@ -280,13 +281,13 @@ export class HttpGetPool {
           finish(undefined);
         } else failed(new Error(`the daemon closed the connection before its answer to GET ${path} was whole`));
       };
-      const onClose = (): void => onEnd();
       const onError = (err: Error): void => failed(err);
       const timer = setTimeout(() => finish(timeoutError(timeoutMs)), timeoutMs);
       timer.unref();
       socket.on('data', onData);
       socket.on('end', onEnd);
-      socket.on('close', onClose);
+      // A close without an end (a reset) is read as one.
+      socket.on('close', onEnd);
       socket.on('error', onError);
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${this.host}\r\nUser-Agent: sidekick\r\nAccept: application/json\r\n\r\n`);
     });
