@@ -3,8 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Registry } from 'prom-client';
+import { Gauge } from 'prom-client';
 import { ContainerMetrics, labelName } from '../../../src/observe/container-metrics.js';
+import { SidekickRegistry } from '../../../src/observe/metrics.js';
 import { containerMeta, envelope, type StatsValues } from '../../../src/core/record.js';
 
 const meta = containerMeta('f'.repeat(64), '/web', 'nginx:1.27', { 'com.example.team': 'blue' });
@@ -20,7 +21,7 @@ const stats = envelope({ type: 'stats', time: '2026-01-01T00:00:00.000000000Z', 
 
 describe('ContainerMetrics', () => {
   it('exposes a stats record under cAdvisor names, with chosen labels', async () => {
-    const registry = new Registry();
+    const registry = new SidekickRegistry();
     const m = new ContainerMetrics(registry, ['com.example.team'], 60_000);
     await m.write([stats]);
     const text = await registry.metrics();
@@ -44,7 +45,7 @@ describe('ContainerMetrics', () => {
   });
 
   it('removes a container’s series on its die event', async () => {
-    const registry = new Registry();
+    const registry = new SidekickRegistry();
     const m = new ContainerMetrics(registry, [], 60_000);
     await m.write([stats]);
     assert.equal(m.size, 1);
@@ -65,12 +66,31 @@ describe('ContainerMetrics', () => {
   });
 
   it('drops series whose samples stopped coming', async () => {
-    const registry = new Registry();
+    const registry = new SidekickRegistry();
     const m = new ContainerMetrics(registry, [], 20);
     await m.write([stats]);
     await new Promise((r) => setTimeout(r, 40));
     assert.doesNotMatch(await registry.metrics(), /name="web"/);
     assert.equal(m.size, 0);
+  });
+
+  it("escapes label values, follows a rename, and joins prom-client's own families with a blank line", async () => {
+    const registry = new SidekickRegistry();
+    new Gauge({ name: 'own_gauge', help: 'one of prom-client', registers: [registry] }).set(1);
+    const m = new ContainerMetrics(registry, ['note'], 60_000);
+    const odd = containerMeta('e'.repeat(64), '/we"b', 'img\\x', { note: 'two\nlines' });
+    await m.write([envelope({ ...stats.record, container: odd } as typeof stats.record)]);
+    let text = await registry.metrics();
+    assert.ok(text.includes(`container_processes{id="${'e'.repeat(64)}",name="we\\"b",image="img\\\\x",container_label_note="two\\nlines"} 3\n`), text);
+    assert.match(text, /^own_gauge 1\n\n# HELP container_cpu_usage_seconds_total /m);
+    assert.ok(text.endsWith('\n') && !text.endsWith('\n\n'));
+    // Every line a comment, a sample, or the blank line between two families.
+    for (const line of text.split('\n').slice(0, -1)) assert.match(line, /^(# (HELP|TYPE) \S+ .*|[a-z_]+(\{.*\})? \S+|)$/);
+    const renamed = containerMeta('e'.repeat(64), '/web2', 'img', {});
+    await m.write([envelope({ ...stats.record, container: renamed } as typeof stats.record)]);
+    text = await registry.metrics();
+    assert.ok(text.includes(`container_processes{id="${'e'.repeat(64)}",name="web2",image="img",container_label_note=""} 3\n`), text);
+    assert.doesNotMatch(text, /we\\"b/);
   });
 
   it('sanitises label names as cAdvisor does', () => {
