@@ -177,7 +177,13 @@ export class Receiver {
       return;
     }
     const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    try {
+      for await (const c of req) chunks.push(c as Buffer);
+    } catch {
+      // Broken before its body was read (down() mid-request, or the sink gave
+      // up): not answered, so not accepted; the sink sends it again.
+      return;
+    }
     if (fault !== undefined) {
       res.writeHead(fault.status, fault.headers).end('{"error":"on cue"}');
       return;
