@@ -25,14 +25,14 @@ interface Latest {
   readonly labels: string;
 }
 
-interface Family {
+interface FamilyHead {
   readonly name: string;
   readonly help: string;
   readonly type: 'counter' | 'gauge';
-  /** One value a container; undefined: one a network interface, of this field. */
-  readonly value?: (s: StatsValues, r: StatsRecord) => number;
-  readonly field?: string;
 }
+
+/** A family with one value a container, or one a network interface (of `field` of its counters). */
+type Family = (FamilyHead & { readonly value: (s: StatsValues, r: StatsRecord) => number }) | (FamilyHead & { readonly field: string });
 
 const FAMILIES: readonly Family[] = [
   { name: 'container_cpu_usage_seconds_total', help: 'Cumulative cpu time consumed in seconds.', type: 'counter', value: (s) => s.cpu_seconds },
@@ -66,6 +66,9 @@ const FAMILIES: readonly Family[] = [
   { name: 'container_last_seen', help: 'Last time a container was seen by the exporter', type: 'gauge', value: (_, r) => Date.parse(r.time) / 1000 },
 ];
 
+/** Each family's HELP and TYPE lines. */
+const HEADS = FAMILIES.map((f) => `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`);
+
 /** A label value as the text format escapes it: backslash, newline and double quote. */
 function escapeLabelValue(value: string): string {
   return /[\\\n"]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : value;
@@ -82,8 +85,6 @@ export class ContainerMetrics implements Sink {
   readonly name = 'metrics://containers';
   readonly batching = { flushMs: 0 };
   private readonly latest = new Map<string, Latest>();
-  /** Each family's HELP and TYPE lines. */
-  private readonly heads = FAMILIES.map((f) => `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`);
 
   /**
    * `labelKeys`: container labels copied onto every series.
@@ -130,15 +131,15 @@ export class ContainerMetrics implements Sink {
     const parts: string[] = [];
     FAMILIES.forEach((f, i) => {
       if (i > 0) parts.push('\n');
-      parts.push(this.heads[i]!);
+      parts.push(HEADS[i]!);
       for (const { record, labels } of containers) {
         const stats = record.stats;
-        if (f.value !== undefined) {
+        if ('value' in f) {
           parts.push(`${f.name}{${labels}} ${valueText(f.value(stats, record))}\n`);
           continue;
         }
         for (const iface in stats.network) {
-          const n = stats.network[iface]![f.field!] ?? 0;
+          const n = stats.network[iface]![f.field] ?? 0;
           parts.push(`${f.name}{${labels},interface="${escapeLabelValue(iface)}"} ${valueText(n)}\n`);
         }
       }
