@@ -6,7 +6,7 @@
 // milliseconds is still collected.
 
 import { once } from '../../observe/events.js';
-import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Logger } from 'pino';
 import { retryForever } from '../../core/backoff.js';
@@ -54,7 +54,7 @@ export async function followLogs(target: LogsTarget, ctx: LogsContext, exited?: 
   while (!ctx.signal.aborted) {
     // The read once stopped is not followed: it ends at the end of the log, however long it takes.
     const follow = drainOnce ? givenUpAfter(exited) : undefined;
-    let stream: IncomingMessage | undefined;
+    let stream: Readable | undefined;
     try {
       stream = await retryForever(() => ctx.api.logs(id, startOf(target), follow?.signal), {
         signal: ctx.signal,
@@ -136,7 +136,7 @@ async function stateAfterStream(target: LogsTarget, ctx: LogsContext): Promise<C
  * one sink that fell behind (ctx.rereading); false if the container is gone.
  */
 export async function readLogsAgain(target: LogsTarget, ctx: LogsContext): Promise<boolean> {
-  let stream: IncomingMessage;
+  let stream: Readable;
   try {
     const until = timeToSince(nowTime());
     stream = await retryForever(() => ctx.api.logs(target.meta.id, { ...startOf(target), until }), {
@@ -198,7 +198,7 @@ function givenUpAfter(exited: Promise<void> | undefined): { readonly signal: Abo
 }
 
 /** `givenUp`: the stream is destroyed when it aborts (see FOLLOW_AFTER_DEATH_MS). */
-function readStream(stream: IncomingMessage, target: LogsTarget, ctx: LogsContext, givenUp?: AbortSignal): Promise<StreamEnd> {
+function readStream(stream: Readable, target: LogsTarget, ctx: LogsContext, givenUp?: AbortSignal): Promise<StreamEnd> {
   const { meta } = target;
   const intake = new LogIntake(target, ctx, target.cursor);
   const firstFault = once();

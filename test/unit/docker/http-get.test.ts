@@ -11,7 +11,8 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { AnswerReader, HttpGetPool } from '../../../src/docker/http-get.js';
+import { AnswerReader } from '../../../src/docker/answer.js';
+import { HttpGetPool } from '../../../src/docker/http-get.js';
 
 /** Feeds `bytes` to a new reader cut at `cuts`; the answer, or where it stopped. */
 function read(bytes: string, cuts: number[], closeAtEnd = false): { done: boolean; status: number; body: string; keepAlive: boolean } {
@@ -25,7 +26,7 @@ function read(bytes: string, cuts: number[], closeAtEnd = false): { done: boolea
   }
   if (!done && closeAtEnd) done = reader.end();
   return done
-    ? { done, status: reader.status, body: reader.answer().body.toString('latin1'), keepAlive: reader.keepAlive }
+    ? { done, status: reader.status, body: reader.body().toString('latin1'), keepAlive: reader.keepAlive }
     : { done, status: 0, body: '', keepAlive: false };
 }
 
