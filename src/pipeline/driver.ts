@@ -27,7 +27,7 @@ import { routeTakes, type SinkRoute } from '../transforms/route.js';
 
 /** dueGaps() with none due: not an array made for each batch. */
 const NO_GAPS: readonly Gap[] = Object.freeze([]);
-const DEFAULT_BATCHING: Batching = { records: 512, bytes: 1024 * 1024, flushMs: 0, inFlight: 1 };
+const DEFAULT_BATCHING: Batching = { records: 512, bytes: 1024 * 1024, flushMs: 0, gapMs: 0, inFlight: 1 };
 /** A drop episode ends after this long without a drop, or after the longer time at most. */
 const GAP_QUIET_MS = 1000;
 const GAP_MAX_MS = 10_000;
@@ -91,6 +91,8 @@ export class SinkDriver {
   private failing: string | undefined;
   private droppingSince: number | undefined;
   private pendingSince: number | undefined;
+  /** When the last batch was taken (gapMs). */
+  private lastTakenAt = -Infinity;
   /**
    * Workers waiting out flushMs for a fuller batch. A push wakes none of them
    * until the batch is full: each would only arm its timer again, a promise
@@ -363,9 +365,9 @@ export class SinkDriver {
     }
   }
 
-  /** Waits for records (and, with flushMs, for a full batch or its age); undefined: closed and empty. */
+  /** Waits for records (and, with flushMs or gapMs, for a full batch or its time); undefined: closed and empty. */
   private async nextBatch(): Promise<Envelope[] | undefined> {
-    const { records, bytes, flushMs } = this.batching;
+    const { records, bytes, flushMs, gapMs } = this.batching;
     for (;;) {
       // Past close's deadline the sink is stopped and what is left counted as unflushed: nothing more is written.
       if (this.closed) return undefined;
@@ -377,12 +379,14 @@ export class SinkDriver {
         await this.sleep(this.buffer.openGaps > 0 ? GAP_QUIET_MS : undefined);
         continue;
       }
-      const age = Date.now() - (this.pendingSince ?? Date.now());
-      const ready = this.closing || flushMs === 0 || age >= flushMs || this.full();
+      const now = Date.now();
+      // How much longer the batch waits: for its first record's age to reach flushMs, and gapMs after the last batch.
+      const wait = Math.max(flushMs - (now - (this.pendingSince ?? now)), gapMs - (now - this.lastTakenAt));
+      const ready = this.closing || wait <= 0 || this.full();
       if (!ready && gaps.length === 0) {
         this.lingering++;
         try {
-          await this.sleep(flushMs - age);
+          await this.sleep(wait);
         } finally {
           this.lingering--;
         }
@@ -395,7 +399,8 @@ export class SinkDriver {
       // settled in between would read its records as done (the checkpoint past them).
       this.inFlight += batch.length;
       this.acks.taken(batch);
-      this.pendingSince = this.buffer.length > 0 ? Date.now() : undefined;
+      this.lastTakenAt = Date.now();
+      this.pendingSince = this.buffer.length > 0 ? this.lastTakenAt : undefined;
       if (this.buffer.policy === 'block' && this.buffer.drained) this.flow.unblock(this);
       return batch;
     }

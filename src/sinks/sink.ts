@@ -26,6 +26,14 @@ export interface Sink {
   stop(): Promise<void>;
 }
 
+/**
+ * The gapMs of the sinks that write as records come (stdout, syslog): at most
+ * 20 small batches a second. Watching 220 containers (200 lines and 22 stats
+ * a second), a batch a record was a quarter of what sidekick allocated at
+ * rest (bench/RESULTS.md, issue 19); a line waits at most this much more.
+ */
+export const SMALL_BATCH_GAP_MS = 50;
+
 export interface Batching {
   /** At most this many records in one write. */
   readonly records: number;
@@ -33,6 +41,13 @@ export interface Batching {
   readonly bytes: number;
   /** Wait up to this long for a batch to fill (0: write what is there). */
   readonly flushMs: number;
+  /**
+   * A batch that is not full waits until this long after the one before it
+   * was taken (0: no wait), as Nagle's algorithm does: a lone record after a
+   * quiet spell goes at once, a steady trickle goes a few batches a second,
+   * not a batch a record (each batch costs its write and its bookkeeping).
+   */
+  readonly gapMs: number;
   /** Writes in flight at once. */
   readonly inFlight: number;
 }

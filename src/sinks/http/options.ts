@@ -36,6 +36,8 @@ export function parseHttpUri(url: URL): HttpOptions {
       records: read.whole('batch', DEFAULTS.batch, 1, 100_000),
       bytes: read.size('bytes', DEFAULTS.bytes),
       flushMs: read.duration('flush', DEFAULTS.flushMs),
+      // flushMs keeps batches apart already.
+      gapMs: 0,
       inFlight,
     },
     timeoutMs: read.duration('timeout', DEFAULTS.timeoutMs),

@@ -49,6 +49,8 @@ export function parseOtlpUri(url: URL): OtlpOptions {
       records: read.whole('batch', DEFAULTS.batch, 1, 100_000),
       bytes: read.size('bytes', DEFAULTS.bytes),
       flushMs: read.duration('flush', DEFAULTS.flushMs),
+      // flushMs keeps batches apart already.
+      gapMs: 0,
       inFlight: read.whole('inflight', DEFAULTS.inFlight, 1, 64),
     },
     timeoutMs: read.duration('timeout', DEFAULTS.timeoutMs),

@@ -3,7 +3,7 @@
 
 import { write } from 'node:fs';
 import type { Envelope } from '../../core/record.js';
-import { checkQueryKeys, type Sink, type SinkFactory } from '../sink.js';
+import { checkQueryKeys, SMALL_BATCH_GAP_MS, type Sink, type SinkFactory } from '../sink.js';
 
 /** How long to wait before trying again when the pipe is full and non-blocking (EAGAIN). */
 const FULL_PIPE_WAIT_MS = 5;
@@ -20,7 +20,7 @@ function writeSome(fd: number, buf: Buffer, offset: number, end: number): Promis
 const LINGER_MS = 5;
 
 class StdoutSink implements Sink {
-  readonly batching = { flushMs: LINGER_MS };
+  readonly batching = { flushMs: LINGER_MS, gapMs: SMALL_BATCH_GAP_MS };
   /** Reused for every batch (one is written at a time): records are encoded straight into it. */
   private buf = Buffer.allocUnsafe(256 * 1024);
 

@@ -4,13 +4,14 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Envelope } from '../../core/record.js';
-import { SinkError, type Sink } from '../sink.js';
+import { SinkError, SMALL_BATCH_GAP_MS, type Sink } from '../sink.js';
 import { formatSyslog } from './format.js';
 import type { SyslogOptions } from './options.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export class StreamSyslogSink implements Sink {
+  readonly batching = { gapMs: SMALL_BATCH_GAP_MS };
   private socket: Socket | undefined;
   private connecting: Promise<Socket> | undefined;
 

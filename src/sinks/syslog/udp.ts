@@ -5,11 +5,12 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import type { Envelope } from '../../core/record.js';
 import type { SinkEvents } from '../../observe/events.js';
-import { SinkError, type Sink } from '../sink.js';
+import { SinkError, SMALL_BATCH_GAP_MS, type Sink } from '../sink.js';
 import { formatSyslog, truncateUtf8 } from './format.js';
 import type { SyslogOptions } from './options.js';
 
 export class UdpSyslogSink implements Sink {
+  readonly batching = { gapMs: SMALL_BATCH_GAP_MS };
   private socket: UdpSocket | undefined;
   private address: { address: string; family: number } | undefined;
 

@@ -171,6 +171,39 @@ describe('SinkDriver', () => {
     await ch.close(Date.now() + 1000);
   });
 
+  it('keeps small batches gapMs apart: a lone record goes at once, a trickle in a few batches, a full batch without waiting', async () => {
+    const writes: { size: number; at: number }[] = [];
+    const sink: Sink = {
+      name: 'trickle://',
+      batching: { gapMs: 200, records: 50 },
+      start: async () => undefined,
+      write: async (batch) => void writes.push({ size: batch.length, at: Date.now() }),
+      stop: async () => undefined,
+    };
+    const ch = new SinkDriver(sink, log, undefined);
+    await ch.start();
+    const started = Date.now();
+    ch.push(rec(0));
+    await waitFor('the lone record', () => writes.length === 1);
+    assert.ok(writes[0]!.at - started < 100, `the lone record waited ${writes[0]!.at - started} ms`);
+    // A record every 10 ms for 400 ms: a batch a record without the gap.
+    for (let i = 1; i <= 40; i++) {
+      ch.push(rec(i));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await waitFor('the trickle delivered', () => writes.reduce((n, w) => n + w.size, 0) === 41);
+    assert.ok(writes.length <= 5, `${writes.length} batches: ${writes.map((w) => w.size).join(', ')}`);
+    for (let i = 2; i < writes.length; i++) assert.ok(writes[i]!.at - writes[i - 1]!.at >= 190, 'small batches are gapMs apart');
+    // A full batch goes at once.
+    const before = writes.length;
+    const fullAt = Date.now();
+    for (let i = 41; i < 91; i++) ch.push(rec(i));
+    await waitFor('the full batch', () => writes.length === before + 1);
+    assert.equal(writes.at(-1)!.size, 50);
+    assert.ok(writes.at(-1)!.at - fullAt < 100, 'the full batch did not wait');
+    await ch.close(Date.now() + 1000);
+  });
+
   it('never blocks push() on a slow sink; drops the oldest when full and counts them', async () => {
     const sink = new MemorySink();
     const slow = gate();

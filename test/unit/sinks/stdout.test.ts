@@ -32,6 +32,8 @@ describe('stdout sink', () => {
     const sink = stdoutSink.parse(new URL('stdout://'), 'stdout://').create({} as never, {});
     const linger = sink.batching?.flushMs ?? 0;
     assert.ok(linger > 0 && linger <= 10, `waits ${linger} ms`);
+    // Small batches at most 20 a second: a trickle of records is not a write each.
+    assert.equal(sink.batching?.gapMs, 50);
   });
 
   it('writes every line to a full non-blocking pipe, waiting for the slow reader', async () => {
