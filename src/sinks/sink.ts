@@ -29,7 +29,7 @@ export interface Sink {
 /**
  * The gapMs of the sinks that write as records come (stdout, syslog): at most
  * 20 small batches a second. Watching 220 containers (200 lines and 22 stats
- * a second), a batch a record was a quarter of what sidekick allocated at
+ * a second), a batch a record was about a fifth of what sidekick allocated at
  * rest (bench/RESULTS.md, issue 19); a line waits at most this much more.
  */
 export const SMALL_BATCH_GAP_MS = 50;
