@@ -8,31 +8,13 @@
 // (for compiling functions lazily): one file held all of undici's 0.7 MB at
 // rest (bench/RESULTS.md).
 // ES modules, for that splitting; the dependencies written as CommonJS
-// (dockerode, pino) get `require`, `__filename` and `__dirname` from a banner.
+// (pino) get `require`, `__filename` and `__dirname` from a banner.
 
 import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const outdir = process.argv[2] ?? 'dist/app';
-
-/** Replaces modules (by the path they resolve to, without .js) with a function that says it is not there. */
-function leaveOut(modules) {
-  return {
-    name: 'leave-out',
-    setup(b) {
-      b.onResolve({ filter: /^\.\/(ssh|session|buildkit)(\.js)?$/ }, (args) => {
-        const name = args.path.slice(2).replace(/\.js$/, '');
-        const key = Object.keys(modules).find((m) => `${args.resolveDir}/${name}`.endsWith(`node_modules/${m}`));
-        return key === undefined ? undefined : { path: key, namespace: 'left-out' };
-      });
-      b.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
-        contents: `module.exports = () => { throw new Error(${JSON.stringify(`${modules[args.path]}: not available in sidekick`)}); };`,
-        loader: 'js',
-      }));
-    },
-  };
-}
 
 // Emptied first: the split files' names change with their contents.
 rmSync(outdir, { recursive: true, force: true });
@@ -56,13 +38,5 @@ await build({
     js: "import { createRequire as sidekickRequire } from 'node:module'; import { fileURLToPath as sidekickPath } from 'node:url'; const require = sidekickRequire(import.meta.url); const __filename = sidekickPath(import.meta.url); const __dirname = sidekickPath(new URL('.', import.meta.url));",
   },
   define: { SIDEKICK_VERSION: JSON.stringify(pkg.version) },
-  // dockerode's ssh:// transport, BuildKit sessions (ssh2, gRPC) and BuildKit
-  // build output (protobufjs), which sidekick never uses, are left out:
-  // src/docker/lean.ts does the same for the first two when running from
-  // node_modules (the third is only loaded when called).
-  plugins: [
-    leaveOut({ 'docker-modem/lib/ssh': 'ssh:// DOCKER_HOST', 'dockerode/lib/session': 'BuildKit sessions', 'dockerode/lib/buildkit': 'BuildKit build output' }),
-  ],
-  external: ['cpu-features', '*.node'],
   logLevel: 'warning',
 });

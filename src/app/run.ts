@@ -3,8 +3,6 @@
 // and exit 0 within 10 s. Loaded only by the process that collects (see
 // main.ts): a parent that only waits for it does not hold these modules.
 
-// First: keeps dockerode's unused SSH and gRPC stacks out of memory (see lean.ts).
-import '../docker/lean.js';
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';

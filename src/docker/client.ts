@@ -1,13 +1,16 @@
 // The Docker API as sidekick uses it: GET requests only, every call bounded by
 // one queue so that hundreds of containers starting at once do not open
 // hundreds of connections at the same instant. A streaming call holds its
-// place in the queue only until the daemon answers with headers.
+// place in the queue only until the daemon answers with headers. Every call
+// is made here, on connections of sidekick's own (./http-get.ts,
+// ./http-stream.ts): dockerode's modules alone were about 1 MiB resident at
+// rest, and its calls cost more CPU and heap each (bench/RESULTS.md, issue 19);
+// its types still describe the answers.
 
 import { readFileSync, statSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import PQueue from 'p-queue';
 import type { Readable } from 'node:stream';
 import { EventStreamParser, type DockerEvent } from './events.js';
@@ -49,16 +52,20 @@ export interface LogsOptions {
   readonly tail?: number;
   /**
    * `seconds.nanoseconds`: the stream ends at this time (else it follows until
-   * the container stops). A follow, not a one-off read: dockerode would hold
-   * a one-off answer whole in memory.
+   * the container stops). A follow, not a one-off read: a one-off answer
+   * would be held whole in memory.
    */
   readonly until?: string;
 }
 
-/** What a container call's failing statuses mean (dockerode's words, so its errors and these read alike). */
-const CONTAINER_ANSWERS: Readonly<Record<number, string>> = { 404: 'no such container', 500: 'server error' };
+/** What failing statuses mean (the Engine API's words, as dockerode's errors said them, so that errors read alike). */
+type Answers = Readonly<Record<number, string>>;
+/** Of a container's calls (inspect, stats, logs). */
+const CONTAINER_ANSWERS: Answers = { 404: 'no such container', 500: 'server error' };
+/** Of the engine's own (info, the container list, events). */
+const ENGINE_ANSWERS: Answers = { 400: 'bad parameter', 500: 'server error' };
 
-/** A container call the daemon answered with a status other than 200; `statusCode` as dockerode's errors carry it. */
+/** A call the daemon answered with a status other than 200; `statusCode` as dockerode's errors carried it. */
 export class DockerCallError extends Error {
   constructor(
     readonly statusCode: number,
@@ -94,7 +101,6 @@ function endpointOf(o: Docker.DockerOptions): Endpoint {
 type Query = Readonly<Record<string, string | number | boolean | undefined>>;
 
 export class DockerApi {
-  private readonly docker: Docker;
   private readonly endpoint: Endpoint;
   private readonly gets: HttpGetPool;
   private readonly queue: PQueue;
@@ -107,7 +113,6 @@ export class DockerApi {
     /** Told how long each stats call took, in seconds, waiting for a place included. */
     private readonly onStatsCall: (seconds: number) => void = () => undefined,
   ) {
-    this.docker = new Docker(options);
     this.endpoint = endpointOf(options);
     this.gets = new HttpGetPool(this.endpoint.connect, this.endpoint.host);
     this.queue = new PQueue({ concurrency });
@@ -137,22 +142,20 @@ export class DockerApi {
   }
 
   info(): Promise<EngineInfo> {
-    // The typings omit info's options; dockerode passes abortSignal on all the same.
-    const info = this.docker.info.bind(this.docker) as (opts: object) => Promise<EngineInfo>;
-    return this.call(() => info({ abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }));
+    return this.call(() => this.json('/info', ENGINE_ANSWERS, CALL_TIMEOUT_MS));
   }
 
   listRunning(): Promise<ContainerSummary[]> {
-    return this.call(() => this.docker.listContainers({ abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }));
+    return this.call(() => this.json('/containers/json', ENGINE_ANSWERS, CALL_TIMEOUT_MS));
   }
 
   /** Every container, stopped ones too. */
   listAll(): Promise<ContainerSummary[]> {
-    return this.call(() => this.docker.listContainers({ all: true, abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }));
+    return this.call(() => this.json(pathOf('/containers/json', { all: true }), ENGINE_ANSWERS, CALL_TIMEOUT_MS));
   }
 
   inspect(id: string): Promise<Docker.ContainerInspectInfo> {
-    return this.call(() => this.json(id, 'json', {}, CALL_TIMEOUT_MS));
+    return this.call(() => this.json(containerPath(id, 'json', {}), CONTAINER_ANSWERS, CALL_TIMEOUT_MS));
   }
 
   /** One stats sample, at once (`one-shot`: no second sample a second later). */
@@ -162,20 +165,19 @@ export class DockerApi {
     // to a second later, and 220 containers' samples would keep every place
     // taken, with the inspects of new containers waiting behind them. Each
     // container has one sample in flight at most, spread over the interval.
-    const sample = this.json<unknown>(id, 'stats', { stream: false, 'one-shot': true }, CALL_TIMEOUT_MS);
+    const sample = this.json<unknown>(containerPath(id, 'stats', { stream: false, 'one-shot': true }), CONTAINER_ANSWERS, CALL_TIMEOUT_MS);
     return this.counted(sample).finally(() => this.onStatsCall((performance.now() - started) / 1000));
   }
 
   /** Follows a container's logs, stdout and stderr, with Docker's timestamps; `signal` ends the call until it is answered, the stream is the caller's to end. */
   logs(id: string, options: LogsOptions, signal?: AbortSignal): Promise<Readable> {
     const query = { follow: true, stdout: true, stderr: true, timestamps: true, since: options.since, tail: options.tail, until: options.until };
-    return this.call(() => this.follow(id, query, signal));
+    return this.call(() => this.stream(containerPath(id, 'logs', query), CONTAINER_ANSWERS, signal));
   }
 
   /** The event stream, from `since` (`seconds.nanoseconds`) or from now. */
-  events(since: string | undefined): Promise<IncomingMessage> {
-    const opts = since === undefined ? {} : { since };
-    return this.call(() => this.docker.getEvents(opts as Docker.GetEventsOptions) as unknown as Promise<IncomingMessage>);
+  events(since: string | undefined): Promise<Readable> {
+    return this.call(() => this.stream(pathOf('/events', { since }), ENGINE_ANSWERS, undefined));
   }
 
   // The health probes (observe/health.ts) below bypass the queue: they ask how
@@ -184,25 +186,22 @@ export class DockerApi {
 
   /** Resolves if the daemon answers `GET /_ping` within `timeoutMs`. */
   async ping(timeoutMs: number): Promise<void> {
-    // dockerode takes options here at runtime (its types do not say so).
-    const ping = this.docker.ping as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>;
-    await this.counted(ping.call(this.docker, { abortSignal: AbortSignal.timeout(timeoutMs) }));
+    await this.counted(this.whole('/_ping', ENGINE_ANSWERS, timeoutMs));
   }
 
   /** The events the daemon has from `since` to `until` (both `seconds.nanoseconds`): a bounded read, not a stream. */
   async eventsBetween(since: string, until: string, timeoutMs: number): Promise<DockerEvent[]> {
-    const opts = { since, until, abortSignal: AbortSignal.timeout(timeoutMs) };
-    const stream = await this.counted(this.docker.getEvents(opts as unknown as Docker.GetEventsOptions) as unknown as Promise<IncomingMessage>);
+    const body = await this.counted(this.whole(pathOf('/events', { since, until }), ENGINE_ANSWERS, timeoutMs));
     const events: DockerEvent[] = [];
     const parser = new EventStreamParser({ event: (e) => events.push(e), malformed: () => undefined });
-    for await (const chunk of stream as AsyncIterable<Buffer>) parser.push(chunk);
+    parser.push(body);
     return events;
   }
 
   /** Docker's time of the container's newest log line (`tail=1`), normalized; undefined when it has none. */
   async newestLogTime(id: string, timeoutMs: number): Promise<string | undefined> {
     const query = { follow: false, stdout: true, stderr: true, timestamps: true, tail: 1 };
-    const buf = await this.counted(this.whole(id, 'logs', query, timeoutMs));
+    const buf = await this.counted(this.whole(containerPath(id, 'logs', query), CONTAINER_ANSWERS, timeoutMs));
     // A TTY container's answer is raw lines; any other's, frames whose header starts with a stream number and three zeros.
     const framed = buf.length >= 8 && buf[0]! <= 3 && buf[1] === 0 && buf[2] === 0 && buf[3] === 0;
     let newest: string | undefined;
@@ -217,41 +216,35 @@ export class DockerApi {
     return newest;
   }
 
-  /** `/containers/{id}/{what}` with its query: the calls made for each container. */
-  private path(id: string, what: 'json' | 'logs' | 'stats', query: Query): string {
-    let search = '';
-    for (const [key, value] of Object.entries(query)) if (value !== undefined) search += `${search === '' ? '?' : '&'}${key}=${encodeURIComponent(value)}`;
-    return `/containers/${encodeURIComponent(id)}/${what}${search}`;
-  }
-
-  /** A whole answer's bytes (a stats sample, an inspect), over a kept-alive connection (./http-get.ts). */
-  private async whole(id: string, what: 'json' | 'logs' | 'stats', query: Query, timeoutMs: number): Promise<Buffer> {
-    const { status, body } = await this.gets.get(this.path(id, what, query), timeoutMs);
-    if (status !== 200) throw callError(status, body);
+  /** A whole answer's bytes (a stats sample, an inspect, the container list), over a kept-alive connection (./http-get.ts). */
+  private async whole(path: string, answers: Answers, timeoutMs: number): Promise<Buffer> {
+    const { status, body } = await this.gets.get(path, timeoutMs);
+    if (status !== 200) throw callError(status, body, answers);
     return body;
   }
 
   /** A whole answer's JSON. */
-  private async json<T>(id: string, what: 'json' | 'stats', query: Query, timeoutMs: number): Promise<T> {
-    const body = await this.whole(id, what, query, timeoutMs);
+  private async json<T>(path: string, answers: Answers, timeoutMs: number): Promise<T> {
+    const body = await this.whole(path, answers, timeoutMs);
     try {
       return JSON.parse(body.toString('utf8')) as T;
     } catch (err) {
-      throw new Error(`GET /containers/${id}/${what}: the daemon's answer is not JSON (${(err as Error).message})`);
+      throw new Error(`GET ${path.split('?')[0]}: the daemon's answer is not JSON (${(err as Error).message})`);
     }
   }
 
   /**
-   * A log follow: the answer's body as a stream once its head is in, on a
-   * connection of its own for as long as it runs (./http-stream.ts: one
-   * 'data' event a read of the connection, not one a line).
+   * A streamed answer (a log follow, the events): its body as a stream once
+   * its head is in, on a connection of its own for as long as it runs
+   * (./http-stream.ts: one 'data' event a read of the connection, not one a
+   * line or an event).
    */
-  private async follow(id: string, query: Query, signal: AbortSignal | undefined): Promise<Readable> {
-    const answer = await openAnswerStream(this.endpoint.connect, this.endpoint.host, this.path(id, 'logs', query), signal);
+  private async stream(path: string, answers: Answers, signal: AbortSignal | undefined): Promise<Readable> {
+    const answer = await openAnswerStream(this.endpoint.connect, this.endpoint.host, path, signal);
     if (answer.status === 200) return answer;
     const chunks: Buffer[] = [];
     for await (const chunk of answer as AsyncIterable<Buffer>) chunks.push(chunk);
-    throw callError(answer.status, Buffer.concat(chunks));
+    throw callError(answer.status, Buffer.concat(chunks), answers);
   }
 
   private call<T>(fn: () => Promise<T>): Promise<T> {
@@ -266,8 +259,20 @@ export class DockerApi {
   }
 }
 
+/** `path` with its query; undefined values are left out. */
+function pathOf(path: string, query: Query): string {
+  let search = '';
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) search += `${search === '' ? '?' : '&'}${key}=${encodeURIComponent(value)}`;
+  return path + search;
+}
+
+/** `/containers/{id}/{what}` with its query: the calls made for each container. */
+function containerPath(id: string, what: 'json' | 'logs' | 'stats', query: Query): string {
+  return pathOf(`/containers/${encodeURIComponent(id)}/${what}`, query);
+}
+
 /** A failing status as an error, in dockerode's words: `(HTTP code 404) no such container - No such container: x`. */
-function callError(status: number, body: Buffer): DockerCallError {
+function callError(status: number, body: Buffer, answers: Answers): DockerCallError {
   let said = body.toString('utf8').trim();
   try {
     const message = (JSON.parse(said) as { message?: unknown } | null)?.message;
@@ -275,7 +280,7 @@ function callError(status: number, body: Buffer): DockerCallError {
   } catch {
     // not JSON: the text as it came
   }
-  return new DockerCallError(status, `(HTTP code ${status}) ${CONTAINER_ANSWERS[status] ?? 'unexpected'} - ${said}`);
+  return new DockerCallError(status, `(HTTP code ${status}) ${answers[status] ?? 'unexpected'} - ${said}`);
 }
 
 /** An HTTP status from the daemon, if the error carries one. */

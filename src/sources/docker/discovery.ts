@@ -5,7 +5,7 @@
 // it already had, and lists the running containers again.
 
 import { once } from '../../observe/events.js';
-import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { retryForever } from '../../core/backoff.js';
 import type { ContainerSummary, DockerApi } from '../../docker/client.js';
@@ -36,7 +36,7 @@ export type DiscoveryEvents = Pick<SourceEvents, 'eventStreamLost' | 'eventStrea
 
 export class Discovery {
   private readonly abort = new AbortController();
-  private stream: IncomingMessage | undefined;
+  private stream: Readable | undefined;
   private loop: Promise<void> | undefined;
   /** The newest event time seen. */
   private lastNanos: string | undefined;
@@ -89,8 +89,8 @@ export class Discovery {
    * undefined once stopping. Its own frame: the loop reading the stream would
    * keep the list (a few objects a container) until the stream ends.
    */
-  private async attach(): Promise<IncomingMessage | undefined> {
-    let stream: IncomingMessage;
+  private async attach(): Promise<Readable | undefined> {
+    let stream: Readable;
     let containers: ContainerSummary[];
     try {
       stream = await retryForever(() => this.api.events(this.since()), {
@@ -131,7 +131,7 @@ export class Discovery {
     return nanosToSince(String(back > 0n ? back : 0n));
   }
 
-  private consume(stream: IncomingMessage): Promise<Error> {
+  private consume(stream: Readable): Promise<Error> {
     const firstMalformed = once();
     const parser = new EventStreamParser({
       event: (event) => this.received(event),
