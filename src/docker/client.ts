@@ -9,9 +9,10 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import type Docker from 'dockerode';
 import PQueue from 'p-queue';
+import { tlsConnect } from '../core/tls.js';
 import type { Readable } from 'node:stream';
 import { EventStreamParser, type DockerEvent } from './events.js';
 import { HttpGetPool } from './http-get.js';

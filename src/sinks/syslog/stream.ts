@@ -2,8 +2,8 @@
 // connection, reconnected with backoff by the driver's retries.
 
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import type { Envelope } from '../../core/record.js';
+import { tlsConnect } from '../../core/tls.js';
 import { SinkError, SMALL_BATCH_GAP_MS, type Sink } from '../sink.js';
 import { formatSyslog } from './format.js';
 import type { SyslogOptions } from './options.js';

@@ -8,10 +8,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { queryObjects } from 'node:v8';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { DockerApi, errorKind, statusOf } from '../../../src/docker/client.js';
 import { makeCerts } from '../../certs.js';
@@ -323,6 +324,14 @@ describe('DockerApi', () => {
     child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
     await once(child, 'close');
     assert.equal(out.trim(), '0');
+  });
+
+  it('imports node:tls as an ES module nowhere: its namespace reads every export, the root CA store among them (0.7 MiB)', () => {
+    const src = fileURLToPath(new URL('../../../src/', import.meta.url));
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+    const importing = files.filter((f) => /\bfrom\s*['"](node:)?tls['"]|import\(\s*['"](node:)?tls['"]/.test(readFileSync(join(src, f), 'utf8')));
+    assert.ok(files.length > 50);
+    assert.deepEqual(importing, []);
   });
 
   it('keeps an open log follow to a few KiB of heap (one for each container, for as long as it runs)', async () => {
