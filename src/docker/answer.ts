@@ -1,9 +1,10 @@
-// Reads one HTTP/1.1 answer of the daemon from a connection's bytes, however
-// they are cut: the head, then the body by Content-Length, chunked, or until
-// the connection closes. The body is kept whole (a stats sample, an inspect:
-// ./http-get.ts) or handed on as it comes (a log follow: ./http-stream.ts).
-// Indexes into the bytes, no view made a chunk: a log follow is one chunk a
-// line (dockerd flushes each frame), hundreds of thousands a second in a flood.
+// The request sidekick sends the daemon, and the reader of one HTTP/1.1
+// answer from a connection's bytes, however they are cut: the head, then the
+// body by Content-Length, chunked, or until the connection closes. The body
+// is kept whole (a stats sample, an inspect: ./http-get.ts) or handed on as
+// it comes (a log follow, the events: ./http-stream.ts). Indexes into the
+// bytes, no view made a chunk: a log follow is one chunk a line (dockerd
+// flushes each frame), hundreds of thousands a second in a flood.
 
 /** A head bigger than this is not an HTTP answer worth reading. */
 const MAX_HEAD = 64 * 1024;
@@ -14,6 +15,11 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 const CR = 0x0d;
 const LF = 0x0a;
 const EMPTY = Buffer.alloc(0);
+
+/** The request for `GET path`, as every call to the daemon sends it (a stats sample, a follow, the events). */
+export function getRequest(path: string, host: string): string {
+  return `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: sidekick\r\n\r\n`;
+}
 
 /** What a reader is reading: the head, a body of known length, chunks (size line, data, the CRLF after it, trailers), or to the end. */
 type ReadState = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers' | 'close' | 'done';

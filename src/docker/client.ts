@@ -9,11 +9,11 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import type Docker from 'dockerode';
 import PQueue from 'p-queue';
 import { tlsConnect } from '../core/tls.js';
-import type { Readable } from 'node:stream';
 import { EventStreamParser, type DockerEvent } from './events.js';
 import { HttpGetPool } from './http-get.js';
 import { openAnswerStream } from './http-stream.js';

@@ -10,7 +10,7 @@
 // says it will) is not used again.
 
 import type { Socket } from 'node:net';
-import { AnswerReader } from './answer.js';
+import { AnswerReader, getRequest } from './answer.js';
 
 /** An answer: its status and its whole body. */
 export interface HttpAnswer {
@@ -129,7 +129,7 @@ export class HttpGetPool {
       // A close without an end (a reset) is read as one.
       socket.on('close', onEnd);
       socket.on('error', onError);
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${this.host}\r\nUser-Agent: sidekick\r\nAccept: application/json\r\n\r\n`);
+      socket.write(getRequest(path, this.host));
     });
   }
 

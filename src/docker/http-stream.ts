@@ -1,13 +1,13 @@
-// A log follow's answer as a stream, read from a connection of its own for as
-// long as the follow lasts. dockerd flushes each frame of a follow as an HTTP
-// chunk of its own: through node:http, each became an answer chunk, a Buffer
+// A streamed answer (a log follow, the event stream), read from a connection
+// of its own for as long as it lasts. dockerd flushes each frame of a follow
+// as an HTTP chunk of its own: through node:http, each became an answer chunk, a Buffer
 // and a 'data' event, about 1.3 us of CPU a line in a flood. Here a read of the
 // connection (up to 64 KiB) is one 'data' event of its body's bytes, copied
 // together when it holds more than one chunk (bench/RESULTS.md, issue 19).
 
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { AnswerReader } from './answer.js';
+import { AnswerReader, getRequest } from './answer.js';
 
 /** The answer's body; `status` as the head said it. */
 export class AnswerStream extends Readable {
@@ -144,6 +144,6 @@ export function openAnswerStream(connect: () => Socket, host: string, path: stri
     socket.on('error', fail);
     if (signal?.aborted === true) aborted();
     else signal?.addEventListener('abort', aborted, { once: true });
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: sidekick\r\n\r\n`);
+    socket.write(getRequest(path, host));
   });
 }
