@@ -178,6 +178,8 @@ export type SidekickRecord = LogRecord | FileRecord | EventRecord | InspectRecor
 export interface Envelope {
   readonly record: SidekickRecord;
   readonly json: string;
+  /** The memory it holds, near enough, with its JSON built: what a buffer counts (the same from push to shift). */
+  readonly size: number;
 }
 
 const COMPOSE_PROJECT = 'com.docker.compose.project';
@@ -263,7 +265,7 @@ function lineEnd(r: LogRecord | FileRecord): string {
 /**
  * The JSON of a log or file line, the records that come by the hundred
  * thousand a second: concatenated from parts a container's lines share
- * (built once per container), then flattened by envelope(). Joined from an
+ * (built once per container), then flattened by the envelope. Joined from an
  * array of its parts instead, a line took twice as long (Array.prototype.join
  * is generic: 0.65-1.0 us a line against 0.3-0.45).
  */
@@ -287,14 +289,13 @@ function lineJson(r: LogRecord | FileRecord): string {
       lineEnd(r)
     );
   }
-  const container = r.container !== undefined ? containerFragment(r.container) : r.fields === undefined ? '' : ',"fields":' + JSON.stringify(r.fields);
   return (
     '{"type":"file","time":"' +
     r.time +
     afterTime +
     fileLineId(r) +
     '"' +
-    container +
+    ownerFragment(r) +
     ',"path":' +
     JSON.stringify(r.path) +
     ',"message":' +
@@ -303,12 +304,45 @@ function lineJson(r: LogRecord | FileRecord): string {
   );
 }
 
+/** How long lineJson's text is, without building it: exact but for what JSON escapes in the message. */
+function lineJsonLength(r: LogRecord | FileRecord): number {
+  hostJsonOf(r.host);
+  const message = r.message.length + 2 + (r.json === true ? r.message.length + 8 : 0) + (r.truncated === true ? 18 : 1);
+  const t = r.time.length;
+  if (r.type === 'log') {
+    const c = containerJsonOf(r.container);
+    // The head, the time, the host, the id (container, second's 14 digits, fraction, "-", place), the container and stream.
+    return 22 + t + afterTime.length + c.logIdStart.length + 14 + (t - 21) + 1 + digits(r.seq) + c.stdoutMessage.length + message;
+  }
+  // The head, the time, the host, the id (16 hex digits, "-", offset) and its quote, the container, the path.
+  return 23 + t + afterTime.length + 18 + digits(r.start) + ownerFragment(r).length + 10 + r.path.length + 11 + message;
+}
+
+function digits(n: number): number {
+  return n < 10 ? 1 : n < 100 ? 2 : String(n).length;
+}
+
+/** The fields SIDEKICK_STATIC_FIELDS gives records of no container (one object for all of them): their JSON, built once. */
+const fieldsJsons = new WeakMap<object, string>();
+
+/** `,"container":…` of a record's container, or `,"fields":…` of one of none that has static fields, or nothing. */
+function ownerFragment(r: SidekickRecord): string {
+  if (r.container !== undefined) return containerFragment(r.container);
+  const fields = r.fields;
+  if (fields === undefined) return '';
+  let json = fieldsJsons.get(fields);
+  if (json === undefined) {
+    json = ',"fields":' + JSON.stringify(fields);
+    fieldsJsons.set(fields, json);
+  }
+  return json;
+}
+
 /** The record as one line of JSON (no newline). */
 export function serialize(record: SidekickRecord): string {
   if (record.type === 'log' || record.type === 'file') return lineJson(record);
   const head = '{"type":"' + record.type + '","time":"' + record.time + '","host":' + hostJsonOf(record.host);
-  const container =
-    record.container !== undefined ? containerFragment(record.container) : record.fields === undefined ? '' : ',"fields":' + JSON.stringify(record.fields);
+  const container = ownerFragment(record);
   switch (record.type) {
     case 'event':
       return (
@@ -463,14 +497,61 @@ function timeDigits(time: string): string {
   return m[1] + m[2] + m[3] + m[4] + m[5] + m[6] + (m[7] ?? '').padEnd(9, '0');
 }
 
+/** What one queued record costs beyond its strings: the record and envelope objects. */
+export const ENVELOPE_OVERHEAD = 160;
+
+/**
+ * A record and its JSON. A line's JSON is built when a sink first asks for
+ * it: syslog and OTLP never do (they format the message themselves), and
+ * built at the sink's write it is garbage at once, where built when the line
+ * was read it was the most of what a flood's records in flight hold while
+ * they wait in a buffer, each young-generation collection copying them
+ * (bench/RESULTS.md, issue 19). Other records, few and of every size, are
+ * serialized at once: their JSON is their size.
+ */
+class RecordEnvelope implements Envelope {
+  private text: string | undefined;
+  readonly size: number;
+
+  constructor(readonly record: SidekickRecord) {
+    if (record.type === 'log' || record.type === 'file') {
+      this.size = lineJsonLength(record) + record.message.length + ENVELOPE_OVERHEAD;
+    } else {
+      const text = flat(serialize(record));
+      this.text = text;
+      this.size = text.length + ENVELOPE_OVERHEAD;
+    }
+  }
+
+  get json(): string {
+    let text = this.text;
+    if (text === undefined) {
+      text = flat(serialize(this.record));
+      this.text = text;
+    }
+    return text;
+  }
+}
+
 export function envelope(record: SidekickRecord): Envelope {
-  const json = serialize(record);
-  // V8 keeps a string built by concatenation as a tree of its pieces, about
-  // twice the size of the text, until something reads it whole. A record may
-  // wait in a buffer for long: flatten it now (a number conversion reads the
-  // whole string), so what a buffer holds is what it counts.
-  Number(json);
-  return { record, json };
+  return new RecordEnvelope(record);
+}
+
+/** An envelope of JSON as it was written (a disk buffer's record read back). */
+export function storedEnvelopeOf(record: SidekickRecord, json: string): Envelope {
+  const message = record.type === 'log' || record.type === 'file' ? record.message.length : 0;
+  return { record, json, size: json.length + message + ENVELOPE_OVERHEAD };
+}
+
+/**
+ * `text` flattened: V8 keeps a string built by concatenation as a tree of its
+ * pieces, about twice the size of the text, until something reads it whole.
+ * A record may wait in a buffer for long (another sink's): flattened now, what
+ * it holds is what its size says. A number conversion reads the whole string.
+ */
+function flat(text: string): string {
+  Number(text);
+  return text;
 }
 
 const NANO_PAD = '000000';

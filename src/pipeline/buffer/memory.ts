@@ -16,18 +16,6 @@ import type { Envelope, SidekickRecord } from '../../core/record.js';
 import type { BufferPolicy, SinkBuffer } from './buffer.js';
 import { Gaps, type Gap } from './gaps.js';
 
-/** What one queued record costs beyond its strings: the record and envelope objects. */
-const RECORD_OVERHEAD = 160;
-
-/**
- * The memory one queued record holds, near enough: its JSON, its message
- * (kept apart from the JSON for sinks that format it themselves) and objects.
- */
-export function envelopeSize(e: Envelope): number {
-  const r = e.record;
-  return e.json.length + (r.type === 'log' || r.type === 'file' ? r.message.length : 0) + RECORD_OVERHEAD;
-}
-
 /**
  * Each container has its lane, and so has each tailed file: the lines of one
  * file wait in order, apart from its container's other records. A record of
@@ -57,7 +45,7 @@ class Lane {
     if (this.count === this.ring.length) this.grow();
     this.ring[(this.head + this.count) & (this.ring.length - 1)] = e;
     this.count++;
-    this.bytes += envelopeSize(e);
+    this.bytes += e.size;
   }
 
   shift(): Envelope {
@@ -65,7 +53,7 @@ class Lane {
     this.ring[this.head] = undefined;
     this.head = (this.head + 1) & (this.ring.length - 1);
     this.count--;
-    this.bytes -= envelopeSize(e);
+    this.bytes -= e.size;
     return e;
   }
 
@@ -74,7 +62,7 @@ class Lane {
     const e = this.ring[at]!;
     this.ring[at] = undefined;
     this.count--;
-    this.bytes -= envelopeSize(e);
+    this.bytes -= e.size;
     return e;
   }
 
@@ -154,7 +142,7 @@ export class RecordBuffer implements SinkBuffer {
 
   /** Adds a record, making room by the policy; returns how many records were dropped. */
   push(e: Envelope, now = Date.now()): number {
-    const cost = envelopeSize(e);
+    const cost = e.size;
     const key = laneKey(e);
     if (this.policy === 'block') {
       this.add(key, e);
@@ -194,7 +182,7 @@ export class RecordBuffer implements SinkBuffer {
       const lane = this.order[this.next]!;
       for (let i = 0; i < quantum && lane.count > 0 && out.length < max && bytes < maxBytes; i++) {
         const e = lane.shift();
-        const cost = envelopeSize(e);
+        const cost = e.size;
         this.count--;
         this.size -= cost;
         bytes += cost;
@@ -265,7 +253,7 @@ export class RecordBuffer implements SinkBuffer {
     if (lane.count === 0) this.order.push(lane);
     lane.push(e);
     this.count++;
-    this.size += envelopeSize(e);
+    this.size += e.size;
   }
 
   private fullest(): Lane {
@@ -276,7 +264,7 @@ export class RecordBuffer implements SinkBuffer {
 
   private evict(lane: Lane, e: Envelope, now: number): void {
     this.count--;
-    this.size -= envelopeSize(e);
+    this.size -= e.size;
     if (lane.count === 0) this.retire(lane);
     this.dropped(lane.key, e, now);
   }

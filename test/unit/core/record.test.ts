@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { getHeapStatistics } from 'node:v8';
 import { nanosToSince } from '../../../src/docker/events.js';
 import {
   containerMeta,
+  ENVELOPE_OVERHEAD,
   envelope,
+  type Envelope,
   millisToTime,
   nanosToTime,
   nowTime,
@@ -21,6 +24,7 @@ import {
 } from '../../../src/core/record.js';
 import { logPositions } from '../../../src/sources/docker/log-position.js';
 import { filePositions } from '../../../src/sources/files/position.js';
+import { collectGarbage } from '../wait.js';
 
 const ID = '2f1e8c7a6b5d4c3b2a1908f7e6d5c4b3a2918070f6e5d4c3b2a190807f6e5d4c';
 const TIME = '2023-11-14T22:13:20.123456789Z';
@@ -253,6 +257,61 @@ describe('serialize', () => {
     const e = envelope(record);
     assert.equal(e.record, record);
     assert.equal(e.json, serialize(record));
+  });
+});
+
+describe('envelope', () => {
+  const file = { path: '/logs/a.log', dev: 1, ino: 2, fingerprint: 'cd'.repeat(32), generation: 1 };
+  const log: LogRecord = { type: 'log', position: logPositions, time: TIME, host: 'docker-01', container: meta, stream: 'stderr', seq: 7, message: 'm' };
+  const line: FileRecord = { type: 'file', position: filePositions, time: TIME, host: 'h', path: file.path, message: 'm', file, start: 0, end: 1 };
+
+  it("builds a line's JSON only when it is first read, and once", () => {
+    const record = { ...log, message: 'as read' };
+    const e = envelope(record);
+    // A sink that formats the message itself (syslog, OTLP) never reads it.
+    record.message = 'changed before a sink asked';
+    assert.equal(JSON.parse(e.json).message, 'changed before a sink asked');
+    record.message = 'changed after';
+    assert.equal(JSON.parse(e.json).message, 'changed before a sink asked');
+  });
+
+  it("counts a line's size as its JSON's length, its message and the objects, before the JSON is built", () => {
+    const fields = { env: 'prod', 'a "b"': 'c' };
+    const lines: (LogRecord | FileRecord)[] = [
+      log,
+      { ...log, stream: 'stdout', seq: 1, message: 'x'.repeat(300) },
+      { ...log, seq: 12, message: '{}', json: true },
+      { ...log, seq: 123456, truncated: true, time: '2023-11-14T22:13:20.1Z' },
+      line,
+      { ...line, container: meta, start: 98765 },
+      { ...line, fields, json: true, message: '{}', truncated: true },
+    ];
+    for (const r of lines) {
+      const sized = envelope(r).size;
+      assert.equal(sized, serialize(r).length + r.message.length + ENVELOPE_OVERHEAD, serialize(r));
+    }
+  });
+
+  it('holds a line without its JSON until a sink reads it: a flood waiting in a buffer is a third of the size', async () => {
+    const heldBy = async (n: number, read: boolean): Promise<number> => {
+      await collectGarbage();
+      const before = getHeapStatistics().used_heap_size;
+      const held: Envelope[] = [];
+      for (let i = 0; i < n; i++) {
+        const e = envelope({ ...log, seq: i, message: `${i} ${'x'.repeat(100)}` });
+        if (read) void e.json;
+        held.push(e);
+      }
+      await collectGarbage();
+      const bytes = getHeapStatistics().used_heap_size - before;
+      assert.equal(held.length, n);
+      return bytes / n;
+    };
+    const waiting = await heldBy(20_000, false);
+    const read = await heldBy(20_000, true);
+    // A record, its message and the envelope: about 320 bytes; its JSON more than 600 again.
+    assert.ok(waiting < 450, `${waiting.toFixed(0)} bytes a line waiting`);
+    assert.ok(read > waiting + 400, `${read.toFixed(0)} bytes a line read, ${waiting.toFixed(0)} waiting`);
   });
 });
 

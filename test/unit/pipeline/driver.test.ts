@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskBuffer } from '../../../src/pipeline/buffer/disk/disk-buffer.js';
-import { envelopeSize, RecordBuffer } from '../../../src/pipeline/buffer/memory.js';
+import { RecordBuffer } from '../../../src/pipeline/buffer/memory.js';
 import { SinkDriver, type ReadAgainFor } from '../../../src/pipeline/driver.js';
 import { containerMeta, envelope, type Envelope, type LogPosition, type LogRecord } from '../../../src/core/record.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
@@ -256,9 +256,9 @@ describe('SinkDriver', () => {
     const sized = (n: number): Envelope =>
       envelope({ type: 'log', position: logPositions, time: time(99), host: 'h', container: meta, stream: 'stdout', seq: 1, message: 'x'.repeat(n) });
     let len = 0;
-    while (envelopeSize(sized(len)) <= bytes - envelopeSize(small)) len++;
+    while (sized(len).size <= bytes - small.size) len++;
     const big = sized(len);
-    assert.ok(envelopeSize(big) <= bytes);
+    assert.ok(big.size <= bytes);
     ch.push(big);
     assert.equal(ch.depth.records, 1);
     assert.equal(ch.counts.dropped - before, held);

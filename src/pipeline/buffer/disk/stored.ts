@@ -5,7 +5,7 @@
 // its position codec) is of no use once the record is on disk: the source
 // has moved past it, and its id is kept as written.
 
-import type { ContainerMeta, Envelope, SidekickRecord } from '../../../core/record.js';
+import { storedEnvelopeOf, type ContainerMeta, type Envelope, type SidekickRecord } from '../../../core/record.js';
 
 interface Line {
   type?: unknown;
@@ -34,5 +34,5 @@ export function storedEnvelope(json: string): Envelope | undefined {
   } else if (fields !== undefined) record['fields'] = fields;
   // A message that is a JSON object is written again as `json`; the record only marks it.
   if (parsed !== undefined) record['json'] = true;
-  return { record: record as unknown as SidekickRecord, json };
+  return storedEnvelopeOf(record as unknown as SidekickRecord, json);
 }

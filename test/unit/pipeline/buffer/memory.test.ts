@@ -2,28 +2,28 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { getHeapStatistics } from 'node:v8';
-import { envelopeSize, RecordBuffer, SPARE_LANES } from '../../../../src/pipeline/buffer/memory.js';
+import { RecordBuffer, SPARE_LANES } from '../../../../src/pipeline/buffer/memory.js';
 import { collectGarbage } from '../../wait.js';
-import { containerMeta, type Envelope } from '../../../../src/core/record.js';
+import { containerMeta, storedEnvelopeOf, type Envelope } from '../../../../src/core/record.js';
 import { logPositions } from '../../../../src/sources/docker/log-position.js';
 
 const app = containerMeta('a'.repeat(64), '/app', 'app:1', {});
 
 /** An envelope named `json` (the buffer only measures and moves it). */
 function env(json: string): Envelope {
-  return {
-    record: { type: 'log', position: logPositions, time: '2024-01-02T03:04:05.000000000Z', host: 'h', container: app, stream: 'stdout', seq: 1, message: json },
+  return storedEnvelopeOf(
+    { type: 'log', position: logPositions, time: '2024-01-02T03:04:05.000000000Z', host: 'h', container: app, stream: 'stdout', seq: 1, message: json },
     json,
-  };
+  );
 }
 
 function jsons(es: readonly Envelope[]): string[] {
   return es.map((e) => e.json);
 }
 
-const cost = (json: string): number => envelopeSize(env(json));
+const cost = (json: string): number => env(json).size;
 
-describe('envelopeSize', () => {
+describe('the size of a stored envelope', () => {
   it('grows with the JSON and has a fixed overhead', () => {
     assert.ok(cost('') > 0);
     assert.ok(cost('x'.repeat(100)) >= cost('') + 100);

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { envelopeSize, RecordBuffer } from '../../../../src/pipeline/buffer/memory.js';
+import { RecordBuffer } from '../../../../src/pipeline/buffer/memory.js';
 import { containerMeta, envelope, type Envelope } from '../../../../src/core/record.js';
 import { logPositions } from '../../../../src/sources/docker/log-position.js';
 
@@ -56,7 +56,7 @@ describe('RecordBuffer policies', () => {
   });
 
   it('limits by bytes as well as by count', () => {
-    const one = envelopeSize(line(noisy, 10));
+    const one = line(noisy, 10).size;
     const b = new RecordBuffer(1000, one * 3 + 1, 'drop-oldest');
     for (let i = 1; i <= 10; i++) b.push(line(noisy, i));
     assert.equal(b.length, 3);
