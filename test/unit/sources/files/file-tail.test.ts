@@ -351,4 +351,23 @@ describe('FileTail', () => {
     assert.ok(readBuffers <= 1, `${FILES} quiet files read twice took ${readBuffers} new read buffers`);
     await Promise.all(tails.map((tail) => tail.close()));
   });
+
+  it('keeps two big read buffers once the logs read at once at start are read', async (t) => {
+    const FILES = 8;
+    const files = Array.from({ length: FILES }, (_, f) => join(dir, `big${f}.log`));
+    const tails = files.map((file) => {
+      writeFileSync(file, `${'x'.repeat(99)}\n`.repeat(2000));
+      return new FileTail(file, { maxLine: 1024, idleMs: 1000, goneMs: 5000, line: () => undefined });
+    });
+    await Promise.all(tails.map((tail) => tail.open(undefined)));
+    // Every file read at once, each with a big buffer; then all of them given back.
+    await Promise.all(tails.map((tail) => drain(tail)));
+    const allocUnsafe = t.mock.method(Buffer, 'allocUnsafe');
+    for (const file of files) appendFileSync(file, `${'y'.repeat(99)}\n`.repeat(2000));
+    await Promise.all(tails.map((tail) => drain(tail)));
+    // What the second burst took new is what was not kept of the first.
+    const taken = allocUnsafe.mock.calls.filter((call) => (call.arguments[0] as number) === 64 * 1024).length;
+    assert.equal(taken, FILES - 2, `${taken} big buffers taken new by ${FILES} reads at once`);
+    await Promise.all(tails.map((tail) => tail.close()));
+  });
 });
