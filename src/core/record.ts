@@ -318,8 +318,11 @@ function lineJsonLength(r: LogRecord | FileRecord): number {
   return 23 + t + afterTime.length + 18 + digits(r.start) + ownerFragment(r).length + 10 + r.path.length + 11 + message;
 }
 
+/** How many decimal digits a whole number >= 0 has (no string made: a file line's offset is one a line). */
 function digits(n: number): number {
-  return n < 10 ? 1 : n < 100 ? 2 : String(n).length;
+  let count = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) count++;
+  return count;
 }
 
 /** The fields SIDEKICK_STATIC_FIELDS gives records of no container (one object for all of them): their JSON, built once. */
@@ -514,13 +517,10 @@ class RecordEnvelope implements Envelope {
   readonly size: number;
 
   constructor(readonly record: SidekickRecord) {
-    if (record.type === 'log' || record.type === 'file') {
-      this.size = lineJsonLength(record) + record.message.length + ENVELOPE_OVERHEAD;
-    } else {
-      const text = flat(serialize(record));
-      this.text = text;
-      this.size = text.length + ENVELOPE_OVERHEAD;
-    }
+    this.size =
+      record.type === 'log' || record.type === 'file'
+        ? lineJsonLength(record) + record.message.length + ENVELOPE_OVERHEAD
+        : this.json.length + ENVELOPE_OVERHEAD;
   }
 
   get json(): string {

@@ -37,7 +37,7 @@ const SMALL_CHUNK = 4 * 1024;
  */
 const SPARE_SMALL = 8;
 const SPARE_BIG = 2;
-const spareChunks: Buffer[] = [];
+const spareBig: Buffer[] = [];
 const spareSmall: Buffer[] = [];
 /** The fingerprint covers the first line, up to this many bytes. */
 const FINGERPRINT_BYTES = 256;
@@ -393,13 +393,13 @@ export class FileTail {
         total += bytesRead;
         // A short read is the end of the file for now: no second read to learn it.
         if (total >= budget || bytesRead < buf.length) return total;
-        buf = big ??= spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK);
+        buf = big ??= spareBig.pop() ?? Buffer.allocUnsafe(CHUNK);
       }
       return total;
     } finally {
       this.reading = undefined;
       if (spareSmall.length < SPARE_SMALL) spareSmall.push(small);
-      if (big !== undefined && spareChunks.length < SPARE_BIG) spareChunks.push(big);
+      if (big !== undefined && spareBig.length < SPARE_BIG) spareBig.push(big);
     }
   }
 
