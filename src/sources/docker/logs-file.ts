@@ -13,7 +13,6 @@
 // to the end.
 
 import { Latch, once } from '../../observe/events.js';
-import { watch, type FSWatcher } from 'node:fs';
 import { Readable } from 'node:stream';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -26,24 +25,19 @@ import type { TailedFile } from '../../core/record.js';
 import type { Flow } from '../../core/flow.js';
 import { sinceToTime } from '../../core/record.js';
 import { fingerprintOf, fingerprintOfStart, FileTail, type NextFile } from '../files/file-tail.js';
+import { Wake } from './log-file-wake.js';
 import { endsCut, LogIntake, type IntakeContext, type LogCursor, type LogsTarget, type Rereading } from './log-intake.js';
 
 /** An entry is at most a 16 KiB message, escaped, and its fields. */
 const MAX_ENTRY = 256 * 1024;
-/** Looked at even without a change notice, in case one is missed (inotify is reliable on local disks). */
+/**
+ * The path is looked at (a stat) this often without a change notice, in case
+ * one is missed (inotify is reliable on local disks); read only if it shows
+ * something new.
+ */
 const SAFETY_POLL_MS = 5000;
 /** After a change notice, how long to wait for more before reading (well under the latency budget). */
 const COALESCE_MS = 10;
-/** Without change notices (inotify unavailable): how often the file is looked at. */
-const POLL_MS = 250;
-/**
- * More change notices than this between two reads that found lines (each
- * notice delivered is a wakeup of the event loop; dockerd writes each line on
- * its own): the container prints fast, and the follower reads every
- * COALESCE_MS with notices off until a read finds nothing. A container
- * printing now and then wakes it once a read.
- */
-const BUSY_NOTICES = 2;
 const NL = 0x0a;
 /** A rotated file being compressed is waited for this often, at most this many times. */
 const COMPRESSING_WAIT_MS = 20;
@@ -113,7 +107,6 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
     },
     ctx.maxLine,
   );
-  const wake = new Wake(file.path, ctx.signal);
   const tail = new FileTail(file.path, {
     maxLine: MAX_ENTRY,
     idleMs: Infinity,
@@ -123,6 +116,7 @@ export async function followLogFile(target: LogsTarget, file: LogFile, ctx: LogF
     rotated: (finished, next) => (intake === undefined ? Promise.resolve() : readSkipped(file.path, finished, next, target, intake, parser, ctx)),
     signal: ctx.signal,
   });
+  const wake = new Wake(file.path, ctx.signal, (st) => st !== undefined && tail.caughtUp(st));
   let exited = false;
   let found = false;
   void file.exited.then(() => {
@@ -478,149 +472,5 @@ async function readOnce(r: Rotated, parser: JsonFileParser, ctx: LogFileContext,
   } finally {
     source.destroy();
     stream.destroy();
-  }
-}
-
-/**
- * Wakes the follower when the file's folder changes, or after a while, or
- * when sidekick stops. Its change notices can be paused while the follower
- * reads on a timer (a container printing fast).
- */
-class Wake {
-  private watcher: FSWatcher | undefined;
-  private waiting: (() => void) | undefined;
-  private pending = false;
-  /** Change notices since busy() was last asked. */
-  private notices = 0;
-  /** Notices are off (pause): the follower reads on a timer. */
-  paused = false;
-  /** Bound once: the abort signal calls it. */
-  private readonly wakeUp = (): void => this.notify();
-  /**
-   * The timers of next() and sleep(), one each a follower, armed again with
-   * refresh(): a quiet container's follower waits twice a line, and a timer
-   * made and cleared each time was a tenth of what it allocated.
-   */
-  private readonly safety = new ReusedTimer(() => this.waiting?.());
-  private readonly nap = new ReusedTimer(() => this.napping?.());
-  private napping: (() => void) | undefined;
-  private readonly changed = (): void => {
-    this.notices++;
-    this.notify();
-  };
-
-  constructor(
-    private readonly path: string,
-    private readonly signal: AbortSignal,
-  ) {
-    this.openWatcher();
-    signal.addEventListener('abort', this.wakeUp, { once: true });
-  }
-
-  /** More notices than BUSY_NOTICES since the last call. */
-  busy(): boolean {
-    const busy = this.notices > BUSY_NOTICES;
-    this.notices = 0;
-    return busy;
-  }
-
-  /** Notices off: the follower reads on a timer. */
-  pause(): void {
-    if (this.paused || this.watcher === undefined) return;
-    this.paused = true;
-    this.closeWatcher();
-  }
-
-  /** Notices on again; true if they were off (the follower then reads once more before it waits). */
-  resume(): boolean {
-    if (!this.paused) return false;
-    this.paused = false;
-    this.openWatcher();
-    return true;
-  }
-
-  notify(): void {
-    this.pending = true;
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.();
-  }
-
-  /**
-   * Resolves `coalesceMs` after the next notice (or one that came since the
-   * last call), or after `safetyMs` without one: one wait a line, not a wait
-   * for the notice and another for more.
-   */
-  next(safetyMs: number, coalesceMs = 0): Promise<void> {
-    if (this.pending || this.signal.aborted) {
-      this.pending = false;
-      return coalesceMs === 0 ? Promise.resolve() : this.sleep(coalesceMs);
-    }
-    return new Promise((resolve) => {
-      this.waiting = (): void => {
-        this.pending = false;
-        this.waiting = undefined;
-        if (coalesceMs === 0) {
-          resolve();
-          return;
-        }
-        this.napping = resolve;
-        this.nap.arm(coalesceMs);
-      };
-      this.safety.arm(this.watcher === undefined ? POLL_MS : safetyMs);
-    });
-  }
-
-  /** Resolves after `ms` (the follower never closes it meanwhile: close comes after its loop). */
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.napping = resolve;
-      this.nap.arm(ms);
-    });
-  }
-
-  close(): void {
-    this.signal.removeEventListener('abort', this.wakeUp);
-    this.closeWatcher();
-    this.safety.clear();
-    this.nap.clear();
-    this.notify();
-  }
-
-  private openWatcher(): void {
-    try {
-      this.watcher = watch(dirname(this.path), { persistent: false }, this.changed);
-      this.watcher.on('error', () => this.closeWatcher());
-    } catch {
-      this.watcher = undefined;
-    }
-  }
-
-  private closeWatcher(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
-  }
-}
-
-/** A timer armed again and again for one callback: refresh() when the delay is the same, no new timer. */
-class ReusedTimer {
-  private timer: NodeJS.Timeout | undefined;
-  private ms = 0;
-
-  constructor(private readonly fire: () => void) {}
-
-  arm(ms: number): void {
-    if (this.timer !== undefined && this.ms === ms) {
-      this.timer.refresh();
-      return;
-    }
-    clearTimeout(this.timer);
-    this.ms = ms;
-    this.timer = setTimeout(this.fire, ms);
-  }
-
-  clear(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
   }
 }

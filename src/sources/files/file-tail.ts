@@ -258,6 +258,15 @@ export class FileTail {
     return (await this.read()) >= READ_BUDGET;
   }
 
+  /**
+   * A poll would find nothing: the path's stat `st` shows the file open, read
+   * to its size, and no fault is pending. (Tells a follower woken without a
+   * change notice whether to poll at all.)
+   */
+  caughtUp(st: { readonly dev: number; readonly ino: number; readonly size: number }): boolean {
+    return this.fh !== undefined && this.error === undefined && st.dev === this.dev && st.ino === this.ino && st.size === this.offset;
+  }
+
   /** Where the next run goes on from: after the last line sent (undefined until the file has a line). */
   position(): FilePosition | undefined {
     return this.file === undefined ? undefined : { ...this.file, offset: this.lineStart };

@@ -332,6 +332,25 @@ describe('FileTail', () => {
     }
   });
 
+  it('tells from a stat of the path whether a poll would find anything: caught up only on the open file, read to its size', async () => {
+    const { tail } = tailer();
+    writeFileSync(path, 'a1\n');
+    assert.equal(tail.caughtUp(fs.statSync(path)), false, 'nothing open yet');
+    await tail.open(undefined);
+    assert.equal(tail.caughtUp(fs.statSync(path)), false, 'open, not read');
+    await drain(tail);
+    assert.equal(tail.caughtUp(fs.statSync(path)), true, 'read to its size');
+    appendFileSync(path, 'a2');
+    assert.equal(tail.caughtUp(fs.statSync(path)), false, 'grown, even by a part of a line');
+    await drain(tail);
+    assert.equal(tail.caughtUp(fs.statSync(path)), true, 'the part read too (kept until its line ends)');
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, 'b1\n');
+    writeFileSync(`${path}.x`, 'a1\na2');
+    assert.equal(tail.caughtUp(fs.statSync(path)), false, 'another file at the path');
+    await tail.close();
+  });
+
   it('keeps no read buffer for each quiet file it follows (hundreds of idle containers)', async (t) => {
     // Counted, not weighed: what the process's array buffers grew by also
     // holds fs's and the test runner's, which made a weight bound flaky.
