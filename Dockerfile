@@ -44,7 +44,7 @@ ENV PATH=/nodejs/bin:/usr/local/bin:/usr/bin:/bin \
     NODE_ENV=production \
     NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=4" \
     MALLOC_ARENA_MAX=2 \
-    MALLOC_MMAP_THRESHOLD_=65536 \
+    MALLOC_MMAP_THRESHOLD_=32768 \
     MALLOC_TRIM_THRESHOLD_=65536 \
     SIDEKICK_STATE_DIR=/var/lib/sidekick
 COPY --from=build /out/app /app

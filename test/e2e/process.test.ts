@@ -73,7 +73,7 @@ describe('the sidekick process', () => {
           .filter((v) => v.startsWith('MALLOC_'))
           .sort(),
       ),
-      [['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=65536', 'MALLOC_TRIM_THRESHOLD_=65536']],
+      [['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=32768', 'MALLOC_TRIM_THRESHOLD_=65536']],
     );
     assert.equal((await plain.stop()).code, 0);
 

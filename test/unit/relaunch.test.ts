@@ -38,13 +38,13 @@ describe('relaunchEnv', () => {
     assert.deepEqual(relaunchEnv({ PATH: '/bin' }), {
       PATH: '/bin',
       MALLOC_ARENA_MAX: '2',
-      MALLOC_MMAP_THRESHOLD_: '65536',
+      MALLOC_MMAP_THRESHOLD_: '32768',
       MALLOC_TRIM_THRESHOLD_: '65536',
     });
     assert.deepEqual(relaunchEnv({ PATH: '/bin', MALLOC_ARENA_MAX: '8' }), {
       PATH: '/bin',
       MALLOC_ARENA_MAX: '8',
-      MALLOC_MMAP_THRESHOLD_: '65536',
+      MALLOC_MMAP_THRESHOLD_: '32768',
       MALLOC_TRIM_THRESHOLD_: '65536',
     });
     const all = { PATH: '/bin', MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '1', MALLOC_TRIM_THRESHOLD_: '1' };
