@@ -32,7 +32,6 @@ export class Wake {
   private watcher: FSWatcher | undefined;
   private waiting: (() => void) | undefined;
   private pending = false;
-  private closed = false;
   /** Change notices since busy() was last asked. */
   private notices = 0;
   /** Notices are off (pause): the follower reads on a timer. */
@@ -57,7 +56,8 @@ export class Wake {
   };
   private readonly looked = (err: Error | null, st: Stats | undefined): void => {
     this.looking = false;
-    if (this.closed || this.waiting === undefined) return;
+    // No wait (also after close, which ends it): a look in flight has nothing to wake.
+    if (this.waiting === undefined) return;
     if (this.caughtUp(err === null ? st : undefined)) this.safety.arm(this.safetyMs);
     else this.waiting();
   };
@@ -140,7 +140,6 @@ export class Wake {
   }
 
   close(): void {
-    this.closed = true;
     this.signal.removeEventListener('abort', this.wakeUp);
     this.closeWatcher();
     this.safety.clear();
