@@ -40,14 +40,14 @@ class StdoutSink implements Sink {
     let buf = this.buf;
     let end = 0;
     for (const e of batch) {
-      // A UTF-16 unit takes at most 3 bytes in UTF-8.
-      const most = e.json.length * 3 + 1;
+      const most = e.jsonBytesMost + 1;
       if (buf.length - end < most) {
         const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, end + most));
         buf.copy(bigger, 0, 0, end);
         buf = this.buf = bigger;
       }
-      end += buf.write(e.json, end);
+      // A line's JSON straight into the buffer, not built as text first.
+      end = e.writeJson(buf, end);
       buf[end++] = 0x0a;
     }
     let at = 0;

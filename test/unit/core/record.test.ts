@@ -13,6 +13,7 @@ import {
   nowTime,
   recordId,
   serialize,
+  storedEnvelopeOf,
   timeToSince,
   type EventRecord,
   type FileRecord,
@@ -312,6 +313,94 @@ describe('envelope', () => {
     // A record, its message and the envelope: about 320 bytes; its JSON more than 600 again.
     assert.ok(waiting < 450, `${waiting.toFixed(0)} bytes a line waiting`);
     assert.ok(read > waiting + 400, `${read.toFixed(0)} bytes a line read, ${waiting.toFixed(0)} waiting`);
+  });
+
+  /** What writeJson writes at `at` of a buffer with just jsonBytesMost of room, and that it stayed in it. */
+  const written = (e: Envelope, at = 5): string => {
+    const most = e.jsonBytesMost;
+    const buf = Buffer.alloc(at + most + 1, 0xee);
+    const end = e.writeJson(buf, at);
+    assert.ok(end - at <= most, `${end - at} bytes, at most ${most}`);
+    assert.equal(buf[at + most], 0xee, 'nothing past its room');
+    return buf.subarray(at, end).toString('utf8');
+  };
+  /** A text as its UTF-8 bytes read back (a lone surrogate becomes U+FFFD, as on any write). */
+  const asUtf8 = (text: string): string => Buffer.from(text).toString('utf8');
+
+  it("property: writes a line's JSON as UTF-8, the same bytes as its text, within the room it asks for", () => {
+    const unit = fc.oneof(
+      fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u2028', '\ud83d', '\ude00', '🐳', 'é', '語'),
+      fc.string({ unit: 'binary', maxLength: 1 }),
+    );
+    const times = fc.constantFrom(TIME, '2023-11-14T22:13:20.1Z', '2023-11-14T22:13:20Z', '', '2023-11-14T22:13:20.12345678éZ');
+    const unicodeMeta = containerMeta(ID, '/web', 'img', { 'é "label"': '語 \\ 🐳' });
+    fc.assert(
+      fc.property(
+        fc.array(unit, { maxLength: 40 }).map((units) => units.join('')),
+        fc.record({
+          time: times,
+          stream: fc.constantFrom<'stdout' | 'stderr'>('stdout', 'stderr'),
+          seq: fc.nat(),
+          truncated: fc.boolean(),
+          json: fc.boolean(),
+        }),
+        fc.boolean(),
+        (message, o, unicode) => {
+          const r: LogRecord = {
+            type: 'log',
+            position: logPositions,
+            time: o.time,
+            host: unicode ? 'hôte "1"' : 'h',
+            container: unicode ? unicodeMeta : meta,
+            stream: o.stream,
+            seq: o.seq,
+            message,
+            ...(o.truncated ? { truncated: true as const } : {}),
+            ...(o.json ? { json: true as const } : {}),
+          };
+          assert.equal(written(envelope(r)), asUtf8(serialize(r)));
+        },
+      ),
+    );
+  });
+
+  it('property: writes a plain line (ASCII, nothing JSON escapes) as its text', () => {
+    const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 200 });
+    fc.assert(
+      fc.property(
+        printable.filter((m) => !m.includes('"') && !m.includes('\\')),
+        (message) => {
+          const r: LogRecord = { ...log, message, plain: true };
+          assert.equal(written(envelope(r)), asUtf8(serialize(r)));
+        },
+      ),
+    );
+  });
+
+  it("writes a line's JSON without building its text, which a sink asking later still gets", () => {
+    const record = { ...log, message: 'as written' };
+    const e = envelope(record);
+    assert.equal(JSON.parse(written(e)).message, 'as written');
+    // Not built by the write: the text is made from the record when first asked for.
+    record.message = 'changed after the write';
+    assert.equal(JSON.parse(e.json).message, 'changed after the write');
+    // Once built, the text is what is written.
+    record.message = 'changed again';
+    assert.equal(written(e), e.json);
+  });
+
+  it('writes any other record, and a stored one, as its text', () => {
+    const fields = { env: 'prod', 'é "b"': 'c' };
+    const records: SidekickRecord[] = [
+      line,
+      { ...line, container: meta, start: 98765, message: 'é "x"' },
+      { ...line, fields, json: true, message: '{}', truncated: true },
+      { type: 'event', time: TIME, host: 'h', object: 'container', action: 'die', actor: { id: ID, attributes: { name: 'é' } }, scope: 'local' },
+    ];
+    for (const r of records) {
+      assert.equal(written(envelope(r)), serialize(r));
+      assert.equal(written(storedEnvelopeOf(r, serialize(r))), serialize(r));
+    }
   });
 });
 
