@@ -6,19 +6,26 @@ import { lookup } from 'node:dns/promises';
 import type { Envelope } from '../../core/record.js';
 import type { SinkEvents } from '../../observe/events.js';
 import { SinkError, SMALL_BATCH_GAP_MS, type Sink } from '../sink.js';
-import { formatSyslog, truncateUtf8 } from './format.js';
+import { formatSyslog, SyslogLineWriter, truncateUtf8 } from './format.js';
 import type { SyslogOptions } from './options.js';
+
+/** The buffer a batch's log lines are written into, each datagram a view of it; another when it is full. */
+const SLAB_BYTES = 64 * 1024;
 
 export class UdpSyslogSink implements Sink {
   readonly batching = { gapMs: SMALL_BATCH_GAP_MS };
   private socket: UdpSocket | undefined;
   private address: { address: string; family: number } | undefined;
+  private readonly lines: SyslogLineWriter;
+  private slab = Buffer.allocUnsafe(SLAB_BYTES);
 
   constructor(
     readonly name: string,
     private readonly o: SyslogOptions,
     private readonly events: SinkEvents,
-  ) {}
+  ) {
+    this.lines = new SyslogLineWriter(o.format, o.facility);
+  }
 
   async start(): Promise<void> {
     // Resolved lazily on the first write, so a name that does not resolve yet is retried.
@@ -27,14 +34,34 @@ export class UdpSyslogSink implements Sink {
   async write(batch: readonly Envelope[]): Promise<void> {
     const socket = await this.open();
     const datagrams: Buffer[] = [];
+    let slab = this.slab;
+    let at = 0;
     for (const e of batch) {
-      let buf: Buffer = Buffer.from(formatSyslog(e, this.o.format, this.o.facility));
+      const r = e.record;
+      let buf: Buffer | undefined;
+      const most = r.type === 'log' ? this.lines.bytesMost(r) : SLAB_BYTES;
+      // A line longer than a slab (cut to max anyway) is made as text.
+      if (r.type === 'log' && most < SLAB_BYTES) {
+        // A slab filled is left to the views already made of it.
+        if (slab.length - at < most) {
+          slab = Buffer.allocUnsafe(SLAB_BYTES);
+          at = 0;
+        }
+        const end = this.lines.write(r, slab, at);
+        if (end >= 0) {
+          buf = slab.subarray(at, end);
+          at = end;
+        }
+      }
+      buf ??= Buffer.from(formatSyslog(e, this.o.format, this.o.facility));
       if (buf.length > this.o.max) {
         buf = truncateUtf8(buf, this.o.max);
         this.events.messageTruncated({ max: this.o.max });
       }
       datagrams.push(buf);
     }
+    // Reused by the next batch: this one's sends are all done when write() returns.
+    this.slab = slab;
     if (datagrams.length === 0) return;
     // Sends finish in order: the last one's callback means all are sent. A
     // datagram has no delivery to wait for; a failed send is counted (the

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { containerMeta, envelope, logId, recordId, type FileRecord, type LogRecord } from '../../../src/core/record.js';
 import { formatBody } from '../../../src/sinks/http/formats.js';
-import { formatSyslog, truncateUtf8 } from '../../../src/sinks/syslog/format.js';
+import { formatSyslog, SyslogLineWriter, truncateUtf8 } from '../../../src/sinks/syslog/format.js';
 import { logPositions } from '../../../src/sources/docker/log-position.js';
 import { filePositions } from '../../../src/sources/files/position.js';
 
@@ -26,6 +26,49 @@ describe('formatSyslog', () => {
       / app - file \[sidekick@32473 id="a{64}" name="app" image="img" path="[^"]*\\"b\\"\.log"\] hello$/,
     );
     assert.match(formatSyslog(envelope(logLine), 'rfc5424', 1), /^<11>1 .* stream="stderr"\] oops$/);
+  });
+});
+
+describe('SyslogLineWriter', () => {
+  /** What the writer writes of a line at `at` of a buffer with just bytesMost of room (undefined: left to formatSyslog). */
+  const written = (w: SyslogLineWriter, r: LogRecord, at = 3): Buffer | undefined => {
+    const most = w.bytesMost(r);
+    const buf = Buffer.alloc(at + most + 1, 0xee);
+    const end = w.write(r, buf, at);
+    assert.equal(buf[at + most], 0xee, 'nothing past its room');
+    return end < 0 ? undefined : buf.subarray(at, end);
+  };
+
+  it("property: writes a log line as formatSyslog's text in UTF-8, within the room it asks for, in both formats", () => {
+    const times = fc.constantFrom(TIME, '2026-12-31T23:59:59Z', '2026-10-09T00:00:00.1Z', '2026-13-00T03:04:05.123Z', '2026-01-02T03:04:05.1234567é');
+    const writers = [new SyslogLineWriter('rfc5424', 1), new SyslogLineWriter('rfc3164', 23), new SyslogLineWriter('rfc5424', 0)];
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.string({ unit: 'binary' }),
+        fc.record({ time: times, stream: fc.constantFrom<'stdout' | 'stderr'>('stdout', 'stderr'), host: fc.constantFrom('h', 'hôte "1"', '') }),
+        fc.string(),
+        (name, image, message, o, tag) => {
+          const m = { ...containerMeta('a'.repeat(64), name, image, { 'é "x"': ']' }), ...(tag === '' ? {} : { tag }) };
+          const r: LogRecord = { ...logLine, container: m, message, time: o.time, stream: o.stream, host: o.host };
+          for (const w of writers) {
+            const format = w === writers[1] ? 'rfc3164' : 'rfc5424';
+            const facility = w === writers[1] ? 23 : w === writers[0] ? 1 : 0;
+            const bytes = written(w, r);
+            if (o.time.includes('é')) assert.equal(bytes, undefined, 'a time of another form is left to formatSyslog');
+            else assert.equal(bytes?.toString('utf8'), Buffer.from(formatSyslog(envelope(r), format, facility)).toString('utf8'));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('writes a line of a host named anew with the new name', () => {
+    const w = new SyslogLineWriter('rfc5424', 1);
+    assert.match(written(w, logLine)?.toString() ?? '', / h app - log /);
+    assert.match(written(w, { ...logLine, host: 'other' })?.toString() ?? '', / other app - log /);
   });
 });
 

@@ -9,18 +9,19 @@ import { fileURLToPath } from 'node:url';
 import { stdoutSink } from '../../../src/sinks/stdout/sink.js';
 
 const SINK = fileURLToPath(new URL('../../../src/sinks/stdout/sink.js', import.meta.url));
+const RECORD = fileURLToPath(new URL('../../../src/core/record.js', import.meta.url));
 const LINES = 100_000;
 
 // A writer process: fd 1 made non-blocking (a net.Socket over it does that), then 20 batches.
 const WRITER = `
 const net = require('node:net');
 new net.Socket({ fd: 1, readable: false, writable: true }).pause();
-import(${JSON.stringify(SINK)}).then(async ({ stdoutSink }) => {
+Promise.all([import(${JSON.stringify(SINK)}), import(${JSON.stringify(RECORD)})]).then(async ([{ stdoutSink }, { storedEnvelopeOf }]) => {
   const sink = stdoutSink.parse(new URL('stdout://'), 'stdout://').create({});
   await sink.start();
   for (let b = 0; b < 20; b++) {
     const batch = [];
-    for (let i = 1; i <= ${LINES / 20}; i++) batch.push({ json: 'line ' + (b * ${LINES / 20} + i) + ' ' + 'x'.repeat(60) });
+    for (let i = 1; i <= ${LINES / 20}; i++) batch.push(storedEnvelopeOf({ type: 'event' }, 'line ' + (b * ${LINES / 20} + i) + ' ' + 'x'.repeat(60)));
     await sink.write(batch);
   }
   await sink.stop();
