@@ -57,6 +57,20 @@ function lineTime(buf: Buffer, from: number, sp: number): string {
   return sp < 0 ? '' : engineTime(buf.toString('latin1', from, sp));
 }
 
+/**
+ * Whether `buf[from, to)` is ASCII with nothing JSON escapes (a quote, a
+ * backslash, a control character): a LogLine's `plain`. Scanned here, a line's
+ * JSON takes its message as it is; tested on the message as a string instead,
+ * the test was 6% of sidekick's CPU in a flood through the logs API.
+ */
+function plainText(buf: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const b = buf[i]!;
+    if (b < 0x20 || b > 0x7f || b === 0x22 || b === 0x5c) return false;
+  }
+  return true;
+}
+
 /** Parses one container's log stream; create one per HTTP response. */
 export class LogLineParser {
   private readonly demuxer: FrameDemuxer | undefined;
@@ -107,12 +121,9 @@ export class LogLineParser {
       // The common case, a whole line in one frame: decoded straight from the frame, no views made.
       const last = end >= text + 2 && bytes[end - 2] === CR ? end - 2 : end - 1;
       const truncated = last - text > this.maxLine;
-      this.handlers.line({
-        stream,
-        time,
-        message: bytes.toString('utf8', text, truncated ? text + this.maxLine : last),
-        truncated,
-      });
+      const stop = truncated ? text + this.maxLine : last;
+      const plain = plainText(bytes, text, stop);
+      this.handlers.line({ stream, time, message: bytes.toString(plain ? 'latin1' : 'utf8', text, stop), truncated, plain });
       return;
     }
     const rest = bytes.subarray(text, end);

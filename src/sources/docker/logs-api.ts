@@ -209,7 +209,7 @@ function readStream(stream: Readable, target: LogsTarget, ctx: LogsContext, give
     {
       line(line: LogLine): void {
         lines++;
-        intake.line(line.stream, line.time, line.message, line.truncated);
+        intake.line(line.stream, line.time, line.message, line.truncated, line.plain);
       },
       fault(kind, detail): void {
         if (kind === 'malformed') ctx.malformed?.();

@@ -319,7 +319,7 @@ describe('JsonFileParser', () => {
           }
         }
         const api: LogLine[] = [];
-        const apiParser = new LogLineParser(false, { line: (l) => api.push(l), fault: () => assert.fail('fault') }, maxLine);
+        const apiParser = new LogLineParser(false, { line: ({ plain: _, ...l }) => api.push(l), fault: () => assert.fail('fault') }, maxLine);
         apiParser.push(Buffer.concat(frames));
         apiParser.end();
         assert.deepEqual(parse(entries, maxLine).lines, api);

@@ -29,16 +29,21 @@ interface Fault {
 }
 
 interface Parsed {
+  /** The lines, without `plain`. */
   readonly lines: LogLine[];
+  /** Whether each line was marked plain. */
+  readonly plain: boolean[];
   readonly faults: Fault[];
 }
 
 function parse(tty: boolean, chunks: readonly Buffer[], maxLine?: number, end = true): Parsed {
   const lines: LogLine[] = [];
+  const plain: boolean[] = [];
   const faults: Fault[] = [];
   const handlers = {
-    line: (l: LogLine): void => {
+    line: ({ plain: isPlain, ...l }: LogLine): void => {
       lines.push(l);
+      plain.push(isPlain === true);
     },
     fault: (kind: 'systemerr' | 'malformed', detail: string): void => {
       faults.push({ kind, detail });
@@ -47,7 +52,7 @@ function parse(tty: boolean, chunks: readonly Buffer[], maxLine?: number, end = 
   const p = maxLine === undefined ? new LogLineParser(tty, handlers) : new LogLineParser(tty, handlers, maxLine);
   for (const c of chunks) p.push(c);
   if (end) p.end();
-  return { lines, faults };
+  return { lines, plain, faults };
 }
 
 function line(stream: 'stdout' | 'stderr', time: string, message: string, truncated = false): LogLine {
@@ -100,6 +105,20 @@ describe('LogLineParser, multiplexed (non-TTY)', () => {
     assert.equal(Buffer.byteLength(next), 32);
     const got = parse(false, [Buffer.concat([frame(STDOUT, 'untimed\n'), frame(STDOUT, next), frame(STDOUT, 'x\n')])]);
     assert.deepEqual(got.lines, [line('stdout', '', 'untimed'), line('stdout', ts(2), ''), line('stdout', '', 'x')]);
+  });
+
+  it('marks a whole line plain when its text is ASCII with nothing JSON escapes, in its own bounds', () => {
+    const texts = ['plain text {} 123 ~', 'a "quote"', 'a \\ backslash', 'a \t tab', 'é', '', 'dos\r'];
+    // Each frame followed by one whose text is not plain: the scan stops at its line's end.
+    const got = parse(
+      false,
+      texts.map((t, i) => Buffer.concat([logFrame(STDOUT, ts(i), `${t}\n`), logFrame(STDERR, ts(i), '"\n')])),
+    );
+    assert.deepEqual(
+      got.lines.map((l) => l.message),
+      texts.flatMap((t) => [t.replace(/\r$/, ''), '"']),
+    );
+    assert.deepEqual(got.plain, [true, false, false, false, false, false, false, false, false, false, true, false, true, false]);
   });
 
   it('trims "\\r\\n" and keeps a "\\r" inside the line', () => {

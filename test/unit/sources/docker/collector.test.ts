@@ -398,6 +398,11 @@ describe('Collector', () => {
         ],
       );
       assert.ok(logs.every((r) => r.host === HOST && r.container.id === WEB && r.container.tag === 'web'));
+      // ASCII with nothing JSON escapes, known as it is read: each line's JSON takes its message as it is.
+      assert.deepEqual(
+        logs.map((r) => r.plain),
+        [true, true, true, true],
+      );
       const inspects = run.records.filter((r): r is InspectRecord => r.type === 'inspect');
       assert.equal(inspects.length, 1);
       assert.equal(inspects[0]!.container?.name, 'web');
