@@ -3,6 +3,7 @@
 // (see `serialize`), with each container's fixed JSON cached.
 
 import { createHash } from 'node:crypto';
+import { digits, writeDigits } from './digits.js';
 import type { AnyPositionCodec, PositionCodec } from './position.js';
 
 export const RECORD_TYPES = ['log', 'event', 'inspect', 'stats', 'file'] as const;
@@ -363,9 +364,7 @@ function writeLogJson(r: LogRecord, buf: Buffer, at: number): number {
   for (let k = 0; k < 19; k++) if (k !== 4 && k !== 7 && k !== 10 && k !== 13 && k !== 16) buf[i++] = t.charCodeAt(k);
   for (let k = 20; k < n - 1; k++) buf[i++] = t.charCodeAt(k);
   buf[i++] = 0x2d;
-  const seqDigits = digits(r.seq);
-  for (let k = i + seqDigits - 1, rest = r.seq; k >= i; k--, rest = Math.floor(rest / 10)) buf[k] = 0x30 + (rest % 10);
-  i += seqDigits;
+  i = writeDigits(buf, i, r.seq);
   const middle = r.stream === 'stdout' ? c.stdoutMessage : c.stderrMessage;
   buf.set(middle, i);
   i += middle.length;
@@ -406,13 +405,6 @@ function lineJsonLength(r: LogRecord | FileRecord): number {
   }
   // The head, the time, the host, the id (16 hex digits, "-", offset) and its quote, the container, the path.
   return 23 + t + afterTime.length + 18 + digits(r.start) + ownerFragment(r).length + 10 + r.path.length + 11 + message;
-}
-
-/** How many decimal digits a whole number >= 0 has (no string made: a file line's offset is one a line). */
-function digits(n: number): number {
-  let count = 1;
-  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) count++;
-  return count;
 }
 
 /** The fields SIDEKICK_STATIC_FIELDS gives records of no container (one object for all of them): their JSON, built once. */

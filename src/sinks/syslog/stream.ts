@@ -2,10 +2,11 @@
 // connection, reconnected with backoff by the driver's retries.
 
 import { connect as tcpConnect, type Socket } from 'node:net';
+import { digits, writeDigits } from '../../core/digits.js';
 import type { Envelope } from '../../core/record.js';
 import { tlsConnect } from '../../core/tls.js';
 import { SinkError, SMALL_BATCH_GAP_MS, type Sink } from '../sink.js';
-import { formatSyslog } from './format.js';
+import { formatSyslog, SyslogLineWriter } from './format.js';
 import type { SyslogOptions } from './options.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -14,25 +15,45 @@ export class StreamSyslogSink implements Sink {
   readonly batching = { gapMs: SMALL_BATCH_GAP_MS };
   private socket: Socket | undefined;
   private connecting: Promise<Socket> | undefined;
+  private readonly lines: SyslogLineWriter;
+  private buf = Buffer.allocUnsafe(64 * 1024);
 
   constructor(
     readonly name: string,
     private readonly o: SyslogOptions,
-  ) {}
+  ) {
+    this.lines = new SyslogLineWriter(o.format, o.facility);
+  }
 
   async start(): Promise<void> {
     // Connected on the first write; failures are retried by the channel.
   }
 
+  /**
+   * The batch as one buffer of framed messages: a log line's written straight
+   * into it (SyslogLineWriter), any other record's from its text. Reused by
+   * the next batch: write() returns once the socket has taken this one.
+   */
   async write(batch: readonly Envelope[]): Promise<void> {
     const socket = await this.connection();
-    let text = '';
+    let at = 0;
     for (const e of batch) {
-      const msg = formatSyslog(e, this.o.format, this.o.facility);
-      text += `${Buffer.byteLength(msg)} ${msg}`;
+      const r = e.record;
+      if (r.type === 'log') {
+        const start = this.reserve(at, this.lines.bytesMost(r));
+        const end = this.lines.write(r, this.buf, start);
+        if (end >= 0) {
+          at = this.frame(at, start, end);
+          continue;
+        }
+      }
+      const text = formatSyslog(e, this.o.format, this.o.facility);
+      const start = this.reserve(at, 3 * text.length);
+      at = this.frame(at, start, start + this.buf.write(text, start));
     }
+    const framed = this.buf.subarray(0, at);
     await new Promise<void>((resolve, reject) => {
-      socket.write(text, (err) => {
+      socket.write(framed, (err) => {
         if (err) {
           socket.destroy();
           reject(new SinkError(`syslog ${this.o.transport} write failed: ${err.message}`, 'io', true));
@@ -41,6 +62,31 @@ export class StreamSyslogSink implements Sink {
         }
       });
     });
+  }
+
+  /**
+   * Room at `at` for a message of at most `most` bytes and its length before
+   * it (digits and a space); returns where the message goes. A bigger buffer,
+   * what is written kept, when this one lacks the room.
+   */
+  private reserve(at: number, most: number): number {
+    const room = digits(most) + 1;
+    if (this.buf.length - at < room + most) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, at + room + most));
+      this.buf.copy(bigger, 0, 0, at);
+      this.buf = bigger;
+    }
+    return at + room;
+  }
+
+  /** The message written at `start` (as reserve() said) framed by its length at `at`, moved back if that took less room; returns its end. */
+  private frame(at: number, start: number, end: number): number {
+    const buf = this.buf;
+    const length = end - start;
+    let i = writeDigits(buf, at, length);
+    buf[i++] = 0x20;
+    if (i < start) buf.copyWithin(i, start, end);
+    return i + length;
   }
 
   private connection(): Promise<Socket> {
