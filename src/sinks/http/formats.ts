@@ -4,6 +4,7 @@
 // written again.
 
 import { recordId, timeToNanos, type Envelope, type SidekickRecord } from '../../core/record.js';
+import { NdjsonBuffer } from '../ndjson.js';
 import { SinkError } from '../sink.js';
 
 export const HTTP_FORMATS = ['ndjson', 'json', 'splunk-hec', 'elasticsearch', 'loki'] as const;
@@ -20,8 +21,12 @@ export interface FormatOptions {
 
 export interface Body {
   readonly contentType: string;
-  readonly text: string;
+  /** The body: NDJSON as bytes (its lines written straight into them), the others as text. */
+  readonly text: string | Buffer;
 }
+
+/** The NDJSON bodies' lines, written into one buffer kept for every batch of every HTTP sink. */
+const ndjsonLines = new NdjsonBuffer();
 
 function sourceOf(r: SidekickRecord): string {
   return r.container?.tag ?? r.container?.name ?? 'sidekick';
@@ -30,11 +35,9 @@ function sourceOf(r: SidekickRecord): string {
 /** The request body for a batch, in the sink's format. */
 export function formatBody(batch: readonly Envelope[], o: FormatOptions): Body {
   switch (o.format) {
-    case 'ndjson': {
-      let text = '';
-      for (const e of batch) text += e.json + '\n';
-      return { contentType: 'application/x-ndjson', text };
-    }
+    case 'ndjson':
+      // A copy: the body is sent while the next batch is made.
+      return { contentType: 'application/x-ndjson', text: Buffer.from(ndjsonLines.write(batch)) };
     case 'json':
       return { contentType: 'application/json', text: '[' + batch.map((e) => e.json).join(',') + ']' };
     case 'splunk-hec': {

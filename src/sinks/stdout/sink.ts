@@ -3,6 +3,7 @@
 
 import { write } from 'node:fs';
 import type { Envelope } from '../../core/record.js';
+import { NdjsonBuffer } from '../ndjson.js';
 import { checkQueryKeys, SMALL_BATCH_GAP_MS, type Sink, type SinkFactory } from '../sink.js';
 
 /** How long to wait before trying again when the pipe is full and non-blocking (EAGAIN). */
@@ -21,8 +22,8 @@ const LINGER_MS = 5;
 
 class StdoutSink implements Sink {
   readonly batching = { flushMs: LINGER_MS, gapMs: SMALL_BATCH_GAP_MS };
-  /** Reused for every batch (one is written at a time): records are encoded straight into it. */
-  private buf = Buffer.allocUnsafe(256 * 1024);
+  /** Reused for every batch (one is written at a time). */
+  private readonly lines = new NdjsonBuffer();
 
   constructor(readonly name: string) {}
 
@@ -37,19 +38,8 @@ class StdoutSink implements Sink {
    * batch, for the channel to retry and count.
    */
   async write(batch: readonly Envelope[]): Promise<void> {
-    let buf = this.buf;
-    let end = 0;
-    for (const e of batch) {
-      const most = e.jsonBytesMost + 1;
-      if (buf.length - end < most) {
-        const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, end + most));
-        buf.copy(bigger, 0, 0, end);
-        buf = this.buf = bigger;
-      }
-      // A line's JSON straight into the buffer, not built as text first.
-      end = e.writeJson(buf, end);
-      buf[end++] = 0x0a;
-    }
+    const buf = this.lines.write(batch);
+    const end = buf.length;
     let at = 0;
     while (at < end) {
       try {

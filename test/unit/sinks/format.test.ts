@@ -103,6 +103,19 @@ describe('syslog from hostile output', () => {
   });
 });
 
+describe('formatBody ndjson', () => {
+  it("is each record's JSON a line, in UTF-8; a body stays whole while the next is made (requests in flight)", () => {
+    const o = { format: 'ndjson', index: 'logs', sourcetype: 's' } as const;
+    const first = [logLine, { ...logLine, seq: 2, message: 'é "quoted" 🐳' }, fileLine].map(envelope);
+    const second = [{ ...logLine, seq: 3, message: 'x'.repeat(300) }].map(envelope);
+    const a = formatBody(first, o);
+    const b = formatBody(second, o);
+    assert.equal(a.contentType, 'application/x-ndjson');
+    assert.equal(a.text.toString(), first.map((e) => `${e.json}\n`).join(''));
+    assert.equal(b.text.toString(), second.map((e) => `${e.json}\n`).join(''));
+  });
+});
+
 describe('formatBody elasticsearch', () => {
   it('names each record by its id, so a record sent twice is stored once', () => {
     const event = envelope({ type: 'event', time: TIME, host: 'h', object: 'network', action: 'create', actor: { id: 'n', attributes: {} }, scope: 'local' });
@@ -123,7 +136,7 @@ describe('formatBody elasticsearch', () => {
     const inspect = envelope({ type: 'inspect', time: TIME, host: 'h', container: meta, inspect: { State: { StartedAt: TIME } } });
     const gap = envelope({ type: 'gap', time: TIME, host: 'h', dropped: 1, from: TIME, to: TIME, reason: 'buffer_full' });
     const batch = [envelope(logLine), envelope(fileLine), event, stats, inspect, gap];
-    const lines = formatBody(batch, { format: 'elasticsearch', index: 'logs', sourcetype: 's' }).text.split('\n');
+    const lines = formatBody(batch, { format: 'elasticsearch', index: 'logs', sourcetype: 's' }).text.toString().split('\n');
     assert.equal(lines[0], `{"create":{"_index":"logs","_id":"${logId(logLine)}"}}`);
     assert.equal(lines[2], `{"create":{"_index":"logs","_id":"${'cd'.repeat(8)}-0"}}`);
     batch.forEach((e, i) => {
