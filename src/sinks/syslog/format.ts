@@ -86,7 +86,7 @@ export function formatSyslog(e: Envelope, format: SyslogFormat, facility: number
 }
 
 /** What comes before a log line's time (its PRI and version) and after it (host, app, structured data), for one stream. */
-interface LineHead {
+export interface LineHead {
   readonly beforeTime: Buffer;
   readonly afterTime: Buffer;
 }
@@ -116,20 +116,19 @@ export class SyslogLineWriter {
     private readonly facility: number,
   ) {}
 
-  /** The room write() needs for this line. */
-  bytesMost(r: LogRecord): number {
-    const h = this.headOf(r);
+  /** The room write() needs for this line with its head (headOf). */
+  bytesMost(h: LineHead, r: LogRecord): number {
     return h.beforeTime.length + TIME_MOST + h.afterTime.length + 3 * r.message.length;
   }
 
   /**
-   * The line's message written at `at` (with bytesMost of room); returns where
-   * it ends, or -1 for a time not of the engine's form (formatSyslog then).
+   * The line's message written at `at` with its head (headOf; bytesMost of
+   * room); returns where it ends, or -1 for a time not of the engine's form
+   * (formatSyslog then).
    */
-  write(r: LogRecord, buf: Buffer, at: number): number {
+  write(h: LineHead, r: LogRecord, buf: Buffer, at: number): number {
     const t = r.time;
     if (!engineShaped(t)) return -1;
-    const h = this.headOf(r);
     buf.set(h.beforeTime, at);
     let i = at + h.beforeTime.length;
     if (this.format === 'rfc3164') {
@@ -153,7 +152,8 @@ export class SyslogLineWriter {
     return i + buf.write(r.message, i);
   }
 
-  private headOf(r: LogRecord): LineHead {
+  /** What comes before and after the line's time: looked up once a line, for bytesMost and write. */
+  headOf(r: LogRecord): LineHead {
     let heads = this.heads.get(r.container);
     if (heads === undefined || heads.host !== r.host) {
       heads = { host: r.host, stdout: this.lineHead(r.container, r.host, 'stdout'), stderr: this.lineHead(r.container, r.host, 'stderr') };

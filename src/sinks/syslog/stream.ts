@@ -40,8 +40,9 @@ export class StreamSyslogSink implements Sink {
     for (const e of batch) {
       const r = e.record;
       if (r.type === 'log') {
-        const start = this.reserve(at, this.lines.bytesMost(r));
-        const end = this.lines.write(r, this.buf, start);
+        const head = this.lines.headOf(r);
+        const start = this.reserve(at, this.lines.bytesMost(head, r));
+        const end = this.lines.write(head, r, this.buf, start);
         if (end >= 0) {
           at = this.frame(at, start, end);
           continue;

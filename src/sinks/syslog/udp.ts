@@ -3,7 +3,7 @@
 
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import type { Envelope } from '../../core/record.js';
+import type { Envelope, LogRecord } from '../../core/record.js';
 import type { SinkEvents } from '../../observe/events.js';
 import { SinkError, SMALL_BATCH_GAP_MS, type Sink } from '../sink.js';
 import { formatSyslog, SyslogLineWriter, truncateUtf8 } from './format.js';
@@ -18,6 +18,8 @@ export class UdpSyslogSink implements Sink {
   private address: { address: string; family: number } | undefined;
   private readonly lines: SyslogLineWriter;
   private slab = Buffer.allocUnsafe(SLAB_BYTES);
+  /** Where the batch being written goes on in the slab. */
+  private at = 0;
 
   constructor(
     readonly name: string,
@@ -34,25 +36,11 @@ export class UdpSyslogSink implements Sink {
   async write(batch: readonly Envelope[]): Promise<void> {
     const socket = await this.open();
     const datagrams: Buffer[] = [];
-    let slab = this.slab;
-    let at = 0;
+    // From the slab's start: the last batch's sends are all done (write() returned).
+    this.at = 0;
     for (const e of batch) {
       const r = e.record;
-      let buf: Buffer | undefined;
-      const most = r.type === 'log' ? this.lines.bytesMost(r) : SLAB_BYTES;
-      // A line longer than a slab (cut to max anyway) is made as text.
-      if (r.type === 'log' && most < SLAB_BYTES) {
-        // A slab filled is left to the views already made of it.
-        if (slab.length - at < most) {
-          slab = Buffer.allocUnsafe(SLAB_BYTES);
-          at = 0;
-        }
-        const end = this.lines.write(r, slab, at);
-        if (end >= 0) {
-          buf = slab.subarray(at, end);
-          at = end;
-        }
-      }
+      let buf = r.type === 'log' ? this.written(r) : undefined;
       buf ??= Buffer.from(formatSyslog(e, this.o.format, this.o.facility));
       if (buf.length > this.o.max) {
         buf = truncateUtf8(buf, this.o.max);
@@ -60,8 +48,6 @@ export class UdpSyslogSink implements Sink {
       }
       datagrams.push(buf);
     }
-    // Reused by the next batch: this one's sends are all done when write() returns.
-    this.slab = slab;
     if (datagrams.length === 0) return;
     // Sends finish in order: the last one's callback means all are sent. A
     // datagram has no delivery to wait for; a failed send is counted (the
@@ -74,6 +60,24 @@ export class UdpSyslogSink implements Sink {
         resolve();
       });
     });
+  }
+
+  /** A log line's datagram written into the slab (a view of it), or undefined when it is made as text. */
+  private written(r: LogRecord): Buffer | undefined {
+    const head = this.lines.headOf(r);
+    const most = this.lines.bytesMost(head, r);
+    // A line longer than a slab (cut to max anyway) is made as text.
+    if (most > SLAB_BYTES) return undefined;
+    // A slab filled is left to the views already made of it.
+    if (this.slab.length - this.at < most) {
+      this.slab = Buffer.allocUnsafe(SLAB_BYTES);
+      this.at = 0;
+    }
+    const end = this.lines.write(head, r, this.slab, this.at);
+    if (end < 0) return undefined;
+    const view = this.slab.subarray(this.at, end);
+    this.at = end;
+    return view;
   }
 
   private async open(): Promise<UdpSocket> {

@@ -32,9 +32,10 @@ describe('formatSyslog', () => {
 describe('SyslogLineWriter', () => {
   /** What the writer writes of a line at `at` of a buffer with just bytesMost of room (undefined: left to formatSyslog). */
   const written = (w: SyslogLineWriter, r: LogRecord, at = 3): Buffer | undefined => {
-    const most = w.bytesMost(r);
+    const head = w.headOf(r);
+    const most = w.bytesMost(head, r);
     const buf = Buffer.alloc(at + most + 1, 0xee);
-    const end = w.write(r, buf, at);
+    const end = w.write(head, r, buf, at);
     assert.equal(buf[at + most], 0xee, 'nothing past its room');
     return end < 0 ? undefined : buf.subarray(at, end);
   };
