@@ -3,22 +3,17 @@
 // the HTTP sink sends a copy of it.
 
 import type { Envelope } from '../core/record.js';
+import { KeptBuffer } from './kept-buffer.js';
 
 export class NdjsonBuffer {
-  private buf: Buffer | undefined;
+  private readonly kept = new KeptBuffer(256 * 1024);
 
   /** The batch's records, a line each, in the kept buffer: valid until the next call. */
   write(batch: readonly Envelope[]): Buffer {
-    this.buf ??= Buffer.allocUnsafe(256 * 1024);
-    let buf = this.buf;
+    let buf = this.kept.room(0, 0);
     let end = 0;
     for (const e of batch) {
-      const most = e.jsonBytesMost + 1;
-      if (buf.length - end < most) {
-        const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, end + most));
-        buf.copy(bigger, 0, 0, end);
-        buf = this.buf = bigger;
-      }
+      buf = this.kept.room(end, e.jsonBytesMost + 1);
       end = e.writeJson(buf, end);
       buf[end++] = 0x0a;
     }

@@ -6,6 +6,7 @@ import { digits, writeDigits } from '../../core/digits.js';
 import type { Envelope } from '../../core/record.js';
 import { tlsConnect } from '../../core/tls.js';
 import { SinkError, SMALL_BATCH_GAP_MS, type Sink } from '../sink.js';
+import { KeptBuffer } from '../kept-buffer.js';
 import { formatSyslog, SyslogLineWriter } from './format.js';
 import type { SyslogOptions } from './options.js';
 
@@ -16,7 +17,9 @@ export class StreamSyslogSink implements Sink {
   private socket: Socket | undefined;
   private connecting: Promise<Socket> | undefined;
   private readonly lines: SyslogLineWriter;
-  private buf = Buffer.allocUnsafe(64 * 1024);
+  private readonly kept = new KeptBuffer(64 * 1024);
+  /** The kept buffer as reserve() last gave it. */
+  private buf = this.kept.room(0, 0);
 
   constructor(
     readonly name: string,
@@ -67,16 +70,11 @@ export class StreamSyslogSink implements Sink {
 
   /**
    * Room at `at` for a message of at most `most` bytes and its length before
-   * it (digits and a space); returns where the message goes. A bigger buffer,
-   * what is written kept, when this one lacks the room.
+   * it (digits and a space); returns where the message goes.
    */
   private reserve(at: number, most: number): number {
     const room = digits(most) + 1;
-    if (this.buf.length - at < room + most) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, at + room + most));
-      this.buf.copy(bigger, 0, 0, at);
-      this.buf = bigger;
-    }
+    this.buf = this.kept.room(at, room + most);
     return at + room;
   }
 
