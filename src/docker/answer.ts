@@ -54,6 +54,11 @@ export class AnswerReader {
     return this.state !== 'head';
   }
 
+  /**
+   * A read of the connection. The reader keeps none of its bytes past the
+   * call (a streamed answer's read buffer is read into again): only `onBody`
+   * may, as the default one does for body().
+   */
   push(chunk: Buffer): boolean {
     this.started = true;
     const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
@@ -66,7 +71,7 @@ export class AnswerReader {
           const headEnd = buf.indexOf(CRLF2, at);
           if (headEnd < 0) {
             if (end - at > MAX_HEAD) throw new Error(`the daemon's answer has a head longer than ${MAX_HEAD} bytes`);
-            this.pending = buf.subarray(at);
+            this.pending = Buffer.from(buf.subarray(at));
             return false;
           }
           this.head(buf.toString('latin1', at, headEnd));
@@ -86,7 +91,7 @@ export class AnswerReader {
         case 'chunk-size': {
           const size = this.chunkSize(buf, at, end);
           if (size < 0) {
-            this.pending = buf.subarray(at);
+            this.pending = Buffer.from(buf.subarray(at));
             return false;
           }
           at = this.sizeLineEnd;
@@ -96,7 +101,7 @@ export class AnswerReader {
         }
         case 'chunk-end': {
           if (end - at < 2) {
-            this.pending = buf.subarray(at);
+            this.pending = Buffer.from(buf.subarray(at));
             return false;
           }
           if (buf[at] !== CR || buf[at + 1] !== LF) throw new Error("the daemon's answer has a chunk that does not end with CRLF");
@@ -109,7 +114,7 @@ export class AnswerReader {
           const eol = buf.indexOf('\r\n', at);
           if (eol < 0) {
             if (end - at > MAX_HEAD) throw new Error("the daemon's answer has trailers that do not end");
-            this.pending = buf.subarray(at);
+            this.pending = Buffer.from(buf.subarray(at));
             return false;
           }
           if (eol === at) this.state = 'done';

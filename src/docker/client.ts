@@ -8,7 +8,7 @@
 // its types still describe the answers.
 
 import { readFileSync, statSync } from 'node:fs';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type OnReadOpts } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import type Docker from 'dockerode';
@@ -16,7 +16,7 @@ import PQueue from 'p-queue';
 import { tlsConnect } from '../core/tls.js';
 import { EventStreamParser, type DockerEvent } from './events.js';
 import { HttpGetPool } from './http-get.js';
-import { openAnswerStream } from './http-stream.js';
+import { type Connect, openAnswerStream } from './http-stream.js';
 import { LogLineParser } from './log-lines.js';
 
 /** A call that returns a whole answer must not wait on a hung daemon forever. */
@@ -76,24 +76,34 @@ export class DockerCallError extends Error {
   }
 }
 
-/** How to open a connection of one's own to the daemon (./http-get.ts, ./http-stream.ts), with the Host header to send. */
+/** How to open a connection of one's own to the daemon (./http-get.ts, ./http-stream.ts; reads go where `onread` says), with the Host header to send. */
 interface Endpoint {
-  readonly connect: () => Socket;
+  readonly connect: Connect;
   readonly host: string;
 }
 
 /** The daemon's address as `node:net` takes it (`node:tls`, with the client's certificates). */
 function endpointOf(o: Docker.DockerOptions): Endpoint {
   const socketPath = o.socketPath;
-  if (socketPath !== undefined) return { connect: () => netConnect({ path: socketPath }), host: 'localhost' };
+  if (socketPath !== undefined) return { connect: (onread) => netConnect({ path: socketPath, onread }), host: 'localhost' };
   const host = o.host ?? 'localhost';
   const port = Number(o.port ?? (o.protocol === 'https' ? 2376 : 2375));
   const hostHeader = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
-  if (o.protocol !== 'https') return { connect: () => netConnect({ host, port }), host: hostHeader };
+  if (o.protocol !== 'https') return { connect: (onread) => netConnect({ host, port, onread }), host: hostHeader };
   const tls = { ca: o.ca, cert: o.cert, key: o.key } as ConnectionOptions;
   return {
-    // SNI is a name's, never an address's (as node:https does it).
-    connect: () => tlsConnect({ ...tls, host, port, ...(isIP(host) === 0 ? { servername: host } : {}) }),
+    connect: (onread) => {
+      // SNI is a name's, never an address's (as node:https does it). node's
+      // tls.connect takes `onread` as net.connect does; its types leave it out.
+      const options: ConnectionOptions & { onread?: OnReadOpts | undefined } = {
+        ...tls,
+        host,
+        port,
+        onread,
+        ...(isIP(host) === 0 ? { servername: host } : {}),
+      };
+      return tlsConnect(options);
+    },
     host: hostHeader,
   };
 }

@@ -376,11 +376,22 @@ describe('DockerApi', () => {
     }
   });
 
-  it('reaches a tcp:// daemon, and one behind TLS with the certificates of DOCKER_CERT_PATH', async () => {
+  it('reaches a tcp:// daemon, and one behind TLS with the certificates of DOCKER_CERT_PATH, for calls and log follows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidekick-api-tls-'));
     const certs = await makeCerts(dir);
     const pem = (file: string): Buffer => readFileSync(file);
+    // A follow's frames, each written on its own as dockerd does.
+    const frames = Array.from({ length: 300 }, (_, i) => {
+      const line = Buffer.from(`2026-01-01T00:00:00.000000001Z line ${i}\n`);
+      return Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, line.length]), line]);
+    });
     const answer = (req: IncomingMessage, res: ServerResponse): void => {
+      if (req.url?.includes('/logs?') === true) {
+        res.setHeader('content-type', 'application/vnd.docker.multiplexed-stream');
+        for (const frame of frames) res.write(frame);
+        res.end();
+        return;
+      }
       const peer = (req.socket as Partial<TLSSocket>).getPeerCertificate?.();
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ Id: req.url?.split('/')[2], client: peer?.subject?.CN ?? null }));
@@ -401,6 +412,11 @@ describe('DockerApi', () => {
         4,
       );
       assert.deepEqual(await overTls.inspect('c2'), { Id: 'c2', client: 'localhost' });
+      for (const api of [overTcp, overTls]) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of await api.logs('c2', { since: '1.5' })) chunks.push(chunk as Buffer);
+        assert.deepEqual(Buffer.concat(chunks), Buffer.concat(frames));
+      }
       const unverified = new DockerApi(
         { host: '127.0.0.1', port: (tls.address() as AddressInfo).port, protocol: 'https', ca: pem(certs.otherCa), cert: pem(certs.cert), key: pem(certs.key) },
         4,

@@ -14,19 +14,30 @@ import { describe, it } from 'node:test';
 import { AnswerReader } from '../../../src/docker/answer.js';
 import { HttpGetPool } from '../../../src/docker/http-get.js';
 
-/** Feeds `bytes` to a new reader cut at `cuts`; the answer, or where it stopped. */
+/**
+ * Feeds `bytes` to a new reader cut at `cuts`; the answer, or where it
+ * stopped. Each piece comes in one buffer that is written over after the
+ * call, as a streamed answer's read buffer is read into again: the body is
+ * copied out during the call, and the reader must keep nothing of a piece.
+ */
 function read(bytes: string, cuts: number[], closeAtEnd = false): { done: boolean; status: number; body: string; keepAlive: boolean } {
-  const reader = new AnswerReader();
+  const parts: Buffer[] = [];
+  const reader = new AnswerReader((b, from, to) => parts.push(Buffer.from(b.subarray(from, to))));
   const buf = Buffer.from(bytes, 'latin1');
+  const readBuffer = Buffer.alloc(buf.length);
   let done = false;
   let at = 0;
   for (const cut of [...cuts, buf.length]) {
-    if (cut > at && !done) done = reader.push(buf.subarray(at, cut));
+    if (cut > at && !done) {
+      const piece = readBuffer.subarray(0, buf.copy(readBuffer, 0, at, cut));
+      done = reader.push(piece);
+      readBuffer.fill(0xff);
+    }
     at = Math.max(at, cut);
   }
   if (!done && closeAtEnd) done = reader.end();
   return done
-    ? { done, status: reader.status, body: reader.body().toString('latin1'), keepAlive: reader.keepAlive }
+    ? { done, status: reader.status, body: Buffer.concat(parts).toString('latin1'), keepAlive: reader.keepAlive }
     : { done, status: 0, body: '', keepAlive: false };
 }
 

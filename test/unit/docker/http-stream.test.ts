@@ -5,13 +5,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { DockerApi, statusOf } from '../../../src/docker/client.js';
-import { openAnswerStream } from '../../../src/docker/http-stream.js';
+import { type Connect, openAnswerStream } from '../../../src/docker/http-stream.js';
 import { waitFor } from '../wait.js';
 
 /** A server that calls `answer` with each connection once its request is in. */
-async function daemon(answer: (socket: Socket) => void): Promise<{ server: Server; port: number; connect: () => Socket }> {
+async function daemon(answer: (socket: Socket) => void): Promise<{ server: Server; port: number; connect: Connect }> {
   const server = createServer((socket) => {
     socket.once('data', () => answer(socket));
     socket.on('error', () => undefined);
@@ -19,7 +20,7 @@ async function daemon(answer: (socket: Socket) => void): Promise<{ server: Serve
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  return { server, port, connect: () => connect({ host: '127.0.0.1', port }) };
+  return { server, port, connect: (onread) => connect({ host: '127.0.0.1', port, onread }) };
 }
 
 const HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nTransfer-Encoding: chunked\r\n\r\n';
@@ -40,6 +41,42 @@ async function bodyOf(stream: AsyncIterable<Buffer>): Promise<{ body: Buffer; ev
   return { body: Buffer.concat(chunks), events: chunks.length };
 }
 
+/** A daemon's answer: the head, then `chunks` `perWrite` to a write, a turn of the event loop apart, then the last chunk. */
+function inTurns(chunks: readonly Buffer[], perWrite: number): (socket: Socket) => void {
+  return (socket) => {
+    socket.write(HEAD);
+    let i = 0;
+    const next = (): void => {
+      if (i >= chunks.length) {
+        socket.write('0\r\n\r\n');
+        return;
+      }
+      const write = Buffer.concat(chunks.slice(i, i + perWrite));
+      i += perWrite;
+      socket.write(write, () => setImmediate(next));
+    };
+    next();
+  };
+}
+
+/** What the chunks carry: their data, without the size lines and the CRLF after each. */
+function bodyText(chunks: readonly Buffer[]): string {
+  return chunks.map((c) => c.subarray(c.indexOf('\r\n') + 2, c.length - 2).toString('latin1')).join('');
+}
+
+/** A follow of the daemon at `port` read to its end by a 'data' listener, which calls `onChunk` after taking each chunk. */
+async function followText(port: number, onChunk: (stream: Readable) => void): Promise<string> {
+  const api = new DockerApi({ host: '127.0.0.1', port, protocol: 'http' }, 4);
+  const stream = await api.logs('c1', { since: '1.5' });
+  let text = '';
+  stream.on('data', (c: Buffer) => {
+    text += c.toString('latin1');
+    onChunk(stream);
+  });
+  await once(stream, 'end');
+  return text;
+}
+
 describe('a log follow', () => {
   it('hands on a read of the connection as one chunk, not one a frame (dockerd sends a chunk a frame)', async () => {
     const lines = Array.from({ length: 2000 }, (_, i) => `2026-01-01T00:00:00.000000001Z line ${i}\n`);
@@ -54,6 +91,43 @@ describe('a log follow', () => {
       assert.deepEqual(body, Buffer.concat(chunks.map((c) => c.subarray(c.indexOf('\r\n') + 2, c.length - 2))));
       // node:http made a 'data' event of each of the 2,000 chunks.
       assert.ok(events < 100, `${events} chunks for 2,000 frames`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('reads a flood of frames written one by one in a few reads, resting between reads that come back to back', async () => {
+    const chunks = Array.from({ length: 1000 }, (_, i) => chunkOf(`2026-01-01T00:00:00.000000001Z line ${i}\n`));
+    // The reader's turn between two writes: read as they come, each would be a read.
+    const { server, port } = await daemon(inTurns(chunks, 1));
+    try {
+      let events = 0;
+      const text = await followText(port, () => events++);
+      assert.equal(text, bodyText(chunks));
+      assert.ok(events < 250, `${events} reads for 1,000 writes`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('reads into one buffer again only once what it handed on is taken: a reader that pauses gets every byte', async () => {
+    const chunks = Array.from({ length: 20_000 }, (_, i) => chunkOf(`2026-01-01T00:00:00.000000001Z line ${i} ${'y'.repeat(i % 200)}\n`));
+    const { server, port } = await daemon(inTurns(chunks, 40));
+    try {
+      let events = 0;
+      let paused = 0;
+      const text = await followText(port, (stream) => {
+        // Now and then the reader pauses a while (a sink is full): reads go on into the stream meanwhile.
+        if (++events % 10 === 0) {
+          stream.pause();
+          setTimeout(() => {
+            paused += stream.readableLength > 0 ? 1 : 0;
+            stream.resume();
+          }, 20);
+        }
+      });
+      assert.ok(paused > 0, 'bytes were read while the reader was paused');
+      assert.equal(text, bodyText(chunks));
     } finally {
       server.close();
     }
