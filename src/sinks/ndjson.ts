@@ -10,13 +10,12 @@ export class NdjsonBuffer {
 
   /** The batch's records, a line each, in the kept buffer: valid until the next call. */
   write(batch: readonly Envelope[]): Buffer {
-    let buf = this.kept.room(0, 0);
     let end = 0;
     for (const e of batch) {
-      buf = this.kept.room(end, e.jsonBytesMost + 1);
+      const buf = this.kept.room(end, e.jsonBytesMost + 1);
       end = e.writeJson(buf, end);
       buf[end++] = 0x0a;
     }
-    return buf.subarray(0, end);
+    return this.kept.bytes.subarray(0, end);
   }
 }

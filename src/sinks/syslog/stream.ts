@@ -18,8 +18,6 @@ export class StreamSyslogSink implements Sink {
   private connecting: Promise<Socket> | undefined;
   private readonly lines: SyslogLineWriter;
   private readonly kept = new KeptBuffer(64 * 1024);
-  /** The kept buffer as reserve() last gave it. */
-  private buf = this.kept.room(0, 0);
 
   constructor(
     readonly name: string,
@@ -45,7 +43,7 @@ export class StreamSyslogSink implements Sink {
       if (r.type === 'log') {
         const head = this.lines.headOf(r);
         const start = this.reserve(at, this.lines.bytesMost(head, r));
-        const end = this.lines.write(head, r, this.buf, start);
+        const end = this.lines.write(head, r, this.kept.bytes, start);
         if (end >= 0) {
           at = this.frame(at, start, end);
           continue;
@@ -53,9 +51,9 @@ export class StreamSyslogSink implements Sink {
       }
       const text = formatSyslog(e, this.o.format, this.o.facility);
       const start = this.reserve(at, 3 * text.length);
-      at = this.frame(at, start, start + this.buf.write(text, start));
+      at = this.frame(at, start, start + this.kept.bytes.write(text, start));
     }
-    const framed = this.buf.subarray(0, at);
+    const framed = this.kept.bytes.subarray(0, at);
     await new Promise<void>((resolve, reject) => {
       socket.write(framed, (err) => {
         if (err) {
@@ -74,13 +72,13 @@ export class StreamSyslogSink implements Sink {
    */
   private reserve(at: number, most: number): number {
     const room = digits(most) + 1;
-    this.buf = this.kept.room(at, room + most);
+    this.kept.room(at, room + most);
     return at + room;
   }
 
   /** The message written at `start` (as reserve() said) framed by its length at `at`, moved back if that took less room; returns its end. */
   private frame(at: number, start: number, end: number): number {
-    const buf = this.buf;
+    const buf = this.kept.bytes;
     const length = end - start;
     let i = writeDigits(buf, at, length);
     buf[i++] = 0x20;
