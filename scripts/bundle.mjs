@@ -9,8 +9,13 @@
 // rest (bench/RESULTS.md).
 // ES modules, for that splitting; the dependencies written as CommonJS
 // (pino) get `require`, `__filename` and `__dirname` from a banner.
+// THIRD-PARTY-NOTICES.txt beside the entry carries the name, version and
+// license text of every package whose code is in the bundle: the comments
+// that would carry them are left out, and their licenses ask that copies
+// keep them.
 
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -19,7 +24,7 @@ const outdir = process.argv[2] ?? 'dist/app';
 // Emptied first: the split files' names change with their contents.
 rmSync(outdir, { recursive: true, force: true });
 
-await build({
+const { metafile } = await build({
   entryPoints: { sidekick: 'src/main.ts' },
   outdir,
   outExtension: { '.js': '.mjs' },
@@ -39,4 +44,29 @@ await build({
   },
   define: { SIDEKICK_VERSION: JSON.stringify(pkg.version) },
   logLevel: 'warning',
+  metafile: true,
 });
+
+/** The folder of the package an input file of the bundle belongs to (scoped and nested ones too), or undefined for sidekick's own. */
+function packageFolder(input) {
+  const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+  return m?.[1];
+}
+
+const folders = new Set();
+for (const output of Object.values(metafile.outputs)) {
+  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+    const folder = packageFolder(input);
+    if (folder !== undefined && bytesInOutput > 0) folders.add(folder);
+  }
+}
+const notices = [...folders].sort().map((folder) => {
+  const { name, version, license } = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8'));
+  const file = readdirSync(folder).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+  if (file === undefined) throw new Error(`${name}@${version}: no license file in ${folder}, and its code is in the bundle`);
+  return `${name}@${version} (${license})\n\n${readFileSync(join(folder, file), 'utf8').trim()}\n`;
+});
+writeFileSync(
+  join(outdir, 'THIRD-PARTY-NOTICES.txt'),
+  `sidekick's bundle holds code of these packages, each under its own license.\n\n${notices.join(`\n${'-'.repeat(78)}\n\n`)}`,
+);
