@@ -48,8 +48,9 @@ const ONLY = args
   .split(',');
 const REPS = QUICK ? 1 : 3;
 const LINES = QUICK ? 100_000 : 500_000;
+/** sidekick unbundled, with its node_modules: `npm start`, a development run. */
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
-/** The single-file build the container image runs (`npm run bench` builds it). */
+/** The build the container image and the npm package (the systemd unit) run (`npm run bench` builds it). */
 const BUNDLE = fileURLToPath(new URL('../app/sidekick.mjs', import.meta.url));
 const PEERS = fileURLToPath(new URL('../../bench/peers/', import.meta.url));
 const RESULTS = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
@@ -678,11 +679,11 @@ async function scale(): Promise<void> {
   const scaleRows: string[] = [];
   const statsRows: string[] = [];
   const runs: [source: 'api' | 'files', main: string, label: string, env: Record<string, string>][] = [
-    ['api', MAIN, 'sidekick (logs API), dist/', IMAGE_ENV],
-    ['files', MAIN, 'sidekick (json-file), dist/', IMAGE_ENV],
-    ['api', BUNDLE, 'sidekick (logs API), the image’s bundle', IMAGE_ENV],
-    ['files', BUNDLE, 'sidekick (json-file), the image’s bundle', IMAGE_ENV],
-    ['files', BUNDLE, 'sidekick (json-file), the image’s bundle, without glibc’s malloc settings', { NODE_OPTIONS: IMAGE_NODE_OPTIONS }],
+    ['api', MAIN, 'sidekick (logs API), dist/ (`npm start`)', IMAGE_ENV],
+    ['files', MAIN, 'sidekick (json-file), dist/ (`npm start`)', IMAGE_ENV],
+    ['api', BUNDLE, 'sidekick (logs API), the bundle (image, npm package)', IMAGE_ENV],
+    ['files', BUNDLE, 'sidekick (json-file), the bundle (image, npm package)', IMAGE_ENV],
+    ['files', BUNDLE, 'sidekick (json-file), the bundle, without glibc’s malloc settings', { NODE_OPTIONS: IMAGE_NODE_OPTIONS }],
     [
       'api',
       MAIN,
@@ -708,7 +709,9 @@ async function scale(): Promise<void> {
     statsRows.push(
       row([label, m.callsPerMin.toFixed(0), m.callMs.toFixed(0), ((total * 60) / m.callsPerMin).toFixed(1), m.cpuPct.toFixed(1), m.dockerdPct.toFixed(1)]),
     );
-    if (env === IMAGE_ENV) targets.push([`RSS ≤ 64 MiB with ${total} containers watched (mean of 30 s): ${label}`, m.rss <= 64, `${m.rss.toFixed(0)} MiB`]);
+    // The target is for what is deployed (the image, the systemd unit), not for a development run.
+    if (main === BUNDLE && env === IMAGE_ENV)
+      targets.push([`RSS ≤ 64 MiB with ${total} containers watched (mean of 30 s): ${label}`, m.rss <= 64, `${m.rss.toFixed(0)} MiB`]);
   }
   await removeBenchContainers();
   const floor = await bareNode();
@@ -786,7 +789,7 @@ async function youngGeneration(): Promise<void> {
     }
   }
   const idle = await idleResident(BUNDLE, IMAGE_ENV);
-  targets.push(['RSS ≤ 48 MiB idle with no container: the image’s bundle and settings', idle.rss <= 48, `${idle.rss.toFixed(0)} MiB`]);
+  targets.push(['RSS ≤ 48 MiB idle with no container: the bundle and the image’s settings', idle.rss <= 48, `${idle.rss.toFixed(0)} MiB`]);
   print();
 }
 
