@@ -62,7 +62,7 @@ for (const output of Object.values(metafile.outputs)) {
 }
 const notices = [...folders].sort().map((folder) => {
   const { name, version, license } = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8'));
-  const file = readdirSync(folder).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+  const file = readdirSync(folder).find((f) => /^(licen[cs]e|copying)([.-]|$)/i.test(f));
   if (file === undefined) throw new Error(`${name}@${version}: no license file in ${folder}, and its code is in the bundle`);
   return `${name}@${version} (${license})\n\n${readFileSync(join(folder, file), 'utf8').trim()}\n`;
 });
